@@ -1,0 +1,51 @@
+# Rollway — two commands on a fresh machine:  `make demo`  and  `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEVSTACK := scripts/devstack
+
+.PHONY: setup system-packages demo test test-unit lint workflow-templates devstack-up devstack-down bench clean
+
+## setup: install Debian packages the devstack needs and the project's virtualenv
+setup: system-packages $(VENV)/.installed
+
+system-packages:
+	@scripts/install-system-packages
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+devstack-up: setup
+	$(DEVSTACK) up
+
+devstack-down:
+	$(DEVSTACK) down
+
+## demo: start the platform, deploy hello 1.0.0, upgrade it blue-green to 1.1.0, promote
+demo: devstack-up
+	$(PY) -m rollway.demo
+
+## test: everything — lint, unit, integration and end-to-end tests on the devstack
+test: devstack-up lint
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-unit: setup
+	$(PY) -m pytest -q tests/unit
+
+lint: setup
+	$(VENV)/bin/ruff check src devstack tests bench
+	$(VENV)/bin/ruff format --check src devstack tests bench
+
+## workflow-templates: render the Hera templates to workflow-templates/*.yaml
+workflow-templates: setup
+	$(PY) -m rollway.workflows.render workflow-templates
+
+bench: devstack-up
+	for b in bench/*.py; do $(PY) $$b || exit 1; done
+
+clean: devstack-down
+	rm -rf .devstack $(VENV)

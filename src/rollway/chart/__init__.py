@@ -1,0 +1,1 @@
+"""The team's Helm chart: fetched from git, rendered with helm, compared with the cluster."""

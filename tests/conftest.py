@@ -1,0 +1,30 @@
+"""Session fixtures: the devstack platform, started on demand or reused when already up."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from devstack.cli import exports
+from devstack.stack import Context, up
+
+
+@pytest.fixture(scope="session")
+def devstack() -> Iterator[Context]:
+    """Bring the whole stack up once per session (a no-op for parts already running).
+
+    `DEVSTACK_ONLY=registry,maven` limits it to some components while developing one of them.
+    """
+    ctx = Context.load()
+    only = [n for n in os.environ.get("DEVSTACK_ONLY", "").split(",") if n]
+    up(ctx, only, echo=lambda line: print(line, file=sys.stderr))
+    yield ctx
+
+
+@pytest.fixture(scope="session")
+def devstack_env(devstack: Context) -> dict[str, str]:
+    """The variables `scripts/devstack env` prints, merged over this process's environment."""
+    return {**os.environ, **exports(devstack)}
