@@ -98,9 +98,9 @@ class Component:
 
     def up(self, ctx: Context) -> str:
         """Start the component unless it already runs; returns what was done."""
-        if self.daemon and self.pid(ctx) and self.ready(ctx):
+        if (self.pid(ctx) or not self.daemon) and self.ready(ctx):
             self.after_start(ctx)
-            return "running"
+            return "running" if self.daemon else "ready"
         log = ctx.paths.log(self.name)
         try:
             self.install(ctx)

@@ -7,6 +7,7 @@ from .keycloak import Keycloak
 from .kube import ControllerManager, Etcd, KubeApiserver, Scheduler
 from .kwok import Kwok
 from .maven import MavenRepository
+from .platform import RollwayPlatform
 from .registry import Registry
 
 ALL = [
@@ -22,4 +23,5 @@ ALL = [
     MavenRepository,
     GitServer,
     Keycloak,
+    RollwayPlatform,
 ]

@@ -104,8 +104,8 @@ def create_repo(repo: Path) -> None:
 def seed_charts(repo: Path, root: Path = REPO) -> str:
     """Commit `root/charts` on main when its tree changed (never rewriting history); returns main.
 
-    The tag `v<version>` is created when missing, and moved to the new commit only when that commit
-    changes the version in charts/app/Chart.yaml (so a version bump re-tags, an edit does not).
+    The tag `v<version>` follows main: the devstack mirrors the working tree, so whoever fetches the
+    tag gets the chart as it is in this checkout (a version bump simply creates a new tag).
     """
     git = Git(repo)
     tree = git.tree_of(root, "charts")
@@ -113,16 +113,14 @@ def seed_charts(repo: Path, root: Path = REPO) -> str:
     if not version:
         raise DevstackError(f"git: no `version:` in {root / CHART_YAML}")
     head = git.out("rev-parse", "--verify", "--quiet", "refs/heads/main", check=False)
-    commit, bumped = head, False
+    commit = head
     if not head or git.out("rev-parse", f"{head}^{{tree}}") != tree:
-        before = git.out("cat-file", "blob", f"{head}:{CHART_YAML}", check=False) if head else ""
         parents = ["-p", head] if head else []
         message = f"Chart {version} from Rollway's charts/"
         commit = git.out("commit-tree", tree, *parents, "-m", message)
         git.out("update-ref", "refs/heads/main", commit, head or "0" * 40)
-        bumped = chart_version(before) != version
     tag = f"refs/tags/v{version}"
-    if bumped or not git.out("rev-parse", "--verify", "--quiet", tag, check=False):
+    if git.out("rev-parse", "--verify", "--quiet", tag, check=False) != commit:
         git.out("update-ref", tag, commit)
     return commit
 

@@ -72,23 +72,37 @@ class Keycloak(Component):
 
     def prepare(self, ctx: Context) -> None:
         """Make `.devstack/keycloak` a Keycloak home (links into the cache plus a writable
-        `data/`) and stage the realm file for `--import-realm`; start from an empty database
-        when the realm file or the credentials changed, since Keycloak only imports missing
-        realms."""
+        `data/`) and stage the realm file for `--import-realm`. Keycloak only imports missing
+        realms, so start from an empty database unless it was seeded from this very realm
+        file and these credentials."""
         state = self.state_dir(ctx)
         for part in HOME_LINKS:
             link = ctx.paths.state(self.name, part)
             if link.is_symlink() or link.exists():
                 link.unlink()
             link.symlink_to(self.home(ctx) / part)
-        stamp = ctx.paths.state(self.name, "realm.sha256")
-        digest = hashlib.sha256(REALM_FILE.read_bytes())
-        for value in self.realm_placeholders(ctx).values():
-            digest.update(b"\0" + value.encode())
-        if not stamp.exists() or stamp.read_text() != digest.hexdigest():
+        stamp = self.seed_stamp(ctx)
+        if not stamp.exists() or stamp.read_text() != self.seed_digest(ctx):
             shutil.rmtree(state / "data", ignore_errors=True)
+            stamp.unlink(missing_ok=True)
         shutil.copyfile(REALM_FILE, ctx.paths.state(self.name, "data", "import", REALM_FILE.name))
-        stamp.write_text(digest.hexdigest())
+
+    def after_start(self, ctx: Context) -> None:
+        """Record what the database was seeded from, once the import really happened (an
+        interrupted first start leaves no stamp, so the next one starts afresh)."""
+        stamp = self.seed_stamp(ctx)
+        if not stamp.exists():
+            stamp.write_text(self.seed_digest(ctx))
+
+    def seed_stamp(self, ctx: Context) -> Path:
+        return ctx.paths.state(self.name, "seed.sha256")
+
+    def seed_digest(self, ctx: Context) -> str:
+        digest = hashlib.sha256(REALM_FILE.read_bytes())
+        seeded = [ctx.secret("keycloak-admin-password"), *self.realm_placeholders(ctx).values()]
+        for value in seeded:
+            digest.update(b"\0" + value.encode())
+        return digest.hexdigest()
 
     def command(self, ctx: Context) -> list[str]:
         return [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ from ..errors import InvalidInput, UpstreamError
 SCHEMA_LINE = re.compile(r"^-\s*(?P<path>\S+):\s*(?P<reason>.+)$")
 #: `Error: execution error at (app/templates/rollout.yaml:1:4): <message from `fail`>`.
 EXECUTION = re.compile(r"execution error at \((?P<where>[^)]*)\):\s*(?P<message>.+)", re.DOTALL)
+ADDITIONAL = re.compile(r"Additional property (?P<name>\S+) is not allowed")
 VALUE_PATH = re.compile(r"^(?P<path>[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_\[\]]+)*)\b")
 
 Manifest = dict[str, Any]
@@ -37,6 +39,8 @@ def template(
     from pyhelm3 import Client, errors
 
     executable = helm_binary()
+    # pyhelm3 logs each failed command as a warning; the error raised here says it better.
+    logging.getLogger("pyhelm3").addHandler(logging.NullHandler())
 
     async def run() -> list[Manifest]:
         client = Client(executable=executable)
@@ -51,6 +55,14 @@ def template(
         raise rejection(err.stderr.decode(errors="replace"), known) from None
     except yaml.YAMLError as err:
         raise InvalidInput(f"the chart renders invalid YAML: {err}", field="chart") from None
+
+
+def _schema_path(problem: re.Match[str]) -> str | None:
+    """The value a schema complaint is about; `(root)` means an unknown top-level value."""
+    if problem["path"] != "(root)":
+        return problem["path"]
+    unknown = ADDITIONAL.search(problem["reason"])
+    return unknown["name"] if unknown else None
 
 
 def _defaults(chart_dir: Path) -> dict[str, Any]:
@@ -72,10 +84,9 @@ def rejection(stderr: str, known: set[str]) -> InvalidInput:
     problems = [m for m in (SCHEMA_LINE.match(ln.strip()) for ln in text.splitlines()) if m]
     if "don't meet the specifications of the schema" in text and problems:
         reasons = "; ".join(f"{m['path']}: {m['reason']}" for m in problems)
-        field = problems[0]["path"]
         return InvalidInput(
             f"the chart's values.schema.json rejects it ({reasons})",
-            field="values" if field == "(root)" else field,
+            field=next(filter(None, map(_schema_path, problems)), "values"),
         )
     execution = EXECUTION.search(text)
     if execution:

@@ -66,7 +66,7 @@ def from_sets(items: Sequence[str], field: str = "set") -> dict[str, Any]:
         key, eq, text = item.partition("=")
         if not eq or not KEY_PATH.match(key):
             raise InvalidInput(
-                f"{item!r} must be KEY=VALUE, KEY a dotted path like bluegreen.autoPromotionEnabled",
+                f"{item!r} must be KEY=VALUE, KEY a dotted path like canary.maxSurge",
                 field=field,
             )
         merge(values, _nest(key.split("."), scalar(text)))

@@ -15,7 +15,7 @@ from collections.abc import Generator, Iterable
 
 import httpx
 
-from ..errors import Unauthorized, UpstreamError
+from ..errors import TransientError, Unauthorized, UpstreamError
 from .credentials import Credentials
 
 #: Docker's token spec: 60 s when the token endpoint does not say.
@@ -40,11 +40,15 @@ class RegistryAuth(httpx.Auth):
 
     requires_response_body = True  # the token endpoint answers JSON
 
-    def __init__(self, registry: str, credentials: Credentials | None, scopes: Iterable[str]) -> None:  # fmt: skip
+    def __init__(
+        self, registry: str, credentials: Credentials | None, scopes: Iterable[str]
+    ) -> None:
         self.registry = registry
         self.credentials = credentials
         self._scopes = list(dict.fromkeys(scopes))
-        self._basic = httpx.BasicAuth(credentials.username, credentials.password) if credentials else None  # fmt: skip
+        self._basic = (
+            httpx.BasicAuth(credentials.username, credentials.password) if credentials else None
+        )
         self._scheme: str | None = None
         self._bearer: dict[str, str] = {}
         self._token: str | None = None
@@ -86,20 +90,24 @@ class RegistryAuth(httpx.Auth):
 
     def _store(self, response: httpx.Response) -> None:
         realm = httpx.URL(self._bearer["realm"]).host
-        if response.status_code in (401, 403):
-            raise Unauthorized(refused(self.registry, self.credentials, f" (token service {realm})"))
+        status = response.status_code
+        if status in (401, 403):
+            raise Unauthorized(
+                refused(self.registry, self.credentials, f" (token service {realm})")
+            )
+        if status == 429 or status >= 500:
+            raise TransientError(f"{self.registry}: token service {realm} answered {status}")
         try:
-            response.raise_for_status()
             body = response.json()
-            token = body.get("token") or body.get("access_token")
-            seconds = int(body.get("expires_in") or DEFAULT_TOKEN_SECONDS)
-        except (httpx.HTTPStatusError, ValueError, AttributeError) as err:
-            raise UpstreamError(
-                f"{self.registry}: token service {realm} answered {response.status_code} "
-                "without a token"
-            ) from err
+            token = (body.get("token") or body.get("access_token")) if response.is_success else None
+            lifetime = body.get("expires_in")
+            seconds = DEFAULT_TOKEN_SECONDS if lifetime is None else int(lifetime)
+        except (ValueError, TypeError, AttributeError):
+            token = None
         if not token:
-            raise UpstreamError(f"{self.registry}: token service {realm} returned no token")
+            raise UpstreamError(
+                f"{self.registry}: token service {realm} answered {status} without a token"
+            )
         self._token = token
         self._renew_at = time.monotonic() + max(seconds - 30, seconds / 2)
 

@@ -31,7 +31,9 @@ def default_root() -> Path:
 
 
 def layer_key(entries: Iterable[Entry], level: int = GZIP_LEVEL) -> str:
-    sha = hashlib.sha256(f"rollway-layer/{FORMAT} gzip/{level} zlib/{zlib.ZLIB_RUNTIME_VERSION}\n".encode())  # fmt: skip
+    sha = hashlib.sha256(
+        f"rollway-layer/{FORMAT} gzip/{level} zlib/{zlib.ZLIB_RUNTIME_VERSION}\n".encode()
+    )
     for entry in complete(entries):
         content = "dir" if entry.is_dir else entry.sha256 or _content_sha256(entry)
         sha.update(json.dumps([entry.path, entry.mode, entry.size, content]).encode() + b"\n")

@@ -69,7 +69,9 @@ def _docker_config(registry: str, env: Mapping[str, str]) -> Credentials | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError, AttributeError) as err:
-        raise InvalidInput(f"{path} is not a readable Docker config: {err}", field="DOCKER_CONFIG") from err  # fmt: skip
+        raise InvalidInput(
+            f"{path} is not a readable Docker config: {err}", field="DOCKER_CONFIG"
+        ) from err
     for key, entry in auths.items():
         if _host(key) != registry or not isinstance(entry, dict):
             continue
@@ -79,7 +81,10 @@ def _docker_config(registry: str, env: Mapping[str, str]) -> Credentials | None:
             try:
                 username, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
             except (binascii.Error, UnicodeDecodeError) as err:
-                raise InvalidInput(f"{path}: the auth of {key!r} is not base64 of user:password", field="DOCKER_CONFIG") from err  # fmt: skip
+                raise InvalidInput(
+                    f"{path}: the auth of {key!r} is not base64 of user:password",
+                    field="DOCKER_CONFIG",
+                ) from err
             return Credentials(username, password, str(path))
     return None
 

@@ -74,7 +74,7 @@ def _plain(jar: Path, jar_sha256: str) -> JarLayout:
         sha256=jar_sha256,
     )
     return JarLayout(
-        layers=(LayerPlan("jar", (entry,), f"COPY {jar.name} {APP_JAR}"),),
+        layers=(LayerPlan("jar", (entry,), f"COPY app.jar {APP_JAR}"),),
         entrypoint=("java", "-jar", APP_JAR),
     )
 
@@ -88,7 +88,12 @@ def _spring_boot(archive: zipfile.ZipFile) -> JarLayout:
             continue
         name = _safe_name(info.filename)
         files[index.layer_of(name)].append(
-            Entry(f"{APP_DIR.lstrip('/')}/{name}", FILE_MODE, size=info.file_size, open=_opener(archive, info))  # fmt: skip
+            Entry(
+                f"{APP_DIR.lstrip('/')}/{name}",
+                FILE_MODE,
+                size=info.file_size,
+                open=_opener(archive, info),
+            )
         )
     return JarLayout(
         layers=tuple(

@@ -75,7 +75,9 @@ def write_layer(entries: Iterable[Entry], blobs: Path, level: int = GZIP_LEVEL) 
     try:
         with os.fdopen(fd, "wb") as out:
             packed = _Digesting(out)
-            with gzip.GzipFile(filename="", mode="wb", fileobj=packed, mtime=0, compresslevel=level) as gz:  # fmt: skip
+            with gzip.GzipFile(
+                filename="", mode="wb", fileobj=packed, mtime=0, compresslevel=level
+            ) as gz:
                 plain = _Digesting(gz)
                 with tarfile.TarFile(
                     fileobj=plain,  # type: ignore[arg-type]  # write-only: needs write and tell

@@ -43,7 +43,9 @@ class Platform:
         return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
 
 
-def select(manifests: Sequence[Mapping[str, Any]], wanted: Platform, image: str) -> Mapping[str, Any]:
+def select(
+    manifests: Sequence[Mapping[str, Any]], wanted: Platform, image: str
+) -> Mapping[str, Any]:
     """The index entry for `wanted`; a missing platform names those the image has."""
     for entry in manifests:
         if "platform" in entry and wanted.matches(Platform.of(entry["platform"])):

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import InvalidInput, NotFound, RollwayError, TransientError, UpstreamError
 from ..validation import dns_label
@@ -92,10 +92,8 @@ class RolloutsClient:
         """The Rollout object as stored."""
         check_names(namespace, name)
         with api_errors(_what(namespace, name)):
-            ro: dict[str, Any] = self.custom.get_namespaced_custom_object(
-                GROUP, VERSION, namespace, PLURAL, name
-            )
-        return ro
+            ro = self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+        return cast(dict[str, Any], ro)
 
     def get(self, namespace: str, name: str) -> RolloutInfo:
         """What `kubectl argo rollouts get rollout` shows."""
@@ -163,7 +161,7 @@ class RolloutsClient:
             patched = self.custom.patch_namespaced_custom_object(
                 GROUP, VERSION, namespace, PLURAL, name, patch, _content_type=JSON_PATCH
             )
-        return self.info(patched)
+        return self.info(cast(dict[str, Any], patched))
 
     # Helpers
 
@@ -177,10 +175,8 @@ class RolloutsClient:
             else self.custom.patch_namespaced_custom_object
         )
         with api_errors(_what(namespace, name)):
-            ro: dict[str, Any] = patch(
-                GROUP, VERSION, namespace, PLURAL, name, body, _content_type=MERGE_PATCH
-            )
-        return ro
+            ro = patch(GROUP, VERSION, namespace, PLURAL, name, body, _content_type=MERGE_PATCH)
+        return cast(dict[str, Any], ro)
 
     @staticmethod
     def _items(list_call: Callable[..., Any], namespace: str) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Collection, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import InvalidInput, NotFound, RollwayError
 from .client import GROUP, PLURAL, VERSION, RolloutsClient, api_error, api_errors, check_names
@@ -118,8 +118,11 @@ def watch_rollout(
     while (remaining := deadline - time.monotonic()) > 0:
         if version is None:
             with api_errors(what):
-                listing = client.custom.list_namespaced_custom_object(
-                    GROUP, VERSION, namespace, PLURAL, field_selector=selector
+                listing = cast(
+                    dict[str, Any],
+                    client.custom.list_namespaced_custom_object(
+                        GROUP, VERSION, namespace, PLURAL, field_selector=selector
+                    ),
                 )
             if not listing["items"]:
                 raise NotFound(f"{what} not found")

@@ -51,9 +51,9 @@ def command(
     outputs.emit(
         {
             "commit": commit,
-            "chart_name": chart.name,
-            "chart_version": chart.version,
-            "chart_dir": str((dest / subpath).resolve()),
+            "chart-name": chart.name,
+            "chart-version": chart.version,
+            "chart-dir": str((dest / subpath).resolve()),
         },
         outputs_dir,
     )

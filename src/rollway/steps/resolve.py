@@ -50,12 +50,12 @@ def command(
         {
             "coordinates": str(resolved.coordinates),
             "version": resolved.version,
-            "base_version": resolved.base_version,
+            "base-version": resolved.base_version,
             "url": resolved.url,
             "sha256": download.sha256,
             "size": str(download.size),
-            "path": str(download.path),
-            "verified_with": download.verified_with,
+            "path": str(download.path.resolve()),
+            "verified-with": download.verified_with,
         },
         outputs_dir,
     )

@@ -30,7 +30,7 @@ def test_second_up_starts_nothing(devstack: Context) -> None:
     proc = run_devstack("up")
     assert proc.returncode == 0, proc.stderr
     assert "started" not in proc.stderr.replace("devstack up", "")
-    assert "running" in proc.stderr
+    assert "running" in proc.stderr and "ready" in proc.stderr
 
 
 def test_env_exports_tools_and_endpoints(devstack: Context) -> None:

@@ -321,13 +321,13 @@ def test_seed_commits_changes_and_tags_versions(tmp_path: Path) -> None:
     chart(src, "1.0.0", **{"values.yaml": "replicaCount: 1\n"})
     edited = seed_charts(repo, src)
     assert bare(repo, "rev-parse", f"{edited}^") == first
-    assert bare(repo, "rev-parse", "refs/tags/v1.0.0") == first  # same version: tag stays
+    assert bare(repo, "rev-parse", "refs/tags/v1.0.0") == edited  # the tag follows the checkout
 
     chart(src, "1.1.0", **{"values.yaml": "replicaCount: 1\n"})
     bumped = seed_charts(repo, src)
     assert bare(repo, "rev-parse", f"{bumped}^") == edited
     assert bare(repo, "rev-parse", "refs/tags/v1.1.0", "refs/tags/v1.0.0").split() == [
         bumped,
-        first,
+        edited,  # the old version's tag stays on its last commit
     ]
     assert bare(repo, "config", "uploadpack.allowReachableSHA1InWant") == "true"

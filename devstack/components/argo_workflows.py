@@ -1,0 +1,219 @@
+"""The real Argo Workflows controller and Argo Server, built from the argo-workflows module.
+
+Pods on KWOK nodes never run containers, so container steps do not truly execute; what is real
+here is the controller's logic (suspend/resume/stop/terminate) and the Argo Server's REST API.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+from ..core import HOST, DevstackError, free_port_or_fail, http_status, run
+from ..gobuild import WORKFLOWS_VERSION, fill_local_proxy, go_env, locked
+from ..stack import Component, Context
+from .kube import kubeconfig, kubectl
+
+MODULE = "github.com/argoproj/argo-workflows/v3"
+COMMANDS = ("workflow-controller", "argo")
+NAMESPACE = "argo"
+CONFIGMAP = "workflow-controller-configmap"
+SERVER_PORT = 26346
+METRICS_PORT = 26390
+#: Hard-coded in cmd/workflow-controller (`http.ListenAndServe(":6060", nil)`), all interfaces.
+CONTROLLER_HEALTH_PORT = 6060
+EXECUTOR_IMAGE = f"quay.io/argoproj/argoexec:{WORKFLOWS_VERSION}"
+
+# The UI bundle (ui/dist/app) is built with yarn and is not in the module zip; `ui/embed.go` only
+# needs the directory to exist (upstream's Makefile writes an empty index.html for non-UI builds).
+UI_PLACEHOLDER = (
+    '<!doctype html><html><head><base href="/"><title>Argo Server (devstack)</title></head>'
+    "<body>The Argo UI is not built in devstack; the REST API is under /api/v1/.</body></html>\n"
+)
+
+
+def module_info(log: Path) -> dict[str, object]:
+    """`go mod download -json` of the workflows module: its directory and the tagged commit."""
+    if shutil.which("go") is None:
+        raise DevstackError("the Go toolchain is not installed (needed to build devstack binaries)")
+    proc = subprocess.run(
+        ["go", "mod", "download", "-json", f"{MODULE}@{WORKFLOWS_VERSION}"],
+        capture_output=True,
+        text=True,
+        env=go_env(),
+        cwd="/",
+        check=False,
+    )
+    info = json.loads(proc.stdout or "{}")
+    if proc.returncode != 0 or "Dir" not in info:
+        with log.open("a") as out:
+            out.write(proc.stdout + proc.stderr)
+        raise DevstackError(f"go mod download {MODULE}@{WORKFLOWS_VERSION} failed: {info}")
+    return info  # type: ignore[no-any-return]
+
+
+def workflows_source(cache: Path, info: dict[str, object]) -> Path:
+    """A writable copy of the module (go.mod has a replace directive, so no `go install @v`)."""
+    src = cache / f"src-argo-workflows-{WORKFLOWS_VERSION}"
+    if not (src / ".complete").exists():
+        shutil.rmtree(src, ignore_errors=True)
+        tmp = src.with_suffix(".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(Path(str(info["Dir"])), tmp)
+        for path in [tmp, *tmp.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)
+        (tmp / ".complete").touch()
+        tmp.rename(src)
+    ui = src / "ui" / "dist" / "app"
+    ui.mkdir(parents=True, exist_ok=True)
+    (ui / "index.html").write_text(UI_PLACEHOLDER)
+    return src
+
+
+def workflows_binaries(cache: Path, log: Path) -> Path:
+    """workflow-controller and argo (CLI + `argo server`) at WORKFLOWS_VERSION, built once."""
+    bindir = cache / f"argo-workflows-{WORKFLOWS_VERSION}"
+    # Its own lock: this build takes ~15 min and must not hold up `kubectl` (which takes go-build).
+    with locked(cache / "locks" / "argo-workflows-build"):
+        if all((bindir / c).exists() for c in COMMANDS):
+            return bindir
+        info = module_info(log)
+        src = workflows_source(cache, info)
+        origin = info.get("Origin") or {}
+        commit = origin.get("Hash", "") if isinstance(origin, dict) else ""
+        pkg = "github.com/argoproj/argo-workflows/v3"
+        ldflags = (
+            f"-s -w -X {pkg}.version={WORKFLOWS_VERSION} -X {pkg}.gitTag={WORKFLOWS_VERSION}"
+            f" -X {pkg}.gitCommit={commit} -X {pkg}.gitTreeState=clean"
+            f" -X {pkg}.buildDate={info.get('Time', '1970-01-01T00:00:00Z')}"
+        )
+        tmp = bindir.with_name(bindir.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        env = {**go_env(), "GOPROXY": fill_local_proxy(cache, src / "go.mod")}
+        run(["go", "build", "-ldflags", ldflags, "-o", f"{tmp}/",
+             *(f"./cmd/{c}" for c in COMMANDS)],
+            log=log, cwd=src, env=env)  # fmt: skip
+        shutil.rmtree(bindir, ignore_errors=True)
+        tmp.rename(bindir)
+    return bindir
+
+
+def workflows_bin(ctx: Context, name: str) -> Path:
+    return workflows_binaries(ctx.paths.cache, ctx.paths.log("build-argo-workflows")) / name
+
+
+CONTROLLER_CONFIG = f"""apiVersion: v1
+kind: Namespace
+metadata: {{name: {NAMESPACE}}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: {CONFIGMAP}, namespace: {NAMESPACE}}}
+data:
+  metricsConfig: |
+    enabled: true
+    port: {METRICS_PORT}
+    secure: false
+"""
+
+
+def apply_controller_config(ctx: Context) -> None:
+    """Namespace `argo` and the ConfigMap both the controller and the Argo Server read."""
+    kubectl(ctx, "apply", "--server-side", "--field-manager=devstack", "-f", "-",
+            stdin=CONTROLLER_CONFIG)  # fmt: skip
+
+
+class ArgoWorkflowController(Component):
+    """The real workflow-controller, cluster-wide, without leader election."""
+
+    name = "argo-workflow-controller"
+    version = WORKFLOWS_VERSION
+    depends = ("kube-apiserver", "argo-workflows-crds")
+    port = METRICS_PORT
+    start_timeout = 90.0
+
+    def install(self, ctx: Context) -> None:
+        workflows_bin(ctx, "workflow-controller")
+
+    def prepare(self, ctx: Context) -> None:
+        free_port_or_fail(self.name, CONTROLLER_HEALTH_PORT)
+        apply_controller_config(ctx)
+
+    def command(self, ctx: Context) -> list[str]:
+        return [
+            str(workflows_bin(ctx, "workflow-controller")),
+            f"--kubeconfig={kubeconfig(ctx)}",
+            f"--namespace={NAMESPACE}",
+            f"--configmap={CONFIGMAP}",
+            "--namespaced=false",
+            f"--executor-image={EXECUTOR_IMAGE}",
+            "--executor-image-pull-policy=IfNotPresent",
+            "--workflow-workers=4",
+            "--loglevel=info",
+        ]
+
+    def environ(self, ctx: Context) -> dict[str, str]:
+        return {"LEADER_ELECTION_DISABLE": "true", "ARGO_PPROF": "false"}
+
+    def ready(self, ctx: Context) -> bool:
+        return (
+            http_status(f"http://{HOST}:{CONTROLLER_HEALTH_PORT}/healthz") == 200
+            and http_status(f"http://{HOST}:{METRICS_PORT}/metrics") == 200
+        )
+
+    def endpoint(self, ctx: Context) -> str:
+        return f"http://{HOST}:{METRICS_PORT}/metrics"
+
+
+class ArgoServer(Component):
+    """`argo server` in auth-mode server (it acts with the devstack's admin kubeconfig), HTTP."""
+
+    name = "argo-server"
+    version = WORKFLOWS_VERSION
+    depends = ("kube-apiserver", "argo-workflows-crds")
+    port = SERVER_PORT
+    start_timeout = 90.0
+
+    def install(self, ctx: Context) -> None:
+        link = ctx.paths.bin / "argo"
+        target = workflows_bin(ctx, "argo")
+        if not link.is_symlink() or link.readlink() != target:
+            link.unlink(missing_ok=True)
+            link.symlink_to(target)
+
+    def prepare(self, ctx: Context) -> None:
+        apply_controller_config(ctx)
+
+    def command(self, ctx: Context) -> list[str]:
+        # No bind-address flag exists: it listens on all interfaces (":<port>").
+        return [
+            str(workflows_bin(ctx, "argo")),
+            "server",
+            f"--kubeconfig={kubeconfig(ctx)}",
+            f"--namespace={NAMESPACE}",
+            f"--configmap={CONFIGMAP}",
+            f"--port={SERVER_PORT}",
+            "--auth-mode=server",
+            "--secure=false",
+            "--namespaced=false",
+            "--browser=false",
+            "--loglevel=info",
+        ]
+
+    def environ(self, ctx: Context) -> dict[str, str]:
+        return {"ARGO_PPROF": "false"}
+
+    def ready(self, ctx: Context) -> bool:
+        return http_status(f"http://{HOST}:{SERVER_PORT}/api/v1/version") == 200
+
+    def exports(self, ctx: Context) -> dict[str, str]:
+        return {
+            "ARGO_SERVER": f"{HOST}:{SERVER_PORT}",
+            "ARGO_HTTP1": "true",
+            "ARGO_SECURE": "false",
+            "ARGO_BASE_HREF": "",
+            "ROLLWAY_ARGO_SERVER_URL": f"http://{HOST}:{SERVER_PORT}",
+        }

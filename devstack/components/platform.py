@@ -1,0 +1,78 @@
+"""Rollway's own configuration in the cluster, as `charts/rollway` installs it in production.
+
+The namespace `rollway` with the Secrets and ConfigMap that the workflow templates reference
+(secretKeyRef / configMapKeyRef), filled from the devstack's registry, Maven and git servers.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from ..stack import Context, Component
+from .git import GitServer
+from .kube import kubectl
+from .maven import MavenRepository
+from .registry import Registry
+
+NAMESPACE = "rollway"
+
+
+def _secret(name: str, data: dict[str, str]) -> dict[str, object]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "type": "Opaque",
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+    }
+
+
+class RollwayPlatform(Component):
+    name = "rollway-platform"
+    version = "1"
+    depends = ("kube-apiserver", "registry", "maven", "git")
+    daemon = False
+
+    def manifests(self, ctx: Context) -> list[dict[str, object]]:
+        maven = MavenRepository().exports(ctx)
+        registry = Registry().exports(ctx)
+        git = GitServer().exports(ctx)
+        return [
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
+            _secret("rollway-maven", {"username": maven["ROLLWAY_MAVEN_USERNAME"],
+                                      "password": maven["ROLLWAY_MAVEN_PASSWORD"]}),
+            _secret("rollway-registry", {"username": registry["ROLLWAY_REGISTRY_USERNAME"],
+                                         "password": registry["ROLLWAY_REGISTRY_PASSWORD"]}),
+            _secret("rollway-git", {"token": git["ROLLWAY_GIT_TOKEN"]}),
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "rollway-platform", "namespace": NAMESPACE},
+                "data": {
+                    "maven-url": maven["ROLLWAY_MAVEN_URL"],
+                    "maven-snapshots-url": maven["ROLLWAY_MAVEN_SNAPSHOTS_URL"],
+                    "registry": registry["ROLLWAY_REGISTRY"],
+                    "base-image": registry["ROLLWAY_BASE_IMAGE"],
+                    "chart-repo": git["ROLLWAY_CHART_REPO"],
+                },
+            },
+        ]  # fmt: skip
+
+    def install(self, ctx: Context) -> None:
+        docs = {"apiVersion": "v1", "kind": "List", "items": self.manifests(ctx)}
+        kubectl(ctx, "apply", "--server-side", "--field-manager=devstack", "-f", "-",
+                stdin=json.dumps(docs))  # fmt: skip
+
+    def ready(self, ctx: Context) -> bool:
+        try:
+            out = kubectl(ctx, "-n", NAMESPACE, "get", "secret,configmap", "-o", "name")
+        except Exception:
+            return False
+        return all(f"secret/{n}" in out for n in ("rollway-maven", "rollway-registry", "rollway-git"))
+
+    def endpoint(self, ctx: Context) -> str:
+        return f"namespace {NAMESPACE}"
+
+    def exports(self, ctx: Context) -> dict[str, str]:
+        return {"ROLLWAY_NAMESPACE": NAMESPACE}

@@ -1,0 +1,103 @@
+"""Pushing an image so that a tag never points at a half-pushed one.
+
+Every blob goes in first (skipped when the registry has it, mounted from the base image's
+repository when possible, else uploaded or copied), then the manifest by digest, and only then
+the tag. A failure at any point leaves at most unreferenced blobs, never a broken tag.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import digest_of
+from .registry import RegistryClient
+
+#: Blobs pushed at once: enough to overlap round trips, few enough to be polite to Harbor.
+PARALLEL_BLOBS = 4
+
+
+@dataclasses.dataclass(frozen=True)
+class Blob:
+    """A blob the manifest references, and where its bytes are."""
+
+    digest: str
+    size: int
+    #: The bytes: a local file (a built layer) or in memory (the config)…
+    content: Path | bytes | None = None
+    #: …or a repository of the image's base, to mount or copy from.
+    source: tuple[RegistryClient, str] | None = None
+
+
+@dataclasses.dataclass
+class PushStats:
+    blobs_uploaded: int = 0
+    bytes_uploaded: int = 0
+    blobs_mounted: int = 0
+    manifest_written: bool = False
+    tag_written: bool = False
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def pushed(self) -> bool:
+        """Whether the registry had to take anything in (a rebuild of the same input: no)."""
+        return bool(self.blobs_uploaded or self.blobs_mounted or self.manifest_written)
+
+    def uploaded(self, size: int) -> None:
+        with self._lock:
+            self.blobs_uploaded += 1
+            self.bytes_uploaded += size
+
+    def mounted(self) -> None:
+        with self._lock:
+            self.blobs_mounted += 1
+
+
+def push_image(
+    client: RegistryClient,
+    repository: str,
+    blobs: Sequence[Blob],
+    manifest: bytes,
+    media_type: str,
+    tag: str | None,
+) -> tuple[str, PushStats]:
+    """Push blobs, then the manifest by digest, then the tag; returns the manifest digest."""
+    stats = PushStats()
+    with concurrent.futures.ThreadPoolExecutor(PARALLEL_BLOBS) as pool:
+        futures = [pool.submit(_push_blob, client, repository, blob, stats) for blob in blobs]
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    digest = digest_of(manifest)
+    if client.manifest_digest(repository, digest) is None:
+        client.put_manifest(repository, digest, manifest, media_type)
+        stats.manifest_written = True
+    if tag and client.manifest_digest(repository, tag) != digest:
+        client.put_manifest(repository, tag, manifest, media_type)
+        stats.tag_written = True
+    return digest, stats
+
+
+def _push_blob(client: RegistryClient, repository: str, blob: Blob, stats: PushStats) -> None:
+    if client.has_blob(repository, blob.digest):
+        return
+    if blob.source is not None:
+        source, source_repository = blob.source
+        session = None
+        if source is client:  # same registry: a mount copies nothing
+            session = client.mount_blob(repository, blob.digest, source_repository)
+            if session is None:
+                stats.mounted()
+                return
+        client.copy_blob(source, source_repository, repository, blob.digest, blob.size, session)
+    else:
+        assert blob.content is not None
+        client.upload_blob(repository, blob.digest, blob.content)
+    stats.uploaded(blob.size)

@@ -1,0 +1,324 @@
+"""A client for one registry's distribution API (what Harbor, distribution and Docker Hub serve).
+
+Each call is retried with exponential backoff (tenacity) on a 5xx, a 429 or a dropped
+connection, and becomes a TransientError (exit 75: retry the step) when retries run out.
+A 401 or 403 becomes an error naming the registry; credentials never appear in a message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import ipaddress
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+import tenacity
+
+from .. import __version__
+from ..errors import Forbidden, NotFound, TransientError, Unauthorized, UpstreamError
+from . import media
+from .auth import RegistryAuth, refused
+from .credentials import Credentials
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Largest manifest or config read into memory (Docker Hub's own manifest limit is 4 MiB).
+MAX_DOCUMENT = 8 << 20
+_CHUNK = 1 << 20
+
+
+def registry_url(registry: str, env: Mapping[str, str] | None = None) -> str:
+    """Where `registry`'s API answers: `$ROLLWAY_REGISTRY_URL` when it names that host,
+    plain HTTP on loopback (as Docker allows), else HTTPS."""
+    env = os.environ if env is None else env
+    configured = env.get("ROLLWAY_REGISTRY_URL", "")
+    if configured and urlsplit(configured).netloc == registry:
+        return configured.rstrip("/")
+    host = urlsplit(f"//{registry}").hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    return f"{'http' if loopback else 'https'}://{registry}"
+
+
+class RegistryClient:
+    """Blob and manifest operations on one registry, for the repositories in `scopes`."""
+
+    def __init__(
+        self,
+        registry: str,
+        *,
+        url: str,
+        credentials: Credentials | None,
+        scopes: Iterable[str],
+        attempts: int = 5,
+        backoff: float = 0.5,
+    ) -> None:
+        self.registry = registry
+        self.credentials = credentials
+        self._http = httpx.Client(
+            base_url=url,
+            auth=RegistryAuth(registry, credentials, scopes),
+            follow_redirects=True,  # blob GETs are often redirected to object storage
+            timeout=httpx.Timeout(60.0, connect=10.0),
+            headers={"User-Agent": f"rollway/{__version__}"},
+        )
+        self.attempts = attempts
+        self._retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(TransientError),
+            stop=tenacity.stop_after_attempt(attempts),
+            wait=tenacity.wait_exponential_jitter(initial=backoff, max=15 * backoff),
+            before_sleep=tenacity.before_sleep_log(log, logging.WARNING),
+            reraise=True,
+        )
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- operations -----------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """GET /v2/: checks the registry is there and settles authentication before any work."""
+        self._retry(lambda: self._expect(self._send("GET", "/v2/"), {200}, "answer /v2/"))
+
+    def get_manifest(self, repository: str, ref: str) -> tuple[bytes, str, str]:
+        """(body, media type, digest) of a manifest or index; a missing one is NotFound."""
+
+        def attempt() -> tuple[bytes, str, str]:
+            response = self._send(
+                "GET", f"/v2/{repository}/manifests/{ref}", headers={"Accept": media.ACCEPT}
+            )
+            if response.status_code == 404:
+                raise NotFound(f"image {self.registry}/{repository}:{ref} does not exist")
+            self._expect(response, {200}, f"read manifest {repository}:{ref}")
+            body = response.content
+            if len(body) > MAX_DOCUMENT:
+                raise UpstreamError(f"{self.registry}/{repository}:{ref}: manifest too large")
+            digest = f"sha256:{hashlib.sha256(body).hexdigest()}"
+            if ref.startswith("sha256:") and digest != ref:
+                raise UpstreamError(
+                    f"{self.registry}/{repository}@{ref}: manifest digest is {digest}"
+                )
+            kind = response.headers.get("Content-Type", "").split(";")[0].strip()
+            return body, kind, digest
+
+        return self._retry(attempt)
+
+    def get_blob(self, repository: str, digest: str) -> bytes:
+        """A small blob (an image config), checked against its digest."""
+
+        def attempt() -> bytes:
+            response = self._send("GET", f"/v2/{repository}/blobs/{digest}")
+            if response.status_code == 404:
+                raise NotFound(f"blob {digest} is missing from {self.registry}/{repository}")
+            self._expect(response, {200}, f"read blob {digest} of {repository}")
+            if len(response.content) > MAX_DOCUMENT:
+                raise UpstreamError(
+                    f"{self.registry}/{repository}: {digest} is too large for a config"
+                )
+            if f"sha256:{hashlib.sha256(response.content).hexdigest()}" != digest:
+                raise UpstreamError(
+                    f"{self.registry}/{repository}: blob {digest} does not match its digest"
+                )
+            return response.content
+
+        return self._retry(attempt)
+
+    def has_blob(self, repository: str, digest: str) -> bool:
+        def attempt() -> bool:
+            response = self._send("HEAD", f"/v2/{repository}/blobs/{digest}")
+            if response.status_code == 404:
+                return False
+            self._expect(response, {200}, f"check blob {digest} in {repository}")
+            return True
+
+        return self._retry(attempt)
+
+    def manifest_digest(self, repository: str, ref: str) -> str | None:
+        """The digest `ref` (a tag or digest) points at in `repository`, None when absent."""
+
+        def attempt() -> str | None:
+            response = self._send(
+                "HEAD", f"/v2/{repository}/manifests/{ref}", headers={"Accept": media.ACCEPT}
+            )
+            if response.status_code == 404:
+                return None
+            self._expect(response, {200}, f"check manifest {repository}:{ref}")
+            return response.headers.get("Docker-Content-Digest")
+
+        return self._retry(attempt)
+
+    def mount_blob(self, repository: str, digest: str, source: str) -> str | None:
+        """Cross-repository mount from `source`; None when mounted, else the upload session
+        the registry opened instead (a registry may decline, e.g. without pull on `source`)."""
+
+        def attempt() -> str | None:
+            response = self._send(
+                "POST",
+                f"/v2/{repository}/blobs/uploads/",
+                params={"mount": digest, "from": source},
+            )
+            if response.status_code == 201:
+                return None
+            self._expect(response, {202}, f"mount {digest} into {repository}")
+            return self._location(response)
+
+        return self._retry(attempt)
+
+    def upload_blob(self, repository: str, digest: str, content: Path | bytes) -> None:
+        """Upload a blob: POST opens a session, one PUT ?digest= streams the file and closes it."""
+
+        def attempt() -> None:
+            location = self._start_upload(repository)
+            if isinstance(content, bytes):
+                self._finish_upload(location, digest, content, repository)
+                return
+            with content.open("rb") as body:  # httpx streams it, with its Content-Length
+                self._finish_upload(location, digest, body, repository)
+
+        self._retry(attempt)
+
+    def copy_blob(
+        self,
+        source: RegistryClient,
+        source_repository: str,
+        repository: str,
+        digest: str,
+        size: int,
+        location: str | None = None,
+    ) -> None:
+        """Stream a blob from `source` into `repository`, chunk by chunk, never whole in memory.
+
+        `location` is an upload session already open (from a declined mount); used once.
+        """
+        sessions = [location] if location else []
+
+        def attempt() -> None:
+            with source.open_blob(source_repository, digest) as chunks:
+                where = sessions.pop() if sessions else self._start_upload(repository)
+                self._finish_upload(
+                    where, digest, chunks, repository, headers={"Content-Length": str(size)}
+                )
+
+        self._retry(attempt)
+
+    def put_manifest(self, repository: str, ref: str, body: bytes, media_type: str) -> None:
+        def attempt() -> None:
+            response = self._send(
+                "PUT",
+                f"/v2/{repository}/manifests/{ref}",
+                content=body,
+                headers={"Content-Type": media_type},
+            )
+            self._expect(response, {200, 201}, f"write manifest {repository}:{ref}")
+
+        self._retry(attempt)
+
+    @contextlib.contextmanager
+    def open_blob(self, repository: str, digest: str) -> Iterator[Iterator[bytes]]:
+        """`with client.open_blob(repo, digest) as chunks:` — a blob's bytes, streamed."""
+        with contextlib.ExitStack() as stack:
+            try:
+                response = stack.enter_context(
+                    self._http.stream("GET", f"/v2/{repository}/blobs/{digest}")
+                )
+            except httpx.TransportError as err:
+                raise TransientError(f"registry {self.registry}: GET failed: {err}") from err
+            if response.status_code == 404:
+                raise NotFound(f"blob {digest} is missing from {self.registry}/{repository}")
+            self._check(response, "GET")
+            self._expect(response, {200}, f"read blob {digest} of {repository}")
+            yield self._chunks(response, digest)
+
+    def _chunks(self, response: httpx.Response, digest: str) -> Iterator[bytes]:
+        try:
+            yield from response.iter_bytes(_CHUNK)
+        except httpx.TransportError as err:
+            raise TransientError(
+                f"registry {self.registry}: reading {digest} broke off: {err}"
+            ) from err
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _start_upload(self, repository: str) -> str:
+        response = self._send("POST", f"/v2/{repository}/blobs/uploads/")
+        self._expect(response, {202}, f"start an upload to {repository}")
+        return self._location(response)
+
+    def _finish_upload(
+        self, location: str, digest: str, content: Any, repository: str, **kwargs: Any
+    ) -> None:
+        url = httpx.URL(location).copy_merge_params({"digest": digest})
+        response = self._send("PUT", url, content=content, **kwargs)
+        self._expect(response, {201}, f"upload {digest} to {repository}")
+
+    def _location(self, response: httpx.Response) -> str:
+        location = response.headers.get("Location")
+        if not location:
+            raise UpstreamError(f"registry {self.registry} opened an upload without a Location")
+        return str(self._http.base_url.join(location))
+
+    def _send(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, url, **kwargs)
+        except httpx.TransportError as err:
+            raise TransientError(
+                f"registry {self.registry}: {method} failed: {type(err).__name__}: {err}"
+            ) from err
+        return self._check(response, method)
+
+    def _check(self, response: httpx.Response, method: str) -> httpx.Response:
+        """Turn statuses every call treats alike into errors: auth, throttling, server faults."""
+        status = response.status_code
+        if status == 401:
+            raise Unauthorized(refused(self.registry, self.credentials))
+        if status == 403:
+            raise Forbidden(
+                f"registry {self.registry} refused the credentials"
+                f"{f' from {self.credentials.source}' if self.credentials else ''} "
+                f"for {method} {response.request.url.path}"
+            )
+        if status == 429 or status >= 500:
+            raise TransientError(
+                f"registry {self.registry}: {method} {response.request.url.path} "
+                f"answered {status}{_error_text(response)}"
+            )
+        return response
+
+    def _expect(self, response: httpx.Response, ok: set[int], what: str) -> httpx.Response:
+        if response.status_code not in ok:
+            raise UpstreamError(
+                f"registry {self.registry} could not {what}: "
+                f"HTTP {response.status_code}{_error_text(response)}"
+            )
+        return response
+
+    def _retry(self, attempt: Callable[[], T]) -> T:
+        try:
+            return self._retrying(attempt)
+        except TransientError as err:
+            raise TransientError(f"{err.message} (gave up after {self.attempts} attempts)") from err
+
+
+def _error_text(response: httpx.Response) -> str:
+    """The registry's own error code and message (distribution's `errors` body), if any."""
+    try:
+        errors = response.json().get("errors") or []
+        first: dict[str, Any] = errors[0]
+        return f" ({first.get('code')}: {first.get('message')})"
+    except (ValueError, AttributeError, IndexError, KeyError, TypeError, httpx.ResponseNotRead):
+        return ""

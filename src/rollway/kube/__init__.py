@@ -1,0 +1,1 @@
+"""Rendered manifests meet the cluster: provenance stamping, server-side apply, live diffs."""

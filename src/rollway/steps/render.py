@@ -1,0 +1,83 @@
+"""render: the team's chart + image digest + strategy → the manifests to apply (and, for dry
+runs, what applying them would change in the cluster)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import click
+import yaml
+
+from ..chart import chartfile, render, values
+from ..validation import dns_label
+from . import outputs
+
+STRATEGIES = ("bluegreen", "canary", "rolling")
+
+
+@click.command("render")
+@click.option("--chart", "chart_dir", required=True, type=click.Path(path_type=Path))
+@click.option("--release", required=True, help="Release name: the chart names objects after it.")
+@click.option("--namespace", required=True)
+@click.option("--image", required=True, help="REPOSITORY@sha256:<digest> of the built image.")
+@click.option("--strategy", required=True, type=click.Choice(STRATEGIES))
+@click.option("--replicas", type=click.IntRange(min=0), help="Pods (default: the chart's).")
+@click.option("--values-json", help="Values as one JSON object (strategy parameters, env, …).")
+@click.option("--set", "sets", multiple=True, help="KEY=VALUE, KEY a dotted path (repeatable).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--diff", is_flag=True, help="Also compare the objects with the live cluster.")
+@outputs.option
+def command(
+    chart_dir: Path,
+    release: str,
+    namespace: str,
+    image: str,
+    strategy: str,
+    replicas: int | None,
+    values_json: str | None,
+    sets: tuple[str, ...],
+    out: Path,
+    diff: bool,
+    outputs_dir: Path,
+) -> None:
+    """Render the chart with `helm template`; with --diff, diff it against the cluster."""
+    dns_label("release", release, max_length=53)  # Helm's limit, leaving room for suffixes
+    dns_label("namespace", namespace)
+    chartfile.load(chart_dir)
+    pipeline = {**values.image(image), "strategy": strategy}
+    if replicas is not None:
+        pipeline["replicas"] = replicas
+    merged = values.build(values.from_json(values_json), values.from_sets(sets), pipeline)
+    manifests = render.template(chart_dir, release, namespace, merged)
+    write_atomically(out, yaml.safe_dump_all(manifests, sort_keys=False))
+    result: dict[str, object] = {
+        "manifests": str(out.resolve()),
+        "object-count": str(len(manifests)),
+        "objects": [f"{m.get('kind')}/{(m.get('metadata') or {}).get('name')}" for m in manifests],
+    }
+    if diff:
+        from ..kube.apply import Applier
+        from ..kube.diff import live_changes, summary
+
+        changes = live_changes(Applier(), manifests, namespace)
+        result["changes"] = summary(changes)
+        result["diff"] = "".join(change.diff for change in changes)
+        for change in changes:
+            click.echo(f"{change.action:>9}  {change.kind}/{change.name}", err=True)
+    outputs.emit(result, outputs_dir)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write through a temporary file in the same directory, renamed over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(name, 0o644)  # as a plain open() would create it: other containers read it
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,8 @@
+"""Where workflows run: Argo Server in production, the embedded engine on one machine.
+
+Both implement `Backend`; `from_settings` picks one from configuration.
+"""
+
+from .base import Backend, NodeStatus, WorkflowStatus, from_settings
+
+__all__ = ["Backend", "NodeStatus", "WorkflowStatus", "from_settings"]

@@ -1,0 +1,294 @@
+"""The WorkflowTemplates `rollway-build` and `rollway-deploy`, defined once in Hera.
+
+`make workflow-templates` renders them to `workflow-templates/*.yaml`; Argo runs that YAML in
+production and the embedded engine interprets the very same YAML locally.
+"""
+
+from __future__ import annotations
+
+from hera.workflows import (
+    DAG,
+    ConfigMapEnv,
+    Container,
+    Env,
+    Parameter,
+    RetryStrategy,
+    SecretEnv,
+    Suspend,
+    WorkflowTemplate,
+)
+from hera.workflows import (
+    models as m,
+)
+
+from .. import __version__
+from ..steps.outputs import DEFAULT_DIR
+from .parameters import BUILD_PARAMS, DEPLOY_PARAMS, Param, ParamSet
+
+STEP_IMAGE = f"ghcr.io/rollway/rollway-step:{__version__}"
+SERVICE_ACCOUNT = "rollway-workflow"
+WORKSPACE = "/workspace"
+#: Settings (URLs) come from this ConfigMap, credentials from these Secrets — never parameters.
+PLATFORM_CONFIG = "rollway-platform"
+SECRETS = {
+    "ROLLWAY_MAVEN_USERNAME": ("rollway-maven", "username"),
+    "ROLLWAY_MAVEN_PASSWORD": ("rollway-maven", "password"),
+    "ROLLWAY_REGISTRY_USERNAME": ("rollway-registry", "username"),
+    "ROLLWAY_REGISTRY_PASSWORD": ("rollway-registry", "password"),
+    "ROLLWAY_GIT_TOKEN": ("rollway-git", "token"),
+}
+SETTINGS = {
+    "ROLLWAY_MAVEN_URL": "maven-url",
+    "ROLLWAY_MAVEN_SNAPSHOTS_URL": "maven-snapshots-url",
+}
+#: Exit code of a TransientError (EX_TEMPFAIL): the only failures worth retrying.
+TRANSIENT_EXIT = 75
+LABELS = {
+    "rollway.io/app": "workflow.parameters.app",
+    "rollway.io/env": "workflow.parameters.env",
+    "rollway.io/deployment-id": "workflow.parameters['deployment-id']",
+}
+
+
+def wp(name: str) -> str:
+    """Reference to a workflow parameter."""
+    return f"{{{{workflow.parameters.{name}}}}}"
+
+
+def step(
+    name: str,
+    args: list[str],
+    *,
+    outputs: tuple[str, ...] = (),
+    secrets: tuple[str, ...] = (),
+    settings: tuple[str, ...] = (),
+    timeout: int,
+    retries: int = 3,
+    inputs: tuple[str, ...] = (),
+) -> Container:
+    """A template that runs `rollway-step <name> …` in the step image."""
+    env: list[Env | SecretEnv | ConfigMapEnv] = [
+        Env(name="ROLLWAY_WORKSPACE", value=WORKSPACE),
+        Env(name="ROLLWAY_OUTPUTS_DIR", value=DEFAULT_DIR),
+    ]
+    env += [SecretEnv(name=var, secret_name=SECRETS[var][0], secret_key=SECRETS[var][1])
+            for var in secrets]  # fmt: skip
+    env += [ConfigMapEnv(name=var, config_map_name=PLATFORM_CONFIG, config_map_key=SETTINGS[var])
+            for var in settings]  # fmt: skip
+    return Container(
+        name=name,
+        image=STEP_IMAGE,
+        command=["rollway-step", name],
+        args=args,
+        env=env,
+        inputs=[Parameter(name=i) for i in inputs],
+        outputs=[
+            Parameter(name=o, value_from=m.ValueFrom(path=f"{DEFAULT_DIR}/{o}")) for o in outputs
+        ],
+        volume_mounts=[m.VolumeMount(name="workspace", mount_path=WORKSPACE)],
+        # Relative paths in args (artifact/, chart/, manifests.yaml) live in the shared workspace.
+        working_dir=WORKSPACE,
+        active_deadline_seconds=timeout,
+        retry_strategy=RetryStrategy(
+            limit=retries,
+            retry_policy="Always",
+            expression=f"asInt(lastRetry.exitCode) == {TRANSIENT_EXIT}",
+            backoff=m.Backoff(duration="2s", factor=2, max_duration="2m"),
+        )
+        if retries
+        else None,
+    )
+
+
+def inp(name: str) -> str:
+    return f"{{{{inputs.parameters.{name}}}}}"
+
+
+def declare(params: ParamSet) -> list[Parameter]:
+    return [_declare(p) for p in params]
+
+
+def _declare(param: Param) -> Parameter:
+    return Parameter(
+        name=param.name,
+        description=param.description,
+        value=param.default,
+        enum=list(param.enum) or None,
+    )
+
+
+def _template(name: str, params: ParamSet, deadline: int) -> WorkflowTemplate:
+    return WorkflowTemplate(
+        name=name,
+        entrypoint="main",
+        on_exit="exit-handler",
+        service_account_name=SERVICE_ACCOUNT,
+        active_deadline_seconds=deadline,
+        arguments=declare(params),
+        labels={"app.kubernetes.io/part-of": "rollway"},
+        workflow_metadata=m.WorkflowMetadata(
+            labels_from={k: m.LabelValueFrom(expression=v) for k, v in LABELS.items()}
+        ),
+        volume_claim_templates=[
+            m.PersistentVolumeClaim(
+                metadata=m.ObjectMeta(name="workspace"),
+                spec=m.PersistentVolumeClaimSpec(
+                    access_modes=["ReadWriteOnce"],
+                    resources=m.VolumeResourceRequirements(requests={"storage": "2Gi"}),
+                ),
+            )
+        ],
+    )
+
+
+def _build_steps() -> tuple[Container, Container]:
+    resolve = step(
+        "resolve-artifact",
+        ["--coordinates", wp("coordinates"), "--download-dir", "artifact"],
+        outputs=("version", "url", "sha256", "size", "path"),
+        secrets=("ROLLWAY_MAVEN_USERNAME", "ROLLWAY_MAVEN_PASSWORD"),
+        settings=("ROLLWAY_MAVEN_URL", "ROLLWAY_MAVEN_SNAPSHOTS_URL"),
+        timeout=600,
+    )
+    build = step(
+        "build-image",
+        [
+            "--jar", inp("jar"), "--jar-sha256", inp("jar-sha256"),
+            "--coordinates", inp("coordinates"),
+            "--base", wp("base-image"), "--platform", wp("platform"),
+            "--target", f"{wp('image-repository')}:{inp('version')}",
+        ],
+        inputs=("jar", "jar-sha256", "coordinates", "version"),
+        outputs=("image", "digest", "pushed"),
+        secrets=("ROLLWAY_REGISTRY_USERNAME", "ROLLWAY_REGISTRY_PASSWORD"),
+        timeout=900,
+    )  # fmt: skip
+    return resolve, build
+
+
+def _exit_handler() -> tuple[Container, DAG]:
+    report = step(
+        "report",
+        ["--deployment-id", wp("deployment-id"), "--status", "{{workflow.status}}",
+         "--failures", "{{workflow.failures}}"],
+        timeout=120,
+    )  # fmt: skip
+    with DAG(name="exit-handler") as handler:
+        report(name="report")
+    return report, handler
+
+
+def build_template() -> WorkflowTemplate:
+    """`rollway-build`: resolve the jar in Nexus, build and push its image to Harbor."""
+    with _template("rollway-build", BUILD_PARAMS, deadline=1800) as wt:
+        resolve, build = _build_steps()
+        _exit_handler()
+        with DAG(name="main"):
+            r = resolve(name="resolve-artifact")
+            b = build(
+                name="build-image",
+                arguments={
+                    "jar": r.get_parameter("path").value,
+                    "jar-sha256": r.get_parameter("sha256").value,
+                    "coordinates": wp("coordinates"),
+                    "version": r.get_parameter("version").value,
+                },
+            )
+            r >> b
+    return wt
+
+
+def deploy_template() -> WorkflowTemplate:
+    """`rollway-deploy`: build, fetch and render the chart, apply, wait, gate, promote, wait."""
+    with _template("rollway-deploy", DEPLOY_PARAMS, deadline=6 * 3600) as wt:
+        resolve, build = _build_steps()
+        fetch = step(
+            "fetch-chart",
+            ["--repo", wp("chart-repo"), "--ref", wp("chart-ref"), "--path", wp("chart-path"),
+             "--dest", "chart"],
+            outputs=("commit", "chart-dir"),
+            secrets=("ROLLWAY_GIT_TOKEN",),
+            timeout=300,
+        )  # fmt: skip
+        render = step(
+            "render",
+            ["--chart", inp("chart-dir"), "--release", wp("app"), "--namespace", wp("namespace"),
+             "--image", inp("image"), "--strategy", wp("strategy"), "--replicas", wp("replicas"),
+             "--values-json", wp("values"), "--out", "manifests.yaml"],
+            inputs=("chart-dir", "image"),
+            outputs=("manifests",),
+            timeout=300,
+        )  # fmt: skip
+        apply = step(
+            "apply",
+            ["--manifests", inp("manifests"), "--namespace", wp("namespace"),
+             "--deployment-id", wp("deployment-id"), "--artifact", inp("coordinates"),
+             "--jar-sha256", inp("jar-sha256"), "--image-digest", inp("digest"),
+             "--chart-repo", wp("chart-repo"), "--chart-commit", inp("commit")],
+            inputs=("manifests", "coordinates", "jar-sha256", "digest", "commit"),
+            outputs=("rollout",),
+            timeout=300,
+        )  # fmt: skip
+        wait = step(
+            "wait-rollout",
+            ["--namespace", wp("namespace"), "--name", inp("rollout"), "--until", inp("until"),
+             "--timeout", wp("rollout-timeout")],
+            inputs=("rollout", "until"),
+            outputs=("phase", "revision"),
+            timeout=86400,
+            retries=1,
+        )  # fmt: skip
+        promote = step(
+            "promote",
+            ["--namespace", wp("namespace"), "--name", inp("rollout")],
+            inputs=("rollout",),
+            timeout=120,
+        )
+        approval = Suspend(name="approval")
+        _exit_handler()
+
+        with DAG(name="main"):
+            r = resolve(name="resolve-artifact")
+            b = build(
+                name="build-image",
+                arguments={
+                    "jar": r.get_parameter("path").value,
+                    "jar-sha256": r.get_parameter("sha256").value,
+                    "coordinates": wp("coordinates"),
+                    "version": r.get_parameter("version").value,
+                },
+            )
+            f = fetch(name="fetch-chart")
+            rd = render(
+                name="render",
+                arguments={
+                    "chart-dir": f.get_parameter("chart-dir").value,
+                    "image": b.get_parameter("image").value,
+                },
+            )
+            rollout = "{{tasks.apply.outputs.parameters.rollout}}"
+            a = apply(
+                name="apply",
+                arguments={
+                    "manifests": rd.get_parameter("manifests").value,
+                    "coordinates": wp("coordinates"),
+                    "jar-sha256": r.get_parameter("sha256").value,
+                    "digest": b.get_parameter("digest").value,
+                    "commit": f.get_parameter("commit").value,
+                },
+            )
+            w1 = wait(name="wait-rollout", arguments={"rollout": rollout, "until": "paused"})
+            paused = "{{tasks.wait-rollout.outputs.parameters.phase}} == Paused"
+            gate = approval(
+                name="approval",
+                when=f"{paused} && {wp('approval-required')} == true",
+            )
+            p = promote(name="promote", arguments={"rollout": rollout}, when=paused)
+            w2 = wait(name="wait-healthy", arguments={"rollout": rollout, "until": "healthy"})
+            r >> b
+            [b, f] >> rd
+            rd >> a >> w1 >> gate >> p >> w2
+    return wt
+
+
+TEMPLATES = {"rollway-build": build_template, "rollway-deploy": deploy_template}

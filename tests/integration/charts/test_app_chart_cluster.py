@@ -1,0 +1,163 @@
+"""charts/app against the real kube-apiserver, Argo Rollouts CRDs and controller (KWOK nodes).
+
+Needs at least DEVSTACK_ONLY=helm,kube-scheduler,kwok,argo-rollouts.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client, config
+
+from tests.helpers import wait_for
+
+from .conftest import APP_CHART, HelmChart
+
+pytestmark = pytest.mark.integration
+
+GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "rollouts"
+HASH = "rollouts-pod-template-hash"
+
+
+def kubectl(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    proc = subprocess.run(
+        ["kubectl", *args], input=stdin, capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stderr}"
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def api(devstack_env: dict[str, str]) -> client.ApiClient:
+    return config.new_client_from_config(config_file=devstack_env["KUBECONFIG"])
+
+
+@pytest.fixture
+def namespace(api: client.ApiClient) -> Iterator[str]:
+    name = f"chart-{uuid.uuid4().hex[:8]}"
+    core = client.CoreV1Api(api)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    wait_for("default service account", lambda: core.list_namespaced_service_account(name).items)
+    yield name
+    core.delete_namespace(name)
+
+
+def dry_run(env: dict[str, str], namespace: str, manifest: str) -> list[str]:
+    """Objects the apiserver accepted; strict validation rejects fields a CRD does not know."""
+    out = kubectl(
+        env, "apply", "--dry-run=server", "--validate=strict", "-n", namespace, "-f", "-",
+        stdin=manifest,
+    )  # fmt: skip
+    return sorted(line.removesuffix(" created (server dry run)") for line in out.splitlines())
+
+
+def expected(objects: list[dict[str, Any]]) -> list[str]:
+    group = {"Rollout": "rollout.argoproj.io", "AnalysisTemplate": "analysistemplate.argoproj.io",
+             "Ingress": "ingress.networking.k8s.io", "PodDisruptionBudget": "poddisruptionbudget.policy",
+             "HorizontalPodAutoscaler": "horizontalpodautoscaler.autoscaling"}  # fmt: skip
+    return sorted(
+        f"{group.get(o['kind'], o['kind'].lower())}/{o['metadata']['name']}" for o in objects
+    )
+
+
+def test_defaults_are_accepted_by_the_apiserver(
+    app_chart: HelmChart, devstack_env: dict[str, str], namespace: str
+) -> None:
+    objects = app_chart.template()
+    assert dry_run(devstack_env, namespace, app_chart.template_text()) == expected(objects)
+
+
+def test_each_example_is_accepted_by_the_apiserver(
+    app_chart: HelmChart, devstack_env: dict[str, str], namespace: str, ci_values: Path
+) -> None:
+    objects = app_chart.template(files=[ci_values])
+    accepted = dry_run(devstack_env, namespace, app_chart.template_text(files=[ci_values]))
+    assert accepted == expected(objects)
+
+
+class Release:
+    """One helm release of charts/app in a namespace, and its Rollout as the controller sees it."""
+
+    def __init__(self, chart: HelmChart, api: client.ApiClient, namespace: str) -> None:
+        self.chart, self.namespace = chart, namespace
+        self.core, self.custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
+
+    def apply(self, files: list[Path], tag: str) -> None:
+        values = {"image": {"repository": "127.0.0.1:25000/team/orders", "tag": tag}}
+        proc = self.chart.run(
+            "upgrade", "--install", "orders", "--namespace", self.namespace, values=values, files=files
+        )
+        assert proc.returncode == 0, proc.stderr
+
+    def status(self) -> dict[str, Any]:
+        ro = self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, "orders")
+        return ro.get("status", {})
+
+    def settled(self, phase: str) -> dict[str, Any]:
+        """Wait for the phase on the newest revision; fail early on an invalid spec."""
+
+        def check() -> dict[str, Any] | None:
+            status = self.status()
+            invalid = [c for c in status.get("conditions", []) if c["type"] == "InvalidSpec"]
+            assert not invalid, invalid
+            fresh = status.get("observedGeneration") == str(self.generation())
+            return status if fresh and status.get("phase") == phase else None
+
+        return wait_for(f"Rollout orders {phase}", check, timeout=120)
+
+    def generation(self) -> int:
+        ro = self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, "orders")
+        return int(ro["metadata"]["generation"])
+
+    def selector(self, service: str) -> str | None:
+        spec = self.core.read_namespaced_service(service, self.namespace).spec
+        return spec.selector.get(HASH)
+
+
+@pytest.fixture
+def release(app_chart: HelmChart, api: client.ApiClient, namespace: str) -> Release:
+    return Release(app_chart, api, namespace)
+
+
+def test_bluegreen_release_on_the_real_controller(release: Release) -> None:
+    release.apply([], tag="1.0.0")
+    first = release.settled("Healthy")["stableRS"]
+    assert release.selector("orders") == first
+
+    release.apply([], tag="1.1.0")
+    paused = release.settled("Paused")
+    assert paused["pauseConditions"][0]["reason"] == "BlueGreenPause"
+    new = paused["currentPodHash"]
+    assert new != first
+    wait_for("preview on the new pods", lambda: release.selector("orders-preview") == new)
+    assert release.selector("orders") == first
+
+
+def test_canary_release_on_the_real_controller(release: Release) -> None:
+    files = [APP_CHART / "ci" / "canary-values.yaml"]
+    release.apply(files, tag="1.0.0")
+    first = release.settled("Healthy")["stableRS"]
+    assert release.selector("orders") == first
+
+    release.apply(files, tag="1.1.0")
+    paused = release.settled("Paused")
+    assert paused["currentStepIndex"] == 1, "stops at the indefinite pause after setWeight 25"
+    assert paused["pauseConditions"][0]["reason"] == "CanaryPauseStep"
+    new = paused["currentPodHash"]
+    wait_for("canary Service on the new pods", lambda: release.selector("orders-canary") == new)
+    assert release.selector("orders") == first
+
+
+def test_rolling_release_on_the_real_controller(release: Release) -> None:
+    files = [APP_CHART / "ci" / "rolling-values.yaml"]
+    release.apply(files, tag="1.0.0")
+    first = release.settled("Healthy")["stableRS"]
+    release.apply(files, tag="1.1.0")
+    second = release.settled("Healthy")
+    assert second["stableRS"] == second["currentPodHash"] != first
+    assert release.selector("orders") is None, "a rolling update leaves its Service alone"

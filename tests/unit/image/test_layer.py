@@ -1,0 +1,68 @@
+"""Reproducible layers: same entries, same bytes; digests computed in the one streamed pass."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import tarfile
+from pathlib import Path
+
+from rollway.image import Entry, write_layer
+from rollway.image.layer import MTIME
+
+
+def _entries(content: bytes = b"hello") -> list[Entry]:
+    return [
+        Entry("app/lib/b.jar", 0o644, len(content), lambda: io.BytesIO(content)),
+        Entry("app/a.txt", 0o644, 3, lambda: io.BytesIO(b"abc")),
+    ]
+
+
+def test_digests_match_the_blob_and_its_tar(tmp_path: Path) -> None:
+    layer = write_layer(_entries(), tmp_path)
+    blob = layer.path.read_bytes()
+    assert layer.path == tmp_path / layer.digest.removeprefix("sha256:")
+    assert layer.digest == f"sha256:{hashlib.sha256(blob).hexdigest()}"
+    assert layer.size == len(blob)
+    assert layer.diff_id == f"sha256:{hashlib.sha256(gzip.decompress(blob)).hexdigest()}"
+    assert [p.name for p in tmp_path.iterdir()] == [layer.path.name]  # no temp file left
+
+
+def test_same_entries_give_the_same_bytes(tmp_path: Path) -> None:
+    first = write_layer(_entries(), tmp_path / "one")
+    second = write_layer(list(reversed(_entries())), tmp_path / "two")
+    assert first.digest == second.digest
+    assert first.diff_id == second.diff_id
+    assert write_layer(_entries(b"other"), tmp_path / "three").digest != first.digest
+
+
+def test_entries_are_sorted_root_owned_fixed_time_with_parents(tmp_path: Path) -> None:
+    layer = write_layer(_entries(), tmp_path)
+    with tarfile.open(layer.path) as tar:
+        members = tar.getmembers()
+        assert [m.name for m in members] == ["app", "app/a.txt", "app/lib", "app/lib/b.jar"]
+        assert {(m.uid, m.gid, m.uname, m.gname, m.mtime) for m in members} == {
+            (0, 0, "", "", MTIME)
+        }
+        assert [(m.isdir(), m.mode) for m in members] == [
+            (True, 0o755),
+            (False, 0o644),
+            (True, 0o755),
+            (False, 0o644),
+        ]
+        assert tar.extractfile("app/lib/b.jar").read() == b"hello"  # type: ignore[union-attr]
+        assert tar.pax_headers == {}  # nothing host-specific (no atime/ctime records)
+
+
+def test_gzip_header_has_no_name_or_time(tmp_path: Path) -> None:
+    head = write_layer(_entries(), tmp_path).path.read_bytes()[:10]
+    assert head[:3] == b"\x1f\x8b\x08"
+    assert head[3] == 0  # no FNAME
+    assert head[4:8] == b"\0\0\0\0"  # MTIME 0
+
+
+def test_an_empty_layer_is_valid(tmp_path: Path) -> None:
+    layer = write_layer([], tmp_path)
+    with tarfile.open(layer.path) as tar:
+        assert tar.getmembers() == []
