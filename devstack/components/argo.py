@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..core import HOST, http_status
+from ..core import HOST, http_status, wait_until
 from ..gobuild import (
     ROLLOUTS_VERSION,
     WORKFLOWS_VERSION,
@@ -30,9 +30,8 @@ def apply_crds(ctx: Context, files: list[Path], names: tuple[str, ...]) -> None:
     for path in files:
         args += ["-f", str(path)]
     kubectl(ctx, *args)
-    kubectl(
-        ctx, "wait", "--for=condition=Established", "--timeout=60s", *(f"crd/{n}" for n in names)
-    )
+    # `kubectl wait` errors out while a fresh CRD has no conditions yet, so poll ourselves.
+    wait_until("CRDs established", lambda: crds_established(ctx, names), timeout=60)
 
 
 def crds_established(ctx: Context, names: tuple[str, ...]) -> bool:

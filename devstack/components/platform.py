@@ -69,7 +69,9 @@ class RollwayPlatform(Component):
             out = kubectl(ctx, "-n", NAMESPACE, "get", "secret,configmap", "-o", "name")
         except Exception:
             return False
-        return all(f"secret/{n}" in out for n in ("rollway-maven", "rollway-registry", "rollway-git"))
+        return all(
+            f"secret/{n}" in out for n in ("rollway-maven", "rollway-registry", "rollway-git")
+        )
 
     def endpoint(self, ctx: Context) -> str:
         return f"namespace {NAMESPACE}"

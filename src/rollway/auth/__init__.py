@@ -1,6 +1,9 @@
-"""Keycloak/OIDC: access-token validation and the caller's roles and teams."""
+"""Keycloak/OIDC: the caller's roles and teams (`principal`) and access-token checks (`tokens`).
+
+`tokens` pulls in python-keycloak and jwcrypto, so it is imported from its module, keeping
+`import rollway.auth` cheap for the CLI.
+"""
 
 from .principal import Capability, Principal, Role
-from .tokens import ALGORITHMS, InvalidToken, TokenValidator
 
-__all__ = ["ALGORITHMS", "Capability", "InvalidToken", "Principal", "Role", "TokenValidator"]
+__all__ = ["Capability", "Principal", "Role"]

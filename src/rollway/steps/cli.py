@@ -21,6 +21,8 @@ STEPS = {
     "render": "rollway.steps.render:command",
     "apply": "rollway.steps.apply:command",
     "wait-rollout": "rollway.steps.wait:command",
+    "promote": "rollway.steps.promote:command",
+    "report": "rollway.steps.report:command",
 }
 
 

@@ -88,12 +88,13 @@ def step(
         volume_mounts=[m.VolumeMount(name="workspace", mount_path=WORKSPACE)],
         # Relative paths in args (artifact/, chart/, manifests.yaml) live in the shared workspace.
         working_dir=WORKSPACE,
-        active_deadline_seconds=timeout,
+        # IntOrString fields are written as strings: Argo's JSON schema types them as string.
+        active_deadline_seconds=str(timeout),
         retry_strategy=RetryStrategy(
-            limit=retries,
+            limit=str(retries),
             retry_policy="Always",
             expression=f"asInt(lastRetry.exitCode) == {TRANSIENT_EXIT}",
-            backoff=m.Backoff(duration="2s", factor=2, max_duration="2m"),
+            backoff=m.Backoff(duration="2s", factor="2", max_duration="2m"),
         )
         if retries
         else None,

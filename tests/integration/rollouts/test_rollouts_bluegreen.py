@@ -148,7 +148,10 @@ def test_pause_resume_restart(api: client.ApiClient, rollouts: RolloutsClient, n
 
     before = pod_names()
     restarted = rollouts.restart(namespace, APP)
-    assert restarted.restarted_at is None or restarted.phase == "Progressing"
+    assert (restarted.phase, restarted.message) == (
+        "Progressing",
+        "waiting for rollout spec update to be observed",
+    )
     done = wait_for_phase(api, namespace, APP, until={"Healthy"}, timeout=120)
     assert done.restarted_at is not None
     wait_for("every pod replaced", lambda: (names := pod_names()) and not names & before, timeout=90)

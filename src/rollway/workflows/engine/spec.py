@@ -104,7 +104,7 @@ class WorkflowSpec:
 
 
 def seconds(text: str | int | float, where: str) -> float:
-    if isinstance(text, int | float):
+    if isinstance(text, int | float) or str(text).isdigit():
         return float(text)
     match = DURATION.match(str(text).strip())
     if not match:
@@ -149,7 +149,9 @@ def parse(doc: Mapping[str, Any]) -> WorkflowSpec:
         name=doc["metadata"]["name"],
         entrypoint=spec["entrypoint"],
         on_exit=spec.get("onExit"),
-        deadline=spec.get("activeDeadlineSeconds"),
+        deadline=seconds(spec["activeDeadlineSeconds"], "spec.activeDeadlineSeconds")
+        if "activeDeadlineSeconds" in spec
+        else None,
         parameters=params,
         labels_from=labels,
         volumes=tuple(v["metadata"]["name"] for v in spec.get("volumeClaimTemplates") or ()),
@@ -179,7 +181,9 @@ def _template(t: Mapping[str, Any], where: str) -> Template:
         inputs=tuple(p["name"] for p in inputs),
         input_defaults={p["name"]: str(p["value"]) for p in inputs if "value" in p},
         outputs=outputs,
-        deadline=t.get("activeDeadlineSeconds"),
+        deadline=seconds(t["activeDeadlineSeconds"], f"{where}.activeDeadlineSeconds")
+        if "activeDeadlineSeconds" in t
+        else None,
         retry=_retry(t["retryStrategy"], f"{where}.retryStrategy")
         if t.get("retryStrategy")
         else None,

@@ -1,0 +1,1 @@
+"""Alembic migrations of the API server's database, applied at startup (`migrate.upgrade`)."""

@@ -1,0 +1,1 @@
+"""HTTP routes, one module per resource; each only parses, authorises and calls a service."""

@@ -1,0 +1,179 @@
+"""Deployments: the request that starts one, its record, step-by-step status and provenance."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints, field_validator
+
+from ...chart.values import KEY_PATH
+from .. import models
+from .apps import CanaryStep, Strategy
+from .common import DnsLabel, MavenVersion, Model, Text
+
+State = Literal["pending", "running", "waiting", "succeeded", "failed", "aborted", "rejected"]
+SetValue = Annotated[str, StringConstraints(max_length=4096)] | int | bool | None
+
+
+class Overrides(Model):
+    #: Chart values as `helm --set` takes them: dotted keys, values typed as Helm types them.
+    set: dict[str, SetValue] = Field(default_factory=dict, max_length=100)
+    replicas: int | None = Field(None, ge=0, le=1000)
+    canary_steps: list[CanaryStep] | None = Field(None, max_length=50)
+    auto_promote: bool | None = None
+
+    @field_validator("set")
+    @classmethod
+    def _keys(cls, value: dict[str, SetValue]) -> dict[str, SetValue]:
+        for key, item in value.items():
+            if len(key) > 253 or not KEY_PATH.fullmatch(key):
+                raise ValueError(f"key {key[:60]!r} must be a dotted path like canary.maxSurge")
+            if isinstance(item, str) and ("{{" in item or "}}" in item):
+                raise ValueError(f"value of {key!r} must not contain '{{{{' or '}}}}'")
+        return value
+
+
+class DeploymentCreate(Model):
+    kind: Literal["deploy", "upgrade"] = "deploy"
+    env: DnsLabel
+    #: A Maven version, LATEST or RELEASE.
+    version: MavenVersion
+    #: Defaults to the application's strategy.
+    strategy: Strategy | None = None
+    overrides: Overrides = Field(default_factory=Overrides)
+
+
+class Step(Model):
+    name: str
+    type: str
+    phase: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    duration_seconds: float | None = None
+    message: str = ""
+    retries: int = 0
+    outputs: dict[str, str] = Field(default_factory=dict)
+
+
+class Provenance(Model):
+    coordinates: str | None = None
+    resolved_version: str | None = None
+    jar_sha256: str | None = None
+    image: str | None = None
+    image_digest: str | None = None
+    image_pushed: bool | None = None
+    chart_repo: str | None = None
+    chart_commit: str | None = None
+    rollout: str | None = None
+    rollout_revision: str | None = None
+    workflow: str | None = None
+    created_by: str
+    created_at: datetime
+
+
+class Decision(Model):
+    decision: Literal["approved", "rejected"]
+    by: str
+    comment: str
+    at: datetime
+
+
+class DeploymentSummary(Model):
+    id: str
+    app: str
+    env: str
+    namespace: str
+    kind: str
+    state: State
+    version: str
+    strategy: str
+    workflow: str | None
+    message: str
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def fields_of(cls, d: models.Deployment) -> dict[str, Any]:
+        return {
+            "id": d.id,
+            "app": d.app,
+            "env": d.env,
+            "namespace": d.namespace,
+            "kind": d.kind,
+            "state": d.state,
+            "version": d.version,
+            "strategy": d.strategy,
+            "workflow": d.workflow,
+            "message": d.message,
+            "created_by": d.created_by_name,
+            "created_at": d.created_at,
+            "updated_at": d.updated_at,
+            "started_at": d.started_at,
+            "finished_at": d.finished_at,
+        }
+
+    @classmethod
+    def of(cls, d: models.Deployment) -> DeploymentSummary:
+        return cls(**cls.fields_of(d))
+
+
+class DeploymentOut(DeploymentSummary):
+    request: dict[str, Any]
+    parameters: dict[str, str]
+    steps: list[Step]
+    provenance: Provenance
+    decision: Decision | None
+
+    @classmethod
+    def of(cls, d: models.Deployment) -> DeploymentOut:
+        decision = None
+        if d.decision and d.decided_by and d.decided_at:
+            decision = Decision(
+                decision=d.decision,  # type: ignore[arg-type]
+                by=d.decided_by,
+                comment=d.decision_comment or "",
+                at=d.decided_at,
+            )
+        return cls(
+            **cls.fields_of(d),
+            request=d.request,
+            parameters=d.parameters,
+            steps=[Step.model_validate(s) for s in d.steps],
+            provenance=Provenance(
+                **d.provenance,
+                workflow=d.workflow,
+                created_by=d.created_by_name,
+                created_at=d.created_at,
+            ),
+            decision=decision,
+        )
+
+
+class DeploymentPage(Model):
+    items: list[DeploymentSummary]
+    #: Pass as `cursor` for the next page; null on the last page.
+    next_cursor: str | None
+
+
+class Comment(Model):
+    comment: Text = ""
+
+
+class Promote(Model):
+    #: Skip the remaining canary steps and analysis.
+    full: bool = False
+
+
+class Rollback(Model):
+    #: The revision to go back to; the previous one when absent.
+    revision: int | None = Field(None, ge=1, le=2**31)
+
+
+class ActionResult(Model):
+    deployment: DeploymentOut
+    action: str
+    detail: str

@@ -1,0 +1,1 @@
+"""What the API does, apart from HTTP: routers call these and stay thin."""

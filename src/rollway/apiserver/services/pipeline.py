@@ -1,0 +1,123 @@
+"""From an application and a deployment request to the `rollway-deploy` workflow's parameters.
+
+Every value goes through DEPLOY_PARAMS (the template's own declarations) before it is stored or
+submitted; an error names the request field it came from.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ...chart import values as chart_values
+from ...errors import InvalidInput
+from ...workflows.parameters import DEPLOY_PARAMS
+from ..models import Application
+from ..schemas.apps import Environment, StrategyParameters
+from ..schemas.deployments import DeploymentCreate
+from ..settings import Settings
+
+TEMPLATE = "rollway-deploy"
+LABEL_DEPLOYMENT = "rollway.io/deployment-id"
+LABEL_APP = "rollway.io/app"
+LABEL_ENV = "rollway.io/env"
+#: Which request field each workflow parameter comes from, for error messages.
+SOURCES = {
+    "env": "body.env",
+    "coordinates": "body.version",
+    "strategy": "body.strategy",
+    "replicas": "body.overrides.replicas",
+    "values": "body.overrides.set",
+}
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a request means for one application: the target and the effective parameters."""
+
+    environment: Environment
+    strategy: str
+    parameters: StrategyParameters
+    chart_values: dict[str, Any]
+
+
+def environment(app: Application, name: str) -> Environment:
+    for env in app.environments:
+        if env["name"] == name:
+            return Environment.model_validate(env)
+    known = ", ".join(e["name"] for e in app.environments)
+    raise InvalidInput(f"'{name}' is not an environment of '{app.name}' (known: {known})",
+                       field="body.env")  # fmt: skip
+
+
+def resolve(app: Application, request: DeploymentCreate) -> Resolved:
+    """The request's overrides over the application's defaults."""
+    env = environment(app, request.env)
+    defaults = StrategyParameters.model_validate(app.parameters)
+    overrides = request.overrides
+    effective = StrategyParameters(
+        canary_steps=overrides.canary_steps or defaults.canary_steps,
+        auto_promote=(
+            overrides.auto_promote if overrides.auto_promote is not None else defaults.auto_promote
+        ),
+        replicas=overrides.replicas if overrides.replicas is not None else defaults.replicas,
+        values=defaults.values,
+    )
+    strategy = request.strategy or app.strategy
+    layers: list[dict[str, Any]] = [dict(defaults.values or {})]
+    if strategy == "canary" and effective.canary_steps:
+        steps = [s.model_dump(exclude_none=True, mode="json") for s in effective.canary_steps]
+        layers.append({"canary": {"steps": steps}})
+    if strategy == "bluegreen" and effective.auto_promote is not None:
+        layers.append({"bluegreen": {"autoPromotionEnabled": effective.auto_promote}})
+    sets = [f"{k}={_helm_text(v)}" for k, v in overrides.set.items()]
+    layers.append(chart_values.from_sets(sets, field="body.overrides.set"))
+    return Resolved(env, strategy, effective, chart_values.build(*layers))
+
+
+def image_repository(app: Application, settings: Settings) -> str:
+    return app.image_repository or f"{settings.registry}/{settings.image_project}/{app.name}"
+
+
+def parameters(
+    app: Application, request: DeploymentCreate, resolved: Resolved, deployment_id: str,
+    settings: Settings,
+) -> dict[str, str]:  # fmt: skip
+    """The validated workflow parameters (defaults filled in)."""
+    env = resolved.environment
+    arguments = {
+        "deployment-id": deployment_id,
+        "app": app.name,
+        "env": env.name,
+        "coordinates": f"{app.artifact}:{request.version}",
+        "image-repository": image_repository(app, settings),
+        "base-image": settings.base_image,
+        "namespace": env.namespace or f"{app.name}-{env.name}",
+        "strategy": resolved.strategy,
+        "chart-repo": app.chart_repo,
+        "chart-ref": app.chart_ref,
+        "chart-path": app.chart_path,
+        "values": json.dumps(resolved.chart_values, sort_keys=True, separators=(",", ":")),
+        "approval-required": str(env.policy.approval_required).lower(),
+    }
+    if resolved.parameters.replicas is not None:
+        arguments["replicas"] = str(resolved.parameters.replicas)
+    try:
+        return DEPLOY_PARAMS.validate(arguments)
+    except InvalidInput as err:
+        field = SOURCES.get(err.field or "", err.field)
+        raise InvalidInput(err.message, field=field, hint=err.hint) from None
+
+
+def labels(deployment_id: str, app: str, env: str) -> dict[str, str]:
+    return {LABEL_DEPLOYMENT: deployment_id, LABEL_APP: app, LABEL_ENV: env}
+
+
+def _helm_text(value: str | int | bool | None) -> str:
+    """A JSON value as `helm --set` would have been given it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)

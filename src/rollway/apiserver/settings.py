@@ -1,0 +1,63 @@
+"""The API server's configuration: command-line options over `ROLLWAY_*` variables over defaults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ..auth.tokens import ALGORITHMS
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROLLWAY_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    #: SQLite by default; `postgresql+psycopg://…` for PostgreSQL.
+    database_url: str = "sqlite:///./rollway.db"
+
+    #: `embedded` (local processes) or `argo` (Argo Server); options go to the backend.
+    engine: str = "embedded"
+    engine_options: dict[str, Any] = Field(default_factory=dict)
+
+    #: Where python-keycloak reaches Keycloak; derived from the issuer when unset.
+    keycloak_url: str | None = None
+    keycloak_realm: str = "rollway"
+    #: The `iss` tokens must carry; `<keycloak_url>/realms/<realm>` when unset.
+    oidc_issuer: str | None = None
+    oidc_audience: str = "rollway-api"
+    oidc_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
+    oidc_leeway: int = Field(30, ge=0, le=300)
+
+    #: How often in-flight deployments are brought up to date from the engine.
+    sync_interval: float = Field(1.0, gt=0)
+    #: A `pending` record older than this is (re)submitted by the reconciler.
+    submit_grace: float = Field(30.0, ge=0)
+    #: A `pending` record that could not be submitted for this long is failed.
+    submit_deadline: float = Field(600.0, gt=0)
+
+    #: Registry the pipeline pushes to; an app's image is `<registry>/<image_project>/<app>`
+    #: unless the app names its own repository.
+    registry: str = "harbor.local"
+    image_project: str = "rollway"
+    base_image: str = "docker.io/library/eclipse-temurin:21-jre"
+    #: Kubeconfig for rollout status and actions; KUBECONFIG or in-cluster when unset.
+    kubeconfig: str | None = None
+
+    @model_validator(mode="after")
+    def _oidc(self) -> Settings:
+        if self.oidc_issuer is None and self.keycloak_url is None:
+            raise ValueError("set the Keycloak URL or the OIDC issuer (ROLLWAY_OIDC_ISSUER)")
+        if self.oidc_issuer is None:
+            self.oidc_issuer = f"{self.keycloak_url.rstrip('/')}/realms/{self.keycloak_realm}"
+        if self.keycloak_url is None:
+            base, sep, realm = self.oidc_issuer.rstrip("/").partition("/realms/")
+            if not sep or not realm:
+                raise ValueError("the issuer must look like <keycloak>/realms/<realm>")
+            self.keycloak_url, self.keycloak_realm = base, realm
+        bad = [a for a in self.oidc_algorithms if a not in ALGORITHMS]
+        if bad:
+            raise ValueError(f"oidc_algorithms {bad} not allowed; choose from {ALGORITHMS}")
+        return self

@@ -1,0 +1,44 @@
+"""The committed YAML under workflow-templates/ is exactly what the Hera definitions render."""
+
+from __future__ import annotations
+
+import yaml
+
+from devstack.core import REPO
+from rollway.workflows.engine import parse
+from rollway.workflows.parameters import DEPLOY_PARAMS
+from rollway.workflows.render import main as render_main
+from rollway.workflows.render import rendered
+
+
+def test_committed_yaml_matches_a_fresh_render() -> None:
+    assert render_main([str(REPO / "workflow-templates"), "--check"]) == 0
+
+
+def test_drift_is_detected(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    render_main([str(tmp_path)])
+    (tmp_path / "rollway-deploy.yaml").write_text("tampered\n")
+    assert render_main([str(tmp_path), "--check"]) == 1
+
+
+def test_embedded_engine_accepts_every_rendered_template() -> None:
+    for text in rendered().values():
+        parse(yaml.safe_load(text))
+
+
+def test_deploy_template_declares_every_pipeline_parameter_with_descriptions() -> None:
+    doc = yaml.safe_load(rendered()["rollway-deploy.yaml"])
+    declared = {p["name"]: p for p in doc["spec"]["arguments"]["parameters"]}
+    assert list(declared) == [p.name for p in DEPLOY_PARAMS]
+    assert all(p.get("description") for p in declared.values())
+    assert declared["strategy"]["enum"] == ["bluegreen", "canary", "rolling"]
+    steps = {t["name"]: t for t in doc["spec"]["templates"] if "container" in t}
+    for name, template in steps.items():
+        env = template["container"]["env"]
+        # Credentials only ever come from Secrets, never from parameters or literal values.
+        for var in env:
+            if var["name"].endswith(("PASSWORD", "TOKEN", "USERNAME")):
+                assert "secretKeyRef" in var["valueFrom"], (name, var)
+        assert int(template["activeDeadlineSeconds"]) > 0
+    assert doc["spec"]["onExit"] == "exit-handler"
+    assert doc["spec"]["serviceAccountName"] == "rollway-workflow"
