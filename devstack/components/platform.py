@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 
-from ..stack import Context, Component
+from ..stack import Component, Context
 from .git import GitServer
 from .kube import kubectl
 from .maven import MavenRepository
