@@ -1,0 +1,70 @@
+"""Hand a recorded deployment to the engine, exactly once.
+
+The record exists before this runs. The workflow is named after the deployment, so a second
+submission of the same record is refused by the engine rather than started twice, and the
+reconciler can find a workflow whose submission was cut short (`rollway.io/deployment-id`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from ...errors import RollwayError, UpstreamError
+from ...workflows.backends import Backend, WorkflowStatus
+from ..db import Database
+from ..models import Deployment, utcnow
+from . import status
+from .pipeline import LABEL_DEPLOYMENT, TEMPLATE, labels
+
+log = logging.getLogger("rollway.apiserver")
+
+
+def find_workflow(backend: Backend, deployment_id: str) -> WorkflowStatus | None:
+    """The workflow already started for this deployment, if any."""
+    found = backend.list({LABEL_DEPLOYMENT: deployment_id})
+    return found[0] if found else None
+
+
+def submit(
+    db: Database, backend: Backend, deployment_id: str, *, deadline: float, adopt: bool = False
+) -> Deployment:
+    """Submit a `pending` deployment and record the result; with `adopt`, first look for a
+    workflow an interrupted earlier attempt started.
+
+    Engine unreachable: stays `pending` for the reconciler, until `deadline` seconds after
+    creation, then fails. Refused by the engine: fails with the engine's reason.
+    """
+    with db.read() as session:
+        deployment = session.get_one(Deployment, deployment_id)
+    if deployment.state != "pending":
+        return deployment
+    workflow: WorkflowStatus | None = None
+    error: RollwayError | None = None
+    try:
+        workflow = (find_workflow(backend, deployment.id) if adopt else None) or backend.submit(
+            TEMPLATE,
+            deployment.parameters,
+            labels=labels(deployment.id, deployment.app, deployment.env),
+            name=deployment.id,
+        )
+    except RollwayError as err:
+        error = err
+    with db.write() as session:
+        record = session.get_one(Deployment, deployment_id)
+        if record.state != "pending":
+            return record
+        if workflow is not None:
+            status.apply(record, workflow)
+            log.info("deployment %s submitted as workflow %s", record.id, workflow.name)
+            return record
+        assert error is not None
+        record.submit_attempts += 1
+        expired = utcnow() - record.created_at > timedelta(seconds=deadline)
+        if isinstance(error, UpstreamError) and not expired:
+            record.message = f"not submitted yet, will retry: {error}"[:2000]
+        else:
+            record.state, record.finished_at = "failed", utcnow()
+            record.message = f"the engine refused the workflow: {error}"[:2000]
+        log.warning("deployment %s: submission failed: %s", record.id, type(error).__name__)
+        return record
