@@ -1,6 +1,7 @@
 """Every component of the stack, in dependency order."""
 
 from .argo import ArgoRolloutsController, ArgoWorkflowsCRDs
+from .argo_workflows import ArgoServer, ArgoWorkflowController
 from .git import GitServer
 from .helm import Helm
 from .keycloak import Keycloak
@@ -19,6 +20,8 @@ ALL = [
     Kwok,
     ArgoRolloutsController,
     ArgoWorkflowsCRDs,
+    ArgoWorkflowController,
+    ArgoServer,
     Registry,
     MavenRepository,
     GitServer,

@@ -25,6 +25,9 @@ METRICS_PORT = 26390
 #: Hard-coded in cmd/workflow-controller (`http.ListenAndServe(":6060", nil)`), all interfaces.
 CONTROLLER_HEALTH_PORT = 6060
 EXECUTOR_IMAGE = f"quay.io/argoproj/argoexec:{WORKFLOWS_VERSION}"
+#: client-go 0.33 first tries WatchList streams, which etcd 3.4 (no RequestWatchProgress) refuses;
+#: each informer then logs a warning and falls back to list+watch. Skip the attempt.
+CLIENT_GO_ENV = {"KUBE_FEATURE_WatchListClient": "false", "ARGO_PPROF": "false"}
 
 # The UI bundle (ui/dist/app) is built with yarn and is not in the module zip; `ui/embed.go` only
 # needs the directory to exist (upstream's Makefile writes an empty index.html for non-UI builds).
@@ -81,13 +84,14 @@ def workflows_binaries(cache: Path, log: Path) -> Path:
             return bindir
         info = module_info(log)
         src = workflows_source(cache, info)
-        origin = info.get("Origin") or {}
-        commit = origin.get("Hash", "") if isinstance(origin, dict) else ""
+        # The proxy's .info names the tag's commit and time: stamp them like a release build.
+        meta = json.loads(Path(str(info["Info"])).read_text())
+        commit = (meta.get("Origin") or {}).get("Hash", "")
         pkg = "github.com/argoproj/argo-workflows/v3"
         ldflags = (
             f"-s -w -X {pkg}.version={WORKFLOWS_VERSION} -X {pkg}.gitTag={WORKFLOWS_VERSION}"
             f" -X {pkg}.gitCommit={commit} -X {pkg}.gitTreeState=clean"
-            f" -X {pkg}.buildDate={info.get('Time', '1970-01-01T00:00:00Z')}"
+            f" -X {pkg}.buildDate={meta.get('Time', '1970-01-01T00:00:00Z')}"
         )
         tmp = bindir.with_name(bindir.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -156,7 +160,7 @@ class ArgoWorkflowController(Component):
         ]
 
     def environ(self, ctx: Context) -> dict[str, str]:
-        return {"LEADER_ELECTION_DISABLE": "true", "ARGO_PPROF": "false"}
+        return {**CLIENT_GO_ENV, "LEADER_ELECTION_DISABLE": "true"}
 
     def ready(self, ctx: Context) -> bool:
         return (
@@ -204,7 +208,7 @@ class ArgoServer(Component):
         ]
 
     def environ(self, ctx: Context) -> dict[str, str]:
-        return {"ARGO_PPROF": "false"}
+        return CLIENT_GO_ENV
 
     def ready(self, ctx: Context) -> bool:
         return http_status(f"http://{HOST}:{SERVER_PORT}/api/v1/version") == 200

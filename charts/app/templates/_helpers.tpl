@@ -55,9 +55,16 @@ helm.sh/chart: {{ include "app.chart" . }}
 rollway.io/app: {{ include "app.name" . }}
 {{- end }}
 
-{{/* Pod labels: podLabels plus the chart's labels, which win so the selector always matches. */}}
+{{/*
+Pod labels: podLabels plus the chart's own, which win so the selector always matches. Not
+helm.sh/chart or managed-by: a change to the pod template starts a release, and a chart bump
+alone should not.
+*/}}
 {{- define "app.podLabels" -}}
-{{- merge (include "app.labels" . | fromYaml) .Values.podLabels | toYaml }}
+{{- $own := include "app.selectorLabels" . | fromYaml }}
+{{- $_ := set $own "app.kubernetes.io/version" (include "app.version" .) }}
+{{- $_ := set $own "rollway.io/app" (include "app.name" .) }}
+{{- merge $own .Values.podLabels | toYaml }}
 {{- end }}
 
 {{/* The image reference: <repository>@<digest> when a digest is set, else <repository>:<tag>. */}}

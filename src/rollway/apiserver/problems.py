@@ -94,9 +94,7 @@ async def _rollway_error(request: Request, exc: RollwayError) -> JSONResponse:
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [
-        {"field": field_name(e.get("loc", ())), "message": _message(e)} for e in exc.errors()
-    ]
+    errors = [{"field": field_name(e.get("loc", ())), "message": _message(e)} for e in exc.errors()]
     first = errors[0] if errors else {"field": None, "message": "invalid request"}
     return problem_response(
         request,

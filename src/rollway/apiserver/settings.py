@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     oidc_audience: str = "rollway-api"
     oidc_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
     oidc_leeway: int = Field(30, ge=0, le=300)
+    #: Least seconds between two JWKS downloads caused by unknown key ids.
+    oidc_jwks_refresh_interval: float = Field(10.0, ge=0)
 
     #: How often in-flight deployments are brought up to date from the engine.
     sync_interval: float = Field(1.0, gt=0)

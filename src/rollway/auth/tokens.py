@@ -120,7 +120,9 @@ class TokenValidator:
         try:
             certs = self._openid.certs()
         except (KeycloakError, OSError) as err:
-            raise TransientError(f"cannot fetch the realm's signing keys: {type(err).__name__}")
+            raise TransientError(
+                f"cannot fetch the realm's signing keys: {type(err).__name__}"
+            ) from None
         keys = jwk.JWKSet()
         for cert in certs.get("keys", []):
             if cert.get("use", "sig") == "sig":

@@ -1,7 +1,7 @@
 """A local cache of built layers, keyed by what went into them, so a warm rebuild skips tar+gzip.
 
 The key hashes every entry's path, mode, size and content sha256, the layer format, the gzip
-level and the zlib version: a hit is byte-for-byte the layer a fresh build would write.
+level and the ISA-L version: a hit is byte-for-byte the layer a fresh build would write.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ import hashlib
 import json
 import os
 import tempfile
-import zlib
 from collections.abc import Iterable
 from pathlib import Path
+
+import isal
 
 from .layer import GZIP_LEVEL, Entry, Layer, complete, write_layer
 
@@ -32,7 +33,7 @@ def default_root() -> Path:
 
 def layer_key(entries: Iterable[Entry], level: int = GZIP_LEVEL) -> str:
     sha = hashlib.sha256(
-        f"rollway-layer/{FORMAT} gzip/{level} zlib/{zlib.ZLIB_RUNTIME_VERSION}\n".encode()
+        f"rollway-layer/{FORMAT} gzip/{level} isa-l/{isal.ISAL_VERSION}\n".encode()
     )
     for entry in complete(entries):
         content = "dir" if entry.is_dir else entry.sha256 or _content_sha256(entry)

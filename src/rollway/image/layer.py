@@ -2,15 +2,18 @@
 
 Everything that could vary between two builds of the same input is pinned: entry order (sorted),
 mtimes (epoch + 1 s, as Jib does, since some tools read 0 as "unset"), owner (uid/gid 0, with
-modes that let any user read), tar format (PAX), and the gzip header (no name, mtime 0) and
-compression level. The uncompressed digest (the diff_id) and the compressed one (the blob digest)
-are computed while the bytes stream to disk, so no layer is ever held in memory.
+modes that let any user read), tar format (PAX), and the gzip header (no name, mtime 0),
+compressor and level. The uncompressed digest (the diff_id) and the compressed one (the blob
+digest) are computed while the bytes stream to disk, so no layer is ever held in memory.
+
+Deflate is ISA-L's (python-isal): gzip-compatible, and bench/image_build.py measured its level 1
+at ~14x the speed of zlib's level 1 on a 60 MB fat jar, for the same size (a jar is already
+deflated), and within 2% of zlib level 6's size on a Spring Boot jar.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import hashlib
 import os
 import tarfile
@@ -19,10 +22,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
+from isal import igzip
+
 #: Epoch + 1 s: the mtime of every entry.
 MTIME = 1
-#: zlib level 1: bench/image_build.py measured levels 1-6; a jar is already deflated, so higher
-#: levels cost 2-4x the time for a few percent of size.
+#: ISA-L level 1 (of 0-3): see the module docstring and bench/image_build.py.
 GZIP_LEVEL = 1
 DIR_MODE = 0o755
 FILE_MODE = 0o644
@@ -75,7 +79,7 @@ def write_layer(entries: Iterable[Entry], blobs: Path, level: int = GZIP_LEVEL) 
     try:
         with os.fdopen(fd, "wb") as out:
             packed = _Digesting(out)
-            with gzip.GzipFile(
+            with igzip.GzipFile(
                 filename="", mode="wb", fileobj=packed, mtime=0, compresslevel=level
             ) as gz:
                 plain = _Digesting(gz)
@@ -117,7 +121,7 @@ def _add(tar: tarfile.TarFile, entry: Entry) -> None:
 class _Digesting:
     """A write-through wrapper that counts and hashes what passes (tarfile also needs `tell`)."""
 
-    def __init__(self, sink: BinaryIO | gzip.GzipFile) -> None:
+    def __init__(self, sink: BinaryIO | igzip.GzipFile) -> None:
         self.sink = sink
         self.size = 0
         self.sha = hashlib.sha256()

@@ -75,8 +75,9 @@ class RegistryClient:
         self._retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(TransientError),
             stop=tenacity.stop_after_attempt(attempts),
-            wait=tenacity.wait_exponential_jitter(initial=backoff, max=15 * backoff),
-            before_sleep=tenacity.before_sleep_log(log, logging.WARNING),
+            wait=tenacity.wait_exponential(multiplier=backoff, max=16 * backoff)
+            + tenacity.wait_random(0, backoff),
+            before_sleep=self._log_retry,
             reraise=True,
         )
 
@@ -276,8 +277,9 @@ class RegistryClient:
         try:
             response = self._http.request(method, url, **kwargs)
         except httpx.TransportError as err:
+            path = httpx.URL(url).path if isinstance(url, str) else url.path
             raise TransientError(
-                f"registry {self.registry}: {method} failed: {type(err).__name__}: {err}"
+                f"registry {self.registry}: {method} {path} failed: {type(err).__name__}: {err}"
             ) from err
         return self._check(response, method)
 
@@ -306,6 +308,17 @@ class RegistryClient:
                 f"HTTP {response.status_code}{_error_text(response)}"
             )
         return response
+
+    def _log_retry(self, state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        pause = state.next_action.sleep if state.next_action else 0.0
+        log.warning(
+            "%s; retrying in %.1f s (attempt %d of %d)",
+            error,
+            pause,
+            state.attempt_number + 1,
+            self.attempts,
+        )
 
     def _retry(self, attempt: Callable[[], T]) -> T:
         try:

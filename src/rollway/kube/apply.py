@@ -23,6 +23,7 @@ FIELD_MANAGER = "rollway"
 #: The selector key Argo Rollouts adds to a blue-green or canary Service to pin it to one revision.
 ROLLOUTS_HASH = "rollouts-pod-template-hash"
 Manifest = dict[str, Any]
+TYPED_PATCH_FAILURE = "failed to create typed patch object"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,10 +176,14 @@ def _errors(what: str) -> Iterator[None]:
 
 
 def _translate(exc: Exception, what: str) -> RollwayError:
-    """`api_error`, except that a 400/422 (the object is invalid) is the input's fault."""
+    """`api_error`, except that an invalid object is the input's fault, not worth a retry.
+
+    That is a 400 or 422, and the 500 server-side apply answers when a field has the wrong type
+    for the schema ("failed to create typed patch object …: expected numeric, got string").
+    """
     status = getattr(exc, "status", None)
-    if status in (400, 422):
-        reason = exc.summary() if hasattr(exc, "summary") else str(exc)
+    reason = exc.summary() if hasattr(exc, "summary") else str(exc)
+    if status in (400, 422) or (status == 500 and TYPED_PATCH_FAILURE in reason):
         return InvalidInput(f"{what}: the API server refuses it: {reason}", field="manifests")
     return api_error(exc, what)
 

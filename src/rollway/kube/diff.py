@@ -20,7 +20,7 @@ import yaml
 if TYPE_CHECKING:
     from .apply import Applier
 
-from .provenance import PREFIX
+from .provenance import ANNOTATIONS, DEPLOYMENT_LABEL
 
 Manifest = dict[str, Any]
 #: metadata the API server maintains.
@@ -34,16 +34,20 @@ SERVER_METADATA = (
     "selfLink",
     "uid",
 )
-#: Annotations controllers and tools add to objects they act on.
-CONTROLLER_ANNOTATIONS = frozenset(
-    {
-        "argo-rollouts.argoproj.io/managed-by-rollouts",
-        "deployment.kubernetes.io/revision",
-        "kubectl.kubernetes.io/last-applied-configuration",
-        "rollout.argoproj.io/revision",
-        "rollout.argoproj.io/workload-generation",
-    }
-)
+#: Annotations that controllers and tools add to objects they act on, and Rollway's provenance.
+IGNORED = {
+    "labels": frozenset({DEPLOYMENT_LABEL}),
+    "annotations": frozenset(
+        {
+            "argo-rollouts.argoproj.io/managed-by-rollouts",
+            "deployment.kubernetes.io/revision",
+            "kubectl.kubernetes.io/last-applied-configuration",
+            "rollout.argoproj.io/revision",
+            "rollout.argoproj.io/workload-generation",
+            *ANNOTATIONS.values(),
+        }
+    ),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,14 +79,8 @@ def normalize(obj: Manifest) -> Manifest:
 
 
 def _strip(metadata: dict[str, Any]) -> None:
-    for key in ("labels", "annotations"):
-        values = metadata.get(key) or {}
-        kept = {
-            k: v
-            for k, v in values.items()
-            if not k.startswith(PREFIX)
-            and not (key == "annotations" and k in CONTROLLER_ANNOTATIONS)
-        }
+    for key, ignored in IGNORED.items():
+        kept = {k: v for k, v in (metadata.get(key) or {}).items() if k not in ignored}
         if kept:
             metadata[key] = kept
         else:

@@ -18,6 +18,14 @@ from ..validation import no_template
 
 PREFIX = "rollway.io/"
 DEPLOYMENT_LABEL = f"{PREFIX}deployment-id"
+#: Annotation keys, by the Provenance field each holds.
+ANNOTATIONS = {
+    "artifact": f"{PREFIX}artifact",
+    "jar_sha256": f"{PREFIX}jar-sha256",
+    "image_digest": f"{PREFIX}image-digest",
+    "chart_repo": f"{PREFIX}chart-repo",
+    "chart_commit": f"{PREFIX}chart-commit",
+}
 #: Kubernetes label values: ≤ 63 characters, alphanumerics at both ends, '-', '_', '.' inside.
 LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -58,13 +66,7 @@ class Provenance:
 
     @property
     def annotations(self) -> dict[str, str]:
-        return {
-            f"{PREFIX}artifact": self.artifact,
-            f"{PREFIX}jar-sha256": self.jar_sha256,
-            f"{PREFIX}image-digest": self.image_digest,
-            f"{PREFIX}chart-repo": self.chart_repo,
-            f"{PREFIX}chart-commit": self.chart_commit,
-        }
+        return {key: getattr(self, field) for field, key in ANNOTATIONS.items()}
 
 
 def stamp(manifest: dict[str, Any], provenance: Provenance) -> dict[str, Any]:

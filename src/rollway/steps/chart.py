@@ -45,6 +45,8 @@ def command(
 
     def select(tree: Path, commit: str) -> chartfile.ChartMeta:
         shown = f"{subpath} (at {ref}, commit {commit[:12]})"
+        if not (tree / subpath).resolve().is_relative_to(tree.resolve()):
+            raise InvalidInput(f"{shown} is a symlink leading out of the repository", field="path")
         return chartfile.load(tree / subpath, field="path", shown=shown)
 
     commit, chart = git.fetch(url, ref, dest, select, header=git.auth_header(), timeout=timeout)

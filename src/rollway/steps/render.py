@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import yaml
 
-from ..chart import chartfile, render, values
+from ..chart import chartfile, values
 from ..validation import dns_label
 from . import outputs
 
@@ -43,6 +43,8 @@ def command(
     outputs_dir: Path,
 ) -> None:
     """Render the chart with `helm template`; with --diff, diff it against the cluster."""
+    from ..chart import render  # asyncio and pyhelm3: imported only when the step runs
+
     dns_label("release", release, max_length=53)  # Helm's limit, leaving room for suffixes
     dns_label("namespace", namespace)
     chartfile.load(chart_dir)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..maven import Coordinates, MavenClient
 from . import outputs
 
 DEFAULT_DOWNLOAD_DIR = "/tmp/rollway/artifacts"
@@ -42,6 +41,8 @@ def command(
     Credentials: ROLLWAY_MAVEN_USERNAME / ROLLWAY_MAVEN_PASSWORD, or files named by
     ROLLWAY_MAVEN_USERNAME_FILE / ROLLWAY_MAVEN_PASSWORD_FILE.
     """
+    from ..maven import Coordinates, MavenClient  # httpx: imported only when the step runs
+
     wanted = Coordinates.parse(coordinates)
     with MavenClient.from_env(repositories) as maven:
         download = maven.download(maven.resolve(wanted), download_dir)

@@ -146,7 +146,7 @@ def _build_steps() -> tuple[Container, Container]:
     resolve = step(
         "resolve-artifact",
         ["--coordinates", wp("coordinates"), "--download-dir", "artifact"],
-        outputs=("version", "url", "sha256", "size", "path"),
+        outputs=("coordinates", "version", "url", "sha256", "size", "path"),
         secrets=("ROLLWAY_MAVEN_USERNAME", "ROLLWAY_MAVEN_PASSWORD"),
         settings=("ROLLWAY_MAVEN_URL", "ROLLWAY_MAVEN_SNAPSHOTS_URL"),
         timeout=600,
@@ -191,7 +191,7 @@ def build_template() -> WorkflowTemplate:
                 arguments={
                     "jar": r.get_parameter("path").value,
                     "jar-sha256": r.get_parameter("sha256").value,
-                    "coordinates": wp("coordinates"),
+                    "coordinates": r.get_parameter("coordinates").value,
                     "version": r.get_parameter("version").value,
                 },
             )
@@ -255,7 +255,7 @@ def deploy_template() -> WorkflowTemplate:
                 arguments={
                     "jar": r.get_parameter("path").value,
                     "jar-sha256": r.get_parameter("sha256").value,
-                    "coordinates": wp("coordinates"),
+                    "coordinates": r.get_parameter("coordinates").value,
                     "version": r.get_parameter("version").value,
                 },
             )
@@ -272,7 +272,7 @@ def deploy_template() -> WorkflowTemplate:
                 name="apply",
                 arguments={
                     "manifests": rd.get_parameter("manifests").value,
-                    "coordinates": wp("coordinates"),
+                    "coordinates": r.get_parameter("coordinates").value,
                     "jar-sha256": r.get_parameter("sha256").value,
                     "digest": b.get_parameter("digest").value,
                     "commit": f.get_parameter("commit").value,

@@ -51,14 +51,20 @@ class HelmChart:
         )
 
     def template_text(
-        self, values: dict[str, Any] | None = None, files: Sequence[Path] = (), release: str = RELEASE
+        self,
+        values: dict[str, Any] | None = None,
+        files: Sequence[Path] = (),
+        release: str = RELEASE,
     ) -> str:
         proc = self.run("template", release, values=values, files=files)
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
 
     def template(
-        self, values: dict[str, Any] | None = None, files: Sequence[Path] = (), release: str = RELEASE
+        self,
+        values: dict[str, Any] | None = None,
+        files: Sequence[Path] = (),
+        release: str = RELEASE,
     ) -> Rendered:
         """The rendered objects, parsed."""
         text = self.template_text(values, files, release)

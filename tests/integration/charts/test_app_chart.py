@@ -78,7 +78,12 @@ def test_standard_labels_and_selectors(app_chart: HelmChart) -> None:
     spec = rollout(objects)["spec"]
     selector = spec["selector"]["matchLabels"]
     assert selector == {"app.kubernetes.io/name": "orders", "app.kubernetes.io/instance": "orders"}
-    assert selector.items() <= spec["template"]["metadata"]["labels"].items()
+    # No helm.sh/chart on pods: bumping the chart alone must not start a release.
+    assert spec["template"]["metadata"]["labels"] == {
+        **selector,
+        "app.kubernetes.io/version": "1.4.2",
+        "rollway.io/app": "orders",
+    }
     for service in (o for o in objects if o["kind"] == "Service"):
         assert service["spec"]["selector"] == selector
         assert service["spec"]["ports"] == [
@@ -167,9 +172,7 @@ def test_canary_nginx_with_an_existing_ingress(app_chart: HelmChart) -> None:
     objects = app_chart.template(
         {
             "strategy": "canary",
-            "canary": {
-                "trafficRouting": {"provider": "nginx", "nginx": {"stableIngress": "edge"}}
-            },
+            "canary": {"trafficRouting": {"provider": "nginx", "nginx": {"stableIngress": "edge"}}},
         }
     )
     tr = rollout(objects)["spec"]["strategy"]["canary"]["trafficRouting"]
@@ -224,7 +227,10 @@ def test_image_reference(app_chart: HelmChart, image: dict[str, str], reference:
 def test_container_defaults_suit_spring_boot(app_chart: HelmChart) -> None:
     app = container(app_chart.template())
     assert app["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
-    assert app["readinessProbe"]["httpGet"] == {"path": "/actuator/health/readiness", "port": "http"}
+    assert app["readinessProbe"]["httpGet"] == {
+        "path": "/actuator/health/readiness",
+        "port": "http",
+    }
     assert app["livenessProbe"]["httpGet"] == {"path": "/actuator/health/liveness", "port": "http"}
     assert app["startupProbe"]["httpGet"] == {"path": "/actuator/health/liveness", "port": "http"}
     assert app["resources"]["limits"]["memory"] == "1Gi"

@@ -9,7 +9,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from kubernetes import client, config
@@ -56,13 +56,20 @@ def dry_run(env: dict[str, str], namespace: str, manifest: str) -> list[str]:
     return sorted(line.removesuffix(" created (server dry run)") for line in out.splitlines())
 
 
+#: How `kubectl apply` names each kind the chart makes (resource.group).
+RESOURCES = {
+    "Rollout": "rollout.argoproj.io",
+    "AnalysisTemplate": "analysistemplate.argoproj.io",
+    "Ingress": "ingress.networking.k8s.io",
+    "PodDisruptionBudget": "poddisruptionbudget.policy",
+    "HorizontalPodAutoscaler": "horizontalpodautoscaler.autoscaling",
+    "Service": "service",
+    "ServiceAccount": "serviceaccount",
+}
+
+
 def expected(objects: list[dict[str, Any]]) -> list[str]:
-    group = {"Rollout": "rollout.argoproj.io", "AnalysisTemplate": "analysistemplate.argoproj.io",
-             "Ingress": "ingress.networking.k8s.io", "PodDisruptionBudget": "poddisruptionbudget.policy",
-             "HorizontalPodAutoscaler": "horizontalpodautoscaler.autoscaling"}  # fmt: skip
-    return sorted(
-        f"{group.get(o['kind'], o['kind'].lower())}/{o['metadata']['name']}" for o in objects
-    )
+    return sorted(f"{RESOURCES[o['kind']]}/{o['metadata']['name']}" for o in objects)
 
 
 def test_defaults_are_accepted_by_the_apiserver(
@@ -90,33 +97,40 @@ class Release:
     def apply(self, files: list[Path], tag: str) -> None:
         values = {"image": {"repository": "127.0.0.1:25000/team/orders", "tag": tag}}
         proc = self.chart.run(
-            "upgrade", "--install", "orders", "--namespace", self.namespace, values=values, files=files
+            "upgrade",
+            "--install",
+            "orders",
+            "--namespace",
+            self.namespace,
+            values=values,
+            files=files,
         )
         assert proc.returncode == 0, proc.stderr
 
-    def status(self) -> dict[str, Any]:
-        ro = self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, "orders")
-        return ro.get("status", {})
+    def rollout(self) -> dict[str, Any]:
+        found = self.custom.get_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, PLURAL, "orders"
+        )
+        return cast(dict[str, Any], found)
 
     def settled(self, phase: str) -> dict[str, Any]:
-        """Wait for the phase on the newest revision; fail early on an invalid spec."""
+        """Wait for the phase on the newest generation; fail at once on an invalid spec."""
 
-        def check() -> dict[str, Any] | None:
-            status = self.status()
+        def check() -> dict[str, Any]:
+            rollout = self.rollout()
+            status: dict[str, Any] = rollout.get("status", {})
             invalid = [c for c in status.get("conditions", []) if c["type"] == "InvalidSpec"]
             assert not invalid, invalid
-            fresh = status.get("observedGeneration") == str(self.generation())
-            return status if fresh and status.get("phase") == phase else None
+            fresh = status.get("observedGeneration") == str(rollout["metadata"]["generation"])
+            return status if fresh and status.get("phase") == phase else {}
 
         return wait_for(f"Rollout orders {phase}", check, timeout=120)
 
-    def generation(self) -> int:
-        ro = self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, "orders")
-        return int(ro["metadata"]["generation"])
-
     def selector(self, service: str) -> str | None:
+        """The pod-template hash the controller pinned the Service to, if any."""
         spec = self.core.read_namespaced_service(service, self.namespace).spec
-        return spec.selector.get(HASH)
+        assert spec is not None and spec.selector is not None
+        return cast(str | None, spec.selector.get(HASH))
 
 
 @pytest.fixture

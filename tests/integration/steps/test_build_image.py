@@ -8,25 +8,39 @@ possible the image is also run, with `unshare --root` over its extracted layers.
 from __future__ import annotations
 
 import base64
+import contextlib
+import datetime as dt
 import gzip
 import hashlib
+import http.server
 import json
+import os
 import re
+import signal
 import socket
 import subprocess
 import sys
 import tarfile
+import threading
+import time
 import urllib.parse
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from jwcrypto import jwk, jwt
 
 from devstack.stack import Context
+from rollway.errors import TransientError
+from rollway.image import BuildRequest, build_image, parse_reference
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.integration
@@ -199,9 +213,9 @@ def diff_id(path: Path) -> str:
     return f"sha256:{sha.hexdigest()}"
 
 
-def layer_names(path: Path) -> list[str]:
+def layer_files(path: Path) -> list[str]:
     with tarfile.open(path) as tar:
-        return tar.getnames()
+        return [member.name for member in tar if member.isfile()]
 
 
 class RegistryLog:
@@ -261,6 +275,189 @@ def base_manifests(authfile: Path, registry: str) -> dict[str, dict[str, Any]]:
     return found
 
 
+class CuttingProxy:
+    """A TCP relay in front of the real registry that cuts the first blob upload off halfway
+    through: a real dropped connection, at the worst moment."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream = ("127.0.0.1", upstream_port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
+        self.cuts = 0
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self.listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            upstream = socket.create_connection(self.upstream)
+            for src, dst, watch in ((client, upstream, True), (upstream, client, False)):
+                threading.Thread(target=self._pump, args=(src, dst, watch), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, watch: bool) -> None:
+        try:
+            while data := src.recv(1 << 16):
+                if watch and b"PUT /v2/" in data and b"/blobs/uploads/" in data and self._cut():
+                    dst.sendall(data[: len(data) // 2])
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for sock in (src, dst):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def _cut(self) -> bool:
+        with self._lock:
+            self.cuts += 1
+            return self.cuts == 1
+
+
+@pytest.fixture
+def cutting_proxy(registry: str) -> Iterator[CuttingProxy]:
+    proxy = CuttingProxy(int(registry.rsplit(":", 1)[1]))
+    yield proxy
+    proxy.close()
+
+
+class TokenRegistry:
+    """A second real registry (distribution), in token-auth mode as Harbor runs it, and the
+    token service it trusts: Docker's token spec, ES256 JWTs with the signing cert in `x5c`."""
+
+    ISSUER = "rollway-test-token-issuer"
+    SERVICE = "rollway-test-registry"
+
+    def __init__(self, root: Path) -> None:
+        self.username, self.password = "robot$token-test", uuid.uuid4().hex
+        self.scopes_seen: list[list[str]] = []
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, self.ISSUER)])
+        now = dt.datetime.now(dt.UTC)
+        cert = (
+            x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1))
+            .sign(key, hashes.SHA256())
+        )  # fmt: skip
+        (root / "issuer.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        self._x5c = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
+        self._key = jwk.JWK.from_pem(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        self.tokens = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        threading.Thread(target=self.tokens.serve_forever, daemon=True).start()
+        self.address = f"127.0.0.1:{free_port()}"
+        config = {
+            "version": 0.1,
+            "log": {"level": "info", "accesslog": {"disabled": True}},
+            "storage": {"filesystem": {"rootdirectory": str(root / "data")}},
+            "http": {"addr": self.address},
+            "auth": {
+                "token": {
+                    "realm": f"http://127.0.0.1:{self.tokens.server_port}/token",
+                    "service": self.SERVICE,
+                    "issuer": self.ISSUER,
+                    "rootcertbundle": str(root / "issuer.pem"),
+                }
+            },
+        }
+        (root / "config.yml").write_text(json.dumps(config))
+        self.log = root / "registry.log"
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                ["docker-registry", "serve", str(root / "config.yml")], stdout=out, stderr=out
+            )
+        wait_for("the token registry", self._challenges, timeout=30)
+
+    def _challenges(self) -> bool:
+        assert self.proc.poll() is None, self.log.read_text()[-2000:]
+        try:
+            response = httpx.get(f"http://{self.address}/v2/", timeout=2)
+        except httpx.TransportError:
+            return False
+        return response.headers.get("WWW-Authenticate", "").startswith("Bearer ")
+
+    def _token(self, scopes: list[str]) -> str:
+        access = []
+        for scope in scopes:
+            kind, _, rest = scope.partition(":")
+            repository, _, actions = rest.rpartition(":")
+            access.append({"type": kind, "name": repository, "actions": actions.split(",")})
+        now = int(time.time())
+        token = jwt.JWT(
+            header={"alg": "ES256", "typ": "JWT", "x5c": [self._x5c]},
+            claims={
+                "iss": self.ISSUER, "sub": self.username, "aud": self.SERVICE,
+                "iat": now, "nbf": now - 10, "exp": now + 300, "jti": uuid.uuid4().hex,
+                "access": access,
+            },
+        )  # fmt: skip
+        token.make_signed_token(self._key)
+        return str(token.serialize())
+
+    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+        registry = self
+        expected = "Basic " + _b64(f"{self.username}:{self.password}")
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                if self.headers.get("Authorization") != expected:
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                registry.scopes_seen.append(query.get("scope", []))
+                body = json.dumps(
+                    {"token": registry._token(query.get("scope", [])), "expires_in": 300}
+                )
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body.encode())
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.tokens.shutdown()
+
+
+@pytest.fixture(scope="module")
+def token_registry(
+    registry: str, authfile: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TokenRegistry]:
+    """The token registry, holding a copy of the base image (put there by skopeo)."""
+    reg = TokenRegistry(tmp_path_factory.mktemp("token-registry"))
+    try:
+        auths = json.loads(authfile.read_text())
+        auths["auths"][reg.address] = {"auth": _b64(f"{reg.username}:{reg.password}")}
+        both = authfile.with_name("both.json")
+        both.write_text(json.dumps(auths))
+        skopeo(
+            both, "copy", "--src-tls-verify=false", "--dest-tls-verify=false",
+            f"docker://{registry}/{BASE_REPO}:17-jre", f"docker://{reg.address}/{BASE_REPO}:17-jre",
+            "--all",
+        )  # fmt: skip
+        yield reg
+    finally:
+        reg.close()
+
+
 # -- running an image -------------------------------------------------------------------------
 
 
@@ -293,13 +490,14 @@ def run_image(layout: Path, manifest: dict[str, Any], config: dict[str, Any], ro
     uid, _, gid = spec["User"].partition(":")
     env = dict(line.split("=", 1) for line in spec["Env"]) | {"PORT": str(port)}
     proc = subprocess.Popen(
-        ["unshare", "--kill-child", "--pid", "--mount", f"--root={rootfs}", "--mount-proc=/proc",
+        ["unshare", "--fork", "--pid", "--mount", f"--root={rootfs}", "--mount-proc=/proc",
          f"--wd={spec['WorkingDir']}", f"--setuid={uid}", f"--setgid={gid or uid}",
          *spec["Entrypoint"]],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group, so the app can be stopped with it
     )  # fmt: skip
     try:
 
@@ -314,7 +512,9 @@ def run_image(layout: Path, manifest: dict[str, Any], config: dict[str, Any], ro
 
         return wait_for("the app to answer", answer, timeout=60)
     finally:
-        proc.terminate()
+        # unshare ignores SIGTERM while it waits, and --setuid clears --kill-child's death
+        # signal: the whole process group goes.
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
 
 
@@ -360,7 +560,7 @@ def test_build_push_and_verify_with_skopeo(
     ):
         assert sha256_file(_blob(layout, layer["digest"])) == layer["digest"]
         assert diff_id(_blob(layout, layer["digest"])) == expected_diff_id
-    assert layer_names(_blob(layout, manifest["layers"][-1]["digest"])) == ["app", "app/app.jar"]
+    assert layer_files(_blob(layout, manifest["layers"][-1]["digest"])) == ["app/app.jar"]
 
     spec = config["config"]
     assert spec["Entrypoint"] == ["java", "-jar", "/app/app.jar"]
@@ -486,11 +686,10 @@ def test_spring_boot_jar_gets_its_four_layers_and_runs(
         for name in ("dependencies", "spring-boot-loader", "snapshot-dependencies", "application")
     ]
     dependencies, loader, snapshots, application = (
-        layer_names(_blob(layout, layer["digest"])) for layer in ours
+        layer_files(_blob(layout, layer["digest"])) for layer in ours
     )
-    assert all(n == "app" or n.startswith("app/BOOT-INF/lib") for n in dependencies)
-    assert any(n.endswith(".jar") for n in dependencies)
-    assert all(n == "app" or n.startswith("app/org") for n in loader)
+    assert dependencies and all(n.startswith("app/BOOT-INF/lib/") for n in dependencies)
+    assert loader and all(n.startswith("app/org/") for n in loader)
     assert "app/org/springframework/boot/loader/launch/JarLauncher.class" in loader
     assert snapshots == []
     assert "app/BOOT-INF/layers.idx" in application
@@ -679,3 +878,80 @@ def test_tag_is_not_written_when_a_blob_cannot_be_pushed(
         authfile, "list-tags", "--tls-verify=false", f"docker://{registry}/{repo}", check=False
     )
     assert tags.returncode != 0 or json.loads(tags.stdout)["Tags"] == []
+
+
+def test_dropped_connection_is_retried(
+    env: dict[str, str],
+    registry: str,
+    repo: str,
+    jars: Callable[[str, str], Path],
+    authfile: Path,
+    cutting_proxy: CuttingProxy,
+    tmp_path: Path,
+) -> None:
+    via = cutting_proxy.address
+    step = build_ok(
+        {**env, "ROLLWAY_REGISTRY": via, "ROLLWAY_REGISTRY_URL": f"http://{via}"}, tmp_path,
+        "--jar", str(jars("hello", "1.0.0")), "--base", f"{via}/{BASE_REPO}:17-jre",
+        "--target", f"{via}/{repo}:1",
+    )  # fmt: skip
+    assert cutting_proxy.cuts >= 1
+    assert re.search(r"PUT /v2/\S+/blobs/uploads/\S+ failed: .*; retrying in", step.proc.stderr)
+    raw, _ = raw_manifest(authfile, f"{registry}/{repo}:1")
+    assert f"sha256:{hashlib.sha256(raw).hexdigest()}" == step.outputs["digest"]
+    copy_to_layout(authfile, f"{registry}/{repo}:1", tmp_path / "layout")
+
+
+def test_unreachable_registry_is_transient(
+    env: dict[str, str], repo: str, jars: Callable[[str, str], Path]
+) -> None:
+    with socket.socket() as sock:  # a port nothing listens on: connections are refused
+        sock.bind(("127.0.0.1", 0))
+        nowhere = f"127.0.0.1:{sock.getsockname()[1]}"
+    request = BuildRequest(
+        jar=jars("hello", "1.0.0"),
+        base=parse_reference(f"{nowhere}/{BASE_REPO}:17-jre", field="base"),
+        target=parse_reference(f"{nowhere}/{repo}:1", field="target"),
+    )
+    with pytest.raises(TransientError, match="gave up after 3 attempts") as err:
+        build_image(request, cache_dir=None, env={}, attempts=3, backoff=0.01)
+    assert err.value.exit_code == 75
+
+
+def test_bearer_token_auth_as_harbor_does_it(
+    env: dict[str, str],
+    repo: str,
+    jars: Callable[[str, str], Path],
+    token_registry: TokenRegistry,
+    tmp_path: Path,
+) -> None:
+    reg = token_registry
+    token_env = {
+        **env,
+        "ROLLWAY_REGISTRY": reg.address,
+        "ROLLWAY_REGISTRY_URL": f"http://{reg.address}",
+        "ROLLWAY_REGISTRY_USERNAME": reg.username,
+        "ROLLWAY_REGISTRY_PASSWORD": reg.password,
+    }
+    args = (
+        "--jar", str(jars("hello", "1.0.0")), "--base", f"{reg.address}/{BASE_REPO}:17-jre",
+        "--target", f"{reg.address}/{repo}:1",
+    )  # fmt: skip
+    seen = len(reg.scopes_seen)
+    step = build_ok(token_env, tmp_path, *args)
+    assert step.outputs["pushed"] == "true"
+    # One token, for pushing to the target and pulling (mounting) from the base repository.
+    assert reg.scopes_seen[seen:] == [
+        [f"repository:{repo}:pull,push", f"repository:{BASE_REPO}:pull"]
+    ]
+    mounts = RegistryLog(reg.log)
+    mounts.offset = 0
+    assert len(mounts.mounts(repo)) == 3  # the base layers, mounted under the token's scopes
+
+    refused = build({**token_env, "ROLLWAY_REGISTRY_PASSWORD": "not-it"}, tmp_path, *args)
+    assert refused.proc.returncode == 3, refused.out
+    assert (
+        f"registry {reg.address} (token service 127.0.0.1) refused the credentials"
+        in refused.proc.stderr
+    )
+    assert "not-it" not in refused.out and reg.password not in refused.out

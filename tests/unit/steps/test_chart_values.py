@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from rollway.chart import values
@@ -72,7 +74,7 @@ def test_values_json_must_be_an_object() -> None:
 
 
 def test_layers_merge_deeply_maps_only_and_later_layers_win() -> None:
-    user = {
+    user: dict[str, Any] = {
         "replicas": 1,
         "image": {"repository": "sneaky/override", "pullPolicy": "Always"},
         "canary": {"steps": [{"setWeight": 10}, {"pause": {}}], "maxSurge": 1},

@@ -105,3 +105,13 @@ def test_summary_groups_objects_by_action() -> None:
         "changed": [],
         "unchanged": ["Rollout/orders"],
     }
+
+
+def test_only_provenance_is_ignored_not_every_rollway_label() -> None:
+    desired = copy.deepcopy(RENDERED)
+    desired["metadata"]["labels"]["rollway.io/app"] = "orders-v2"
+    live = live_version_of(RENDERED)
+    live["metadata"]["labels"]["rollway.io/app"] = "orders"
+    change = compare("Rollout", "orders", live, desired)
+    assert change.action == "changed"
+    assert "+    rollway.io/app: orders-v2" in change.diff.splitlines()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ GOOD = Provenance(
     chart_repo="https://gitea.example.com/team/charts.git",
     chart_commit="c" * 40,
 )
-ROLLOUT = {
+ROLLOUT: dict[str, Any] = {
     "apiVersion": "argoproj.io/v1alpha1",
     "kind": "Rollout",
     "metadata": {"name": "orders", "labels": {"app": "orders"}},
@@ -72,8 +73,13 @@ def test_each_value_is_checked_naming_its_option(field: str, value: str) -> None
 
 
 def test_the_rollouts_controllers_selector_pin_is_kept() -> None:
-    rendered = {"kind": "Service", "spec": {"selector": {"app": "orders"}, "ports": []}}
-    live = {"spec": {"selector": {"app": "orders", "rollouts-pod-template-hash": "7ccb7865c8"}}}
+    rendered: dict[str, Any] = {
+        "kind": "Service",
+        "spec": {"selector": {"app": "orders"}, "ports": []},
+    }
+    live: dict[str, Any] = {
+        "spec": {"selector": {"app": "orders", "rollouts-pod-template-hash": "7ccb7865c8"}}
+    }
     kept = keep_rollouts_selector(rendered, live)
     assert kept["spec"] == {
         "selector": {"app": "orders", "rollouts-pod-template-hash": "7ccb7865c8"},

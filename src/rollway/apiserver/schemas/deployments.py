@@ -177,3 +177,13 @@ class ActionResult(Model):
     deployment: DeploymentOut
     action: str
     detail: str
+
+
+class Progress(Model):
+    """One update of a watch stream: the workflow's view, before the record catches up."""
+
+    id: str
+    state: State
+    phase: str
+    message: str
+    steps: list[Step]

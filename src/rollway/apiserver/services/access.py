@@ -50,6 +50,4 @@ def may_own(principal: Principal, groups: Iterable[str]) -> None:
     """A non-admin may register or hand an application only to groups they belong to."""
     foreign = sorted(set(groups) - principal.groups)
     if foreign and not principal.is_admin:
-        raise Forbidden(
-            f"you are not a member of {', '.join(foreign)}", field="body.owningGroups"
-        )
+        raise Forbidden(f"you are not a member of {', '.join(foreign)}", field="body.owningGroups")

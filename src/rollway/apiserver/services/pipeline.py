@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...chart import values as chart_values
-from ...errors import InvalidInput
+from ...errors import InvalidInput, RollwayError
 from ...workflows.parameters import DEPLOY_PARAMS
 from ..models import Application
 from ..schemas.apps import Environment, StrategyParameters
@@ -42,13 +42,18 @@ class Resolved:
     chart_values: dict[str, Any]
 
 
-def environment(app: Application, name: str) -> Environment:
+def environment(
+    app: Application,
+    name: str,
+    *,
+    field: str = "body.env",
+    error: type[RollwayError] = InvalidInput,
+) -> Environment:
     for env in app.environments:
         if env["name"] == name:
             return Environment.model_validate(env)
     known = ", ".join(e["name"] for e in app.environments)
-    raise InvalidInput(f"'{name}' is not an environment of '{app.name}' (known: {known})",
-                       field="body.env")  # fmt: skip
+    raise error(f"'{name}' is not an environment of '{app.name}' (known: {known})", field=field)
 
 
 def resolve(app: Application, request: DeploymentCreate) -> Resolved:

@@ -10,14 +10,21 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from ...errors import RollwayError, UpstreamError
 from ...workflows.backends import Backend, WorkflowStatus
 from ..db import Database
-from ..models import Deployment, utcnow
+from ..models import IN_FLIGHT, Deployment, utcnow
 from . import status
 from .pipeline import LABEL_DEPLOYMENT, TEMPLATE, labels
 
 log = logging.getLogger("rollway.apiserver")
+
+
+def load(session: Session, deployment_id: str) -> Deployment:
+    return session.scalars(select(Deployment).where(Deployment.id == deployment_id)).one()
 
 
 def find_workflow(backend: Backend, deployment_id: str) -> WorkflowStatus | None:
@@ -36,7 +43,7 @@ def submit(
     creation, then fails. Refused by the engine: fails with the engine's reason.
     """
     with db.read() as session:
-        deployment = session.get_one(Deployment, deployment_id)
+        deployment = load(session, deployment_id)
     if deployment.state != "pending":
         return deployment
     workflow: WorkflowStatus | None = None
@@ -50,21 +57,31 @@ def submit(
         )
     except RollwayError as err:
         error = err
+    orphan = False
     with db.write() as session:
-        record = session.get_one(Deployment, deployment_id)
-        if record.state != "pending":
-            return record
-        if workflow is not None:
-            status.apply(record, workflow)
-            log.info("deployment %s submitted as workflow %s", record.id, workflow.name)
-            return record
-        assert error is not None
-        record.submit_attempts += 1
-        expired = utcnow() - record.created_at > timedelta(seconds=deadline)
-        if isinstance(error, UpstreamError) and not expired:
-            record.message = f"not submitted yet, will retry: {error}"[:2000]
-        else:
-            record.state, record.finished_at = "failed", utcnow()
-            record.message = f"the engine refused the workflow: {error}"[:2000]
-        log.warning("deployment %s: submission failed: %s", record.id, type(error).__name__)
-        return record
+        record = load(session, deployment_id)
+        if record.state == "pending":
+            _record(record, workflow, error, deadline)
+        elif workflow is not None and record.state not in IN_FLIGHT:  # aborted meanwhile
+            record.workflow, orphan = workflow.name, True
+    if orphan and workflow is not None:
+        backend.stop(workflow.name)
+    return record
+
+
+def _record(
+    record: Deployment, workflow: WorkflowStatus | None, error: RollwayError | None, deadline: float
+) -> None:
+    if workflow is not None:
+        status.apply(record, workflow)
+        log.info("deployment %s submitted as workflow %s", record.id, workflow.name)
+        return
+    assert error is not None
+    record.submit_attempts += 1
+    expired = utcnow() - record.created_at > timedelta(seconds=deadline)
+    if isinstance(error, UpstreamError) and not expired:
+        record.message = f"not submitted yet, will retry: {error}"[:2000]
+    else:
+        record.state, record.finished_at = "failed", utcnow()
+        record.message = f"the engine refused the workflow: {error}"[:2000]
+    log.warning("deployment %s: submission failed: %s", record.id, type(error).__name__)

@@ -1,0 +1,125 @@
+"""The FastAPI application: routers under /api/v1, problem+json errors, audit, metrics.
+
+`create_app` builds everything from Settings; tests may hand in the engine backend and the
+Rollouts client factory. Startup applies the migrations and starts the reconciler, which
+first brings every in-flight deployment up to date with the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from .. import __version__
+from ..auth.tokens import TokenValidator
+from ..workflows.backends import Backend, from_settings
+from . import migrate, problems
+from .audit import AuditMiddleware
+from .context import Context
+from .db import Database
+from .deps import PrincipalDep
+from .metrics import Metrics, MetricsMiddleware
+from .routers import actions, apps, audit, deployments, health, rollouts
+from .services.reconciler import Reconciler
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from ..rollouts import RolloutsClient
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    backend: Backend | None = None,
+    rollouts_factory: Callable[[], RolloutsClient] | None = None,
+) -> FastAPI:
+    settings = settings or Settings()
+    db = Database(settings.database_url)
+    backend = backend or from_settings(settings.engine, **settings.engine_options)
+    assert settings.keycloak_url is not None and settings.oidc_issuer is not None
+    ctx = Context(
+        settings=settings,
+        db=db,
+        backend=backend,
+        validator=TokenValidator(
+            server_url=settings.keycloak_url,
+            realm=settings.keycloak_realm,
+            issuer=settings.oidc_issuer,
+            audience=settings.oidc_audience,
+            algorithms=settings.oidc_algorithms,
+            leeway=settings.oidc_leeway,
+            refresh_interval=settings.oidc_jwks_refresh_interval,
+        ),
+        reconciler=Reconciler(
+            db,
+            backend,
+            interval=settings.sync_interval,
+            submit_grace=settings.submit_grace,
+            submit_deadline=settings.submit_deadline,
+        ),
+        metrics=Metrics(),
+        rollouts_factory=rollouts_factory or (lambda: _rollouts_client(settings)),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(migrate.upgrade, db.engine)
+        ctx.reconciler.start()
+        try:
+            yield
+        finally:
+            ctx.reconciler.stop()
+            db.dispose()
+
+    app = FastAPI(
+        title="Rollway API",
+        version=__version__,
+        description="Carry a Java artifact from Nexus to production through Argo Rollouts.",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.context = ctx
+    problems.install(app)
+    app.add_middleware(AuditMiddleware, db=db, prefix=f"{API_PREFIX}/")
+    app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (apps, deployments, actions, rollouts, audit):
+        api.include_router(module.router)
+    app.include_router(health.router)
+    app.include_router(api)
+    _documentation(app)
+    return app
+
+
+def _documentation(app: FastAPI) -> None:
+    """The OpenAPI document and Swagger UI, for authenticated callers like every API route."""
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(caller: PrincipalDep) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(caller: PrincipalDep) -> HTMLResponse:
+        # The spec is inlined: the page's own fetch of /openapi.json would carry no token.
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} — docs",
+            swagger_ui_parameters={"spec": app.openapi()},
+        )
+
+
+def _rollouts_client(settings: Settings) -> RolloutsClient:
+    from ..rollouts import RolloutsClient, load_api
+
+    return RolloutsClient(load_api(settings.kubeconfig))

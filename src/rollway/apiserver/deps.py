@@ -1,0 +1,70 @@
+"""FastAPI dependencies: the server's context, a read session, and the authenticated caller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from ..auth import Principal
+from ..auth.tokens import InvalidToken
+from .context import Context
+from .models import Deployment
+from .routers.params import DeploymentId
+from .services import deployments
+
+bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="JWT",
+    description="An access token of the Keycloak realm, for the audience rollway-api.",
+)
+
+
+def context(request: Request) -> Context:
+    ctx: Context = request.app.state.context
+    return ctx
+
+
+ContextDep = Annotated[Context, Depends(context)]
+
+
+def session(ctx: ContextDep) -> Iterator[Session]:
+    with ctx.db.read() as s:
+        yield s
+
+
+SessionDep = Annotated[Session, Depends(session)]
+
+
+def principal(
+    request: Request,
+    ctx: ContextDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The caller, from a valid bearer token; every route but health and metrics needs one."""
+    if credentials is None:
+        raise InvalidToken("a bearer token is required")
+    claims = ctx.validator.validate(credentials.credentials)
+    caller = Principal.from_claims(claims, ctx.settings.oidc_audience)
+    request.state.principal = caller
+    return caller
+
+
+PrincipalDep = Annotated[Principal, Depends(principal)]
+
+
+def visible_deployment(
+    deployment_id: DeploymentId, request: Request, session: SessionDep, caller: PrincipalDep
+) -> Deployment:
+    """The deployment if the caller may see it (else 404), loaded before the route runs, so
+    the audit names it and a stream never starts for a missing one."""
+    request.state.audit = {"target": deployment_id}
+    deployment = deployments.get(session, caller, deployment_id)
+    request.state.audit.update(app=deployment.app, env=deployment.env)
+    return deployment
+
+
+VisibleDeployment = Annotated[Deployment, Depends(visible_deployment)]

@@ -1,0 +1,148 @@
+"""Deployments: start one (or plan it), list, read, follow its logs and its progress."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from ..deps import ContextDep, PrincipalDep, SessionDep, VisibleDeployment
+from ..models import FINISHED
+from ..schemas.deployments import (
+    DeploymentCreate,
+    DeploymentOut,
+    DeploymentPage,
+    DeploymentSummary,
+    Progress,
+    State,
+    Step,
+)
+from ..schemas.plan import Plan
+from ..services import deployments as service
+from ..services import plan as planner
+from ..services import status as workflow_status
+from .params import AppName, IdempotencyKey
+
+router = APIRouter(tags=["deployments"])
+
+NDJSON = "application/x-ndjson"
+Label = Annotated[
+    str, Query(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+]
+
+
+@router.post(
+    "/apps/{app}/deployments",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"description": "Idempotency-Key replay, or the plan of a dry run"},
+        202: {"description": "Recorded; the engine was unreachable, submission will be retried"},
+        409: {"description": "Another deployment is in flight, or outside a deployment window"},
+    },
+)
+def create_deployment(
+    app: AppName,
+    body: DeploymentCreate,
+    ctx: ContextDep,
+    caller: PrincipalDep,
+    request: Request,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+    dry_run: Annotated[bool, Query(alias="dryRun")] = False,
+) -> DeploymentOut | Plan:
+    """Record the deployment, then submit its workflow (`dryRun=true`: only say what it would do)."""
+    request.state.audit = {"app": app, "env": body.env}
+    if dry_run:
+        response.status_code = status.HTTP_200_OK
+        with ctx.db.read() as session:
+            return planner.plan(session, caller, ctx.settings, app, body)
+    admitted = service.create(ctx.db, ctx.backend, ctx.settings, caller, app, body,
+                              idempotency_key)  # fmt: skip
+    deployment = admitted.deployment
+    request.state.audit["target"] = deployment.id
+    ctx.metrics.admissions.labels("created" if admitted.created else "replayed").inc()
+    response.headers["Location"] = f"/api/v1/deployments/{deployment.id}"
+    if not admitted.created:
+        response.status_code = status.HTTP_200_OK
+        response.headers["Idempotent-Replayed"] = "true"
+    elif deployment.state == "pending":
+        response.status_code = status.HTTP_202_ACCEPTED
+    return DeploymentOut.of(deployment)
+
+
+@router.get("/deployments")
+def list_deployments(
+    session: SessionDep,
+    caller: PrincipalDep,
+    app: Label | None = None,
+    env: Label | None = None,
+    state: State | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> DeploymentPage:
+    """Newest first; pass `nextCursor` back as `cursor` for the next page."""
+    rows, next_cursor = service.page(
+        session, caller, app=app, env=env, state=state, limit=limit, cursor=cursor
+    )
+    return DeploymentPage(items=[DeploymentSummary.of(d) for d in rows], next_cursor=next_cursor)
+
+
+@router.get("/deployments/{deployment_id}")
+def get_deployment(deployment: VisibleDeployment) -> DeploymentOut:
+    """Step-by-step status with timings, and provenance."""
+    return DeploymentOut.of(deployment)
+
+
+@router.get(
+    "/deployments/{deployment_id}/logs",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/plain": {}, NDJSON: {}}}},
+)
+def deployment_logs(
+    deployment: VisibleDeployment,
+    ctx: ContextDep,
+    request: Request,
+    step: Label | None = None,
+    follow: bool = False,
+) -> StreamingResponse:
+    """The steps' log lines: text/plain `<step>: <line>`, or NDJSON when Accept asks for it."""
+    lines: Iterator[str] = iter(())
+    if deployment.workflow is not None:
+        lines = ctx.backend.logs(deployment.workflow, node=step, follow=follow)
+    if NDJSON in request.headers.get("accept", ""):
+        return StreamingResponse(_ndjson(lines), media_type=NDJSON)
+    return StreamingResponse((f"{line}\n" for line in lines), media_type="text/plain")
+
+
+@router.get("/deployments/{deployment_id}/events", response_class=EventSourceResponse)
+def watch_deployment(
+    deployment: VisibleDeployment,
+    ctx: ContextDep,
+    timeout: Annotated[float, Query(gt=0, le=3600)] = 600,
+) -> Iterator[ServerSentEvent]:
+    """Server-sent events: `status` with the record, then each time the workflow changes, and
+    `end` once it finished (or `timeout` seconds passed)."""
+    snapshot = DeploymentOut.of(deployment)
+    yield ServerSentEvent(event="status", data=snapshot, id="0")
+    if deployment.workflow is not None and snapshot.state not in FINISHED:
+        for seq, workflow in enumerate(ctx.backend.watch(deployment.workflow, timeout), 1):
+            progress = Progress(
+                id=deployment.id,
+                state=workflow_status.state_of(workflow, deployment.stop_reason),
+                phase=workflow.phase,
+                message=workflow.message,
+                steps=[Step.model_validate(s) for s in workflow_status.steps_of(workflow)],
+            )
+            yield ServerSentEvent(event="status", data=progress, id=str(seq))
+    yield ServerSentEvent(event="end", data={"id": deployment.id})
+
+
+def _ndjson(lines: Iterator[str]) -> Iterator[str]:
+    for line in lines:
+        step, sep, text = line.partition(": ")
+        record = {"step": step, "line": text} if sep else {"step": None, "line": line}
+        yield json.dumps(record) + "\n"

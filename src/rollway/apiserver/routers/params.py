@@ -1,0 +1,30 @@
+"""Path and header parameters shared by the routers, validated before any route code runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Header, Path
+
+from ...validation import DNS1123_LABEL
+
+AppName = Annotated[
+    str, Path(min_length=1, max_length=63, pattern=DNS1123_LABEL.pattern, description="Application")
+]
+EnvName = Annotated[
+    str, Path(min_length=1, max_length=63, pattern=DNS1123_LABEL.pattern, description="Environment")
+]
+DeploymentId = Annotated[
+    str,
+    Path(min_length=1, max_length=63, pattern=DNS1123_LABEL.pattern, description="Deployment id"),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Makes a retried POST safe: the same key and body give the same deployment.",
+    ),
+]

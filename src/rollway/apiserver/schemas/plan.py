@@ -1,0 +1,64 @@
+"""The answer to a dry run: what a deployment would resolve, build, change and wait for."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from .common import Model
+
+
+class ArtifactPlan(Model):
+    coordinates: str
+    version: str | None = None
+    url: str | None = None
+    error: str | None = None
+
+
+class ImagePlan(Model):
+    repository: str
+    tag: str | None = None
+    #: reuse: the tag exists in the registry; build: it does not.
+    action: Literal["build", "reuse", "unknown"]
+    digest: str | None = None
+    error: str | None = None
+
+
+class ManifestPlan(Model):
+    objects: list[str] = Field(default_factory=list)
+    #: {"created": [...], "changed": [...], "unchanged": [...]}
+    changes: dict[str, list[str]] | None = None
+    #: Unified diff of the rendered objects against the cluster.
+    diff: str | None = None
+    #: Rendered with a placeholder digest, since the image is yet to be built.
+    placeholder_digest: bool = False
+    error: str | None = None
+
+
+class StrategyPlan(Model):
+    name: str
+    steps: list[str]
+
+
+class WindowPlan(Model):
+    open: bool
+    next_opening: datetime | None = None
+
+
+class Plan(Model):
+    dry_run: Literal[True] = True
+    app: str
+    env: str
+    namespace: str
+    kind: str
+    artifact: ArtifactPlan
+    image: ImagePlan
+    manifests: ManifestPlan
+    strategy: StrategyPlan
+    approval_required: bool
+    window: WindowPlan
+    #: The in-flight deployment a real request would collide with (409), if any.
+    blocked_by: str | None
+    parameters: dict[str, str]

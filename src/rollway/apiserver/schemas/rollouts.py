@@ -1,0 +1,59 @@
+"""What `kubectl argo rollouts get` shows, as JSON (from rollway.rollouts' RolloutInfo)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .common import Model
+
+
+class Pod(Model):
+    name: str
+    status: str
+    ready: str
+    restarts: int
+    created: datetime | None
+
+
+class Revision(Model):
+    """One ReplicaSet of the Rollout, with the deployment that made it when Rollway knows it."""
+
+    name: str
+    hash: str
+    revision: int
+    images: list[str]
+    health: str
+    status: str
+    desired: int
+    ready: int
+    available: int
+    created: datetime | None
+    pods: list[Pod]
+    deployment_id: str | None = None
+
+
+class Rollout(Model):
+    name: str
+    namespace: str
+    strategy: str
+    phase: str
+    message: str
+    revision: int | None
+    images: list[str]
+    desired: int
+    current: int
+    updated: int
+    ready: int
+    available: int
+    step: int | None
+    steps: int
+    set_weight: int | None
+    actual_weight: int | None
+    paused: bool
+    aborted: bool
+    pause_reasons: list[str]
+    revisions: list[Revision]
+
+
+class History(Model):
+    items: list[Revision]

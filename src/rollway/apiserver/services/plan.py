@@ -1,0 +1,189 @@
+"""Dry run: what a deployment would do, found out without changing anything.
+
+Resolves the version from Maven metadata (no download), asks the registry whether the target
+tag exists (HEAD: reuse, else build), renders the chart and diffs it against the cluster with
+the render step's own functions (server-side dry runs only), and lists the strategy's steps.
+Each part that cannot be determined says why instead of failing the whole plan; nothing is
+recorded and no workflow is submitted.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from ...auth import Capability, Principal
+from ...errors import RollwayError
+from ..models import Application, utcnow
+from ..schemas.apps import CanaryStep
+from ..schemas.deployments import DeploymentCreate
+from ..schemas.plan import ArtifactPlan, ImagePlan, ManifestPlan, Plan, StrategyPlan, WindowPlan
+from ..settings import Settings
+from . import access, deployments, pipeline, windows
+
+log = logging.getLogger("rollway.apiserver")
+T = TypeVar("T")
+#: Rendered with this digest when the image does not exist yet (it will be built).
+PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
+
+
+def plan(
+    session: Session,
+    principal: Principal,
+    settings: Settings,
+    app_name: str,
+    request: DeploymentCreate,
+) -> Plan:
+    app = access.app_for(session, principal, app_name)
+    access.require(principal, Capability.DEPLOY)
+    resolved = pipeline.resolve(app, request)
+    env = resolved.environment
+    params = pipeline.parameters(app, request, resolved, "dry-run", settings)
+    running = deployments.in_flight(session, app.name, env.name)
+    now = utcnow()
+    opening = windows.next_opening(env.policy.windows, now)
+    artifact = _artifact(params["coordinates"])
+    image = _image(params["image-repository"], artifact.version, settings)
+    return Plan(
+        app=app.name,
+        env=env.name,
+        namespace=params["namespace"],
+        kind=request.kind,
+        artifact=artifact,
+        image=image,
+        manifests=_manifests(app, params, image),
+        strategy=StrategyPlan(
+            name=resolved.strategy, steps=strategy_steps(resolved, env.policy.approval_required)
+        ),
+        approval_required=env.policy.approval_required,
+        window=WindowPlan(
+            open=windows.is_open(env.policy.windows, now),
+            next_opening=opening if not windows.is_open(env.policy.windows, now) else None,
+        ),
+        blocked_by=running.id if running else None,
+        parameters={k: v for k, v in params.items() if k != "deployment-id"},
+    )
+
+
+def strategy_steps(resolved: pipeline.Resolved, approval: bool) -> list[str]:
+    gate = ["wait for an approver (approve or promote)"] if approval else []
+    if resolved.strategy == "canary":
+        steps = resolved.parameters.canary_steps
+        described = [_canary_step(s) for s in steps] if steps else ["the chart's default steps"]
+        return ["start the canary ReplicaSet", *described, *gate,
+                "make the canary the stable version"]  # fmt: skip
+    if resolved.strategy == "bluegreen":
+        auto = resolved.parameters.auto_promote
+        switch = "switch the active Service " + (
+            "as soon as the preview is ready" if auto else "when promoted"
+        )
+        return ["start the new version behind the preview Service", "wait until it is ready",
+                *gate, switch, "scale the old version down after its delay"]  # fmt: skip
+    return ["replace the pods a few at a time (maxSurge / maxUnavailable)", *gate]
+
+
+def _canary_step(step: CanaryStep) -> str:
+    if step.set_weight is not None:
+        return f"send {step.set_weight}% to the canary"
+    if step.pause is not None:
+        duration = step.pause.duration
+        return f"pause {duration}" if duration is not None else "pause until promoted"
+    return "run the analysis"
+
+
+def _artifact(coordinates: str) -> ArtifactPlan:
+    from ...maven import Coordinates, MavenClient
+
+    def resolve() -> ArtifactPlan:
+        with MavenClient.from_env() as maven:
+            found = maven.resolve(Coordinates.parse(coordinates))
+        return ArtifactPlan(
+            coordinates=str(found.coordinates), version=found.version, url=found.url
+        )
+
+    return _attempt("artifact", resolve, lambda e: ArtifactPlan(coordinates=coordinates, error=e))
+
+
+def _image(repository: str, version: str | None, settings: Settings) -> ImagePlan:
+    if version is None:
+        return ImagePlan(repository=repository, action="unknown",
+                         error="the version did not resolve")  # fmt: skip
+    tag = version
+
+    def head() -> ImagePlan:
+        from ...image.credentials import find_credentials
+        from ...image.reference import parse_reference
+        from ...image.registry import RegistryClient, registry_url
+
+        ref = parse_reference(f"{repository}:{tag}", field="image-repository")
+        client = RegistryClient(
+            ref.registry,
+            url=registry_url(ref.api_host),
+            credentials=find_credentials(ref.registry, home=settings.registry),
+            scopes=[f"repository:{ref.repository}:pull"],
+            attempts=2,
+        )
+        with client:
+            digest = client.manifest_digest(ref.repository, tag)
+        return ImagePlan(
+            repository=repository,
+            tag=tag,
+            action="reuse" if digest else "build",
+            digest=digest,
+        )
+
+    return _attempt(
+        "image",
+        head,
+        lambda e: ImagePlan(repository=repository, tag=tag, action="unknown", error=e),
+    )
+
+
+def _manifests(app: Application, params: dict[str, str], image: ImagePlan) -> ManifestPlan:
+    def render_and_diff() -> ManifestPlan:
+        from ...chart import git, render
+        from ...chart import values as chart_values
+        from ...kube.apply import Applier
+        from ...kube.diff import live_changes, summary
+        from ...rollouts import load_api
+
+        with tempfile.TemporaryDirectory(prefix="rollway-plan-") as tmp:
+            dest = Path(tmp) / "chart"
+            git.fetch(params["chart-repo"], params["chart-ref"], dest, lambda *_: None,
+                      header=git.auth_header(), timeout=60)  # fmt: skip
+            digest = image.digest or PLACEHOLDER_DIGEST
+            pipeline_values: dict[str, Any] = {
+                **chart_values.image(f"{params['image-repository']}@{digest}"),
+                "strategy": params["strategy"],
+            }
+            if "replicas" in params:
+                pipeline_values["replicas"] = int(params["replicas"])
+            merged = chart_values.build(chart_values.from_json(params["values"]), pipeline_values)
+            manifests = render.template(
+                dest / params["chart-path"], app.name, params["namespace"], merged
+            )
+        changes = live_changes(Applier(load_api()), manifests, params["namespace"])
+        return ManifestPlan(
+            objects=[f"{m.get('kind')}/{(m.get('metadata') or {}).get('name')}" for m in manifests],
+            changes=summary(changes),
+            diff="".join(change.diff for change in changes),
+            placeholder_digest=image.digest is None,
+        )
+
+    return _attempt("manifests", render_and_diff, lambda e: ManifestPlan(error=e))
+
+
+def _attempt(what: str, compute: Callable[[], T], failed: Callable[[str], T]) -> T:
+    """The computed part, or the part carrying the reason it could not be computed."""
+    try:
+        return compute()
+    except RollwayError as err:
+        return failed(str(err))
+    except Exception as err:  # a plan is advice: one missing part must not sink the rest
+        log.warning("dry run: %s failed: %s", what, type(err).__name__)
+        return failed(f"could not be determined ({type(err).__name__})")

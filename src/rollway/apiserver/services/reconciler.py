@@ -1,0 +1,111 @@
+"""Keeps in-flight deployment records in step with the engine, from startup on.
+
+One background thread: every `interval` seconds each pending, running or waiting deployment is
+compared with its workflow (`Backend.get`); a `pending` one older than the grace period (any, at
+startup: nothing else is submitting then) is submitted, or its workflow adopted when an earlier
+attempt got that far. Reads of the API never wait on the engine: they read what this wrote.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from ...errors import NotFound, RollwayError
+from ...workflows.backends import Backend
+from ..db import Database
+from ..models import IN_FLIGHT, Deployment, utcnow
+from . import status, submission
+
+log = logging.getLogger("rollway.apiserver")
+
+
+class Reconciler:
+    def __init__(
+        self,
+        db: Database,
+        backend: Backend,
+        *,
+        interval: float,
+        submit_grace: float,
+        submit_deadline: float,
+    ) -> None:
+        self.db, self.backend = db, backend
+        self.interval, self.submit_grace, self.submit_deadline = (
+            interval, submit_grace, submit_deadline,
+        )  # fmt: skip
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="rollway-reconciler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def reconcile(self, *, startup: bool = False) -> None:
+        """One pass over every in-flight deployment."""
+        with self.db.read() as session:
+            rows = session.execute(
+                select(Deployment.id, Deployment.state, Deployment.workflow, Deployment.created_at)
+                .where(Deployment.state.in_(IN_FLIGHT))
+                .order_by(Deployment.seq)
+            ).all()
+        grace = timedelta(seconds=0 if startup else self.submit_grace)
+        for deployment_id, state, workflow, created_at in rows:
+            if self._stop.is_set():
+                return
+            try:
+                if state == "pending" and workflow is None:
+                    if utcnow() - created_at >= grace:
+                        submission.submit(self.db, self.backend, deployment_id,
+                                          deadline=self.submit_deadline, adopt=True)  # fmt: skip
+                else:
+                    self.refresh(deployment_id)
+            except Exception as err:  # one bad record must not stop the others
+                log.warning("reconciling %s failed: %s", deployment_id, type(err).__name__)
+
+    def refresh(self, deployment_id: str) -> Deployment:
+        """Read the deployment's workflow now and record what it says."""
+        with self.db.read() as session:
+            workflow_name = session.scalar(
+                select(Deployment.workflow).where(Deployment.id == deployment_id)
+            )
+        workflow, lost = None, False
+        if workflow_name:
+            try:
+                workflow = self.backend.get(workflow_name)
+            except NotFound:
+                lost = True
+        with self.db.write() as session:
+            record = submission.load(session, deployment_id)
+            if workflow is not None:
+                status.apply(record, workflow)
+            elif lost and record.state in IN_FLIGHT:
+                record.state, record.finished_at = "failed", utcnow()
+                record.message = f"workflow {workflow_name} no longer exists in the engine"
+            return record
+
+    def refresh_quietly(self, deployment_id: str) -> Deployment:
+        """`refresh`, or the record as stored when the engine cannot be read right now."""
+        try:
+            return self.refresh(deployment_id)
+        except RollwayError:
+            with self.db.read() as session:
+                return submission.load(session, deployment_id)
+
+    def _run(self) -> None:
+        startup = True
+        while not self._stop.is_set():
+            try:
+                self.reconcile(startup=startup)
+                startup = False
+            except Exception as err:  # e.g. the database is briefly unavailable
+                log.warning("reconcile pass failed: %s", type(err).__name__)
+            self._stop.wait(self.interval)

@@ -1,0 +1,5 @@
+"""`python -m rollway.cli`: the same as `app`."""
+
+from .main import main
+
+main()

@@ -1,0 +1,131 @@
+"""The API server over HTTP (httpx): JSON calls, log streams and server-sent events.
+
+Every answer that is not a success becomes a Rollway error with the CLI's exit code: a
+problem+json body gives its detail and hint; a server that does not answer is named.
+A 401 is retried once with a renewed token (it may have expired on the way).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from .. import __version__
+from .errors import Unreachable, from_problem
+
+if TYPE_CHECKING:
+    from .session import Session
+
+PREFIX = "/api/v1"
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+#: Streams (logs -f, events) may be quiet for long stretches.
+STREAM_TIMEOUT = httpx.Timeout(30.0, connect=10.0, read=None)
+
+
+class Api:
+    def __init__(self, session: Session, flags: Mapping[str, str]) -> None:
+        self.session = session
+        #: API field → the CLI flag it came from, to name it in errors.
+        self.flags = flags
+        self.http = httpx.Client(
+            base_url=session.server + PREFIX,
+            timeout=TIMEOUT,
+            headers={"User-Agent": f"rollway-cli/{__version__}"},
+        )
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.call("GET", path, params=_query(params)).json()
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
+        return self.call("POST", path, json=body, **kwargs)
+
+    def put(self, path: str, body: Any) -> Any:
+        return self.call("PUT", path, json=body).json()
+
+    def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        with self._errors():
+            response = self._send(method, path, **kwargs)
+            if response.is_success:
+                return response
+            raise self._problem(response)
+
+    def lines(self, path: str, **params: Any) -> Iterator[str]:
+        """A streamed text/plain answer, line by line (`logs -f`)."""
+        with self._errors(), self._stream("GET", path, params=_query(params)) as response:
+            yield from response.iter_lines()
+
+    def events(self, path: str, **params: Any) -> Iterator[tuple[str, Any]]:
+        """Server-sent events as (event, decoded JSON data)."""
+        from httpx_sse import EventSource
+
+        with (
+            self._errors(),
+            self._stream(
+                "GET", path, params=_query(params), headers={"Accept": "text/event-stream"}
+            ) as response,
+        ):
+            for event in EventSource(response).iter_sse():
+                yield event.event, json.loads(event.data) if event.data else None
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        response = self.http.request(method, path, headers=self._auth(), **kwargs)
+        if response.status_code == 401 and self.session.context.credentials is not None:
+            response = self.http.request(method, path, headers=self._auth(renew=True), **kwargs)
+        return response
+
+    @contextmanager
+    def _stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
+        headers = {**kwargs.pop("headers", {}), **self._auth()}
+        with self.http.stream(method, path, headers=headers, timeout=STREAM_TIMEOUT,
+                              **kwargs) as response:  # fmt: skip
+            if not response.is_success:
+                response.read()
+                raise self._problem(response)
+            yield response
+
+    def _auth(self, *, renew: bool = False) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.session.access_token(renew=renew)}"}
+
+    def _problem(self, response: httpx.Response) -> Exception:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            body = {"detail": f"the server answered HTTP {response.status_code} "
+                              f"{response.reason_phrase} to {response.request.url.path}"}  # fmt: skip
+        return from_problem(response.status_code, body, self.flags)
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except httpx.TimeoutException:
+            raise Unreachable(
+                f"the Rollway API server at {self.session.server} did not answer in time"
+            ) from None
+        except httpx.TransportError as err:
+            raise Unreachable(
+                f"cannot reach the Rollway API server at {self.session.server}: {_reason(err)}",
+                hint="check --server or the context's server (app context list)",
+            ) from None
+
+
+def _query(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def _reason(err: httpx.TransportError) -> str:
+    text = str(err) or type(err).__name__
+    if "refused" in text.lower():
+        return "connection refused"
+    if "name or service not known" in text.lower() or "nodename nor servname" in text.lower():
+        return "unknown host"
+    return text.splitlines()[0][:200]

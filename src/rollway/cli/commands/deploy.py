@@ -1,0 +1,211 @@
+"""`app deploy`: deploy a version of an artifact, registering the application first if needed.
+
+The API deploys registered applications only (chart, artifact, environments, owners), so a
+first deploy registers it from the flags, and a deploy that names another artifact, chart or
+environment updates the registration (saying so) before the deployment request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ...errors import InvalidInput, NotFound
+from .. import lookup
+from ..claims import claims, groups
+from ..output import output_option
+from ..params import Artifact, Chart, sets
+from ..session import Session, target_options
+from ..start import FLAGS, start
+
+REGISTRATION_FLAGS = {
+    "body.chart.repo": "--chart",
+    "body.chart.path": "--chart (path)",
+    "body.chart.ref": "--chart (ref)",
+    "body.artifact": "--artifact",
+    "body.owningGroups": "--owner",
+    "body.strategy": "--strategy",
+}
+
+
+@click.command()
+@click.argument("name")
+@click.option(
+    "--artifact",
+    type=Artifact(),
+    required=True,
+    help="Maven coordinates; the version defaults to RELEASE (the newest release).",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(["bluegreen", "canary", "rolling"]),
+    help="Release strategy (default: the application's).",
+)
+@click.option(
+    "--chart",
+    type=Chart(),
+    help="Git repository of the Helm chart, e.g. https://git/org/charts.git//charts/app@main "
+    "(needed to register a new application).",
+)
+@click.option(
+    "--set",
+    "values",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Chart value, as helm --set takes it (repeatable).",
+)
+@click.option("--replicas", type=click.IntRange(0, 1000), help="Number of pods.")
+@click.option(
+    "--owner",
+    "owners",
+    multiple=True,
+    metavar="GROUP",
+    help="Team owning a new application (repeatable; default: your only team).",
+)
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Follow the deployment until it succeeds, fails or awaits promotion.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Print the plan and the manifest diff; change nothing."
+)
+@output_option
+@target_options
+def deploy(
+    name: str,
+    artifact: tuple[str, str | None],
+    strategy: str | None,
+    chart: dict[str, str] | None,
+    values: tuple[str, ...],
+    replicas: int | None,
+    owners: tuple[str, ...],
+    wait: bool,
+    dry_run: bool,
+    output: str,
+) -> None:
+    """Deploy NAME from a jar in Maven (built into an image, rolled out by Argo Rollouts).
+
+    \b
+    app deploy hello --artifact com.example:hello:1.0.0 --env dev \\
+        --chart http://git.example/rollway/charts.git//charts/app@main --wait
+    """  # fmt: skip
+    lookup.app_name(name)
+    session = Session.current()
+    api = session.api({**FLAGS, **REGISTRATION_FLAGS, "body.version": "--artifact (version)"})
+    group_artifact, version = artifact
+    registered = _registration(api, name)
+    env = session.env or _default_env(registered)
+    if registered is None:
+        spec = _new_app(session, name, env, group_artifact, strategy, chart, owners)
+        if dry_run:
+            click.echo(f"would register application {name}: artifact {group_artifact}, chart "
+                       f"{_chart_text(spec['chart'])}, environment {env}, owners "
+                       f"{', '.join(spec['owningGroups'])}")  # fmt: skip
+            click.echo("(the server plans deployments of registered applications only: "
+                       "run without --dry-run to register it and deploy)")  # fmt: skip
+            return
+        api.post("/apps", spec)
+        click.echo(f"application {name} registered (owners {', '.join(spec['owningGroups'])})")
+    else:
+        changed = _updated(registered, env, session.namespace, group_artifact, chart)
+        if changed:
+            what, spec = changed
+            if dry_run:
+                click.echo(f"would update application {name}: {what} (the plan below is "
+                           "for the current registration)")  # fmt: skip
+            else:
+                api.put(f"/apps/{name}", spec)
+                click.echo(f"application {name} updated: {what}")
+    body: dict[str, Any] = {"kind": "deploy", "env": env, "version": version or "RELEASE"}
+    if strategy:
+        body["strategy"] = strategy
+    overrides: dict[str, Any] = {"set": sets(values)}
+    if replicas is not None:
+        overrides["replicas"] = replicas
+    body["overrides"] = overrides
+    start(api, name, body, dry_run=dry_run, wait=wait, output=output)
+
+
+def _default_env(registered: dict[str, Any] | None) -> str:
+    if registered is None:
+        raise InvalidInput("is needed to register a new application", field="--env")
+    return lookup.only_environment(registered)
+
+
+def _registration(api: Any, name: str) -> dict[str, Any] | None:
+    try:
+        return dict(api.get(f"/apps/{name}"))
+    except NotFound:
+        return None
+
+
+def _new_app(
+    session: Session,
+    name: str,
+    env: str,
+    group_artifact: str,
+    strategy: str | None,
+    chart: dict[str, str] | None,
+    owners: tuple[str, ...],
+) -> dict[str, Any]:
+    if chart is None:
+        raise InvalidInput(f"is needed: '{name}' is not registered yet", field="--chart",
+                           hint="--chart REPO[//PATH][@REF], the git repository of its Helm chart")  # fmt: skip
+    if not owners:
+        mine = groups(claims(session.access_token()))
+        if len(mine) != 1:
+            raise InvalidInput(
+                f"is needed to register '{name}'"
+                + (f": you are in {', '.join(mine)}" if mine else ": you are in no team"),
+                field="--owner",
+            )
+        owners = (mine[0],)
+    environment: dict[str, Any] = {"name": env}
+    if session.namespace:
+        environment["namespace"] = session.namespace
+    spec: dict[str, Any] = {
+        "name": name,
+        "environments": [environment],
+        "chart": chart,
+        "artifact": group_artifact,
+        "owningGroups": list(owners),
+    }
+    if strategy:
+        spec["strategy"] = strategy
+    return spec
+
+
+def _updated(
+    app: dict[str, Any],
+    env: str,
+    namespace: str | None,
+    group_artifact: str,
+    chart: dict[str, str] | None,
+) -> tuple[str, dict[str, Any]] | None:
+    """What the flags change in the registration, and the full spec to PUT; None: nothing."""
+    spec = {
+        k: v for k, v in app.items() if k not in ("name", "createdBy", "createdAt", "updatedAt")
+    }
+    what: list[str] = []
+    if spec["artifact"] != group_artifact:
+        what.append(f"artifact {spec['artifact']} → {group_artifact}")
+        spec["artifact"] = group_artifact
+    if chart is not None:
+        wanted = {**spec["chart"], **chart}
+        if wanted != spec["chart"]:
+            what.append(f"chart {_chart_text(spec['chart'])} → {_chart_text(wanted)}")
+            spec["chart"] = wanted
+    if env not in [e["name"] for e in spec["environments"]]:
+        environment = {"name": env, **({"namespace": namespace} if namespace else {})}
+        spec["environments"] = [*spec["environments"], environment]
+        what.append(f"environment {env} added")
+    return ("; ".join(what), spec) if what else None
+
+
+def _chart_text(chart: dict[str, str]) -> str:
+    text = chart["repo"]
+    if chart.get("path"):
+        text += f"//{chart['path']}"
+    return text + (f"@{chart['ref']}" if chart.get("ref") else "")

@@ -1,0 +1,183 @@
+"""Following a deployment until it reaches an outcome: `--wait` and `status --watch`.
+
+Polls the API once a second for the deployment record and the Rollout's view (the Rollout
+changes — pods getting ready, weights moving — without the workflow changing, so both are
+read). On a terminal the view is redrawn in place (rich Live); otherwise each change is
+printed as a line, which reads well in CI logs. Ctrl-C stops following only: the deployment
+runs on, and the hint says how to reattach.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from . import lookup
+from .api import Api
+from .errors import Interrupted
+from .view import icons
+
+INTERVAL = 1.0
+FINISHED = ("succeeded", "failed", "aborted", "rejected")
+#: The pipeline step that waits for Healthy once the pipeline itself has promoted.
+WAIT_HEALTHY = "wait-healthy"
+
+Json = dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    deployment: Json
+    rollout: Json | None
+    rollout_error: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    exit_code: int
+    message: str
+    hint: str | None = None
+
+
+def snapshots(api: Api, deployment_id: str, interval: float = INTERVAL) -> Iterator[Snapshot]:
+    while True:
+        deployment = lookup.deployment(api, deployment_id)
+        rollout, error = lookup.rollout(api, deployment["app"], deployment["env"])
+        yield Snapshot(deployment, rollout, error)
+        time.sleep(interval)
+
+
+def outcome(snap: Snapshot, *, until_paused: bool) -> Outcome | None:
+    """Where following stops: the deployment finished, or (`until_paused`) it waits for a
+    person — at the approval gate, or with the Rollout paused for promotion."""
+    d = snap.deployment
+    state, ident, app = d["state"], d["id"], d["app"]
+    if state == "succeeded":
+        return Outcome(0, f"deployment {ident} succeeded: {app} {_version(d)} runs in {d['env']}")
+    if state in FINISHED:
+        reason = f": {d['message']}" if d.get("message") else ""
+        return Outcome(1, f"deployment {ident} {state}{reason}",
+                       hint=f"see its logs: app logs {app} --deployment {ident}")  # fmt: skip
+    if not until_paused:
+        return None
+    if state == "waiting":
+        return Outcome(
+            0,
+            f"deployment {ident} waits for approval; the new version runs beside the old one",
+            hint=f"approve it: app approve {ident} (another approver), or: app promote {app}",
+        )
+    if awaiting_promotion(snap):
+        rollout = snap.rollout or {}
+        return Outcome(
+            0,
+            f"rollout {rollout.get('name')} is paused ({_pause(rollout)}): awaiting promotion",
+            hint=f"promote it: app promote {app}   (or roll back: app abort {app})",
+        )
+    return None
+
+
+def awaiting_promotion(snap: Snapshot) -> bool:
+    """The Rollout is paused while the pipeline, past its own promotion, waits for Healthy:
+    only a person's `app promote` moves it on."""
+    rollout = snap.rollout
+    if rollout is None or rollout.get("phase") != "Paused" or rollout.get("aborted"):
+        return False
+    running = {
+        s.get("name") for s in snap.deployment.get("steps") or [] if s.get("phase") == "Running"
+    }
+    return WAIT_HEALTHY in running
+
+
+def follow(
+    api: Api,
+    deployment_id: str,
+    *,
+    until_paused: bool,
+    stderr: bool,
+    stop: Callable[[Snapshot], bool] | None = None,
+    interval: float = INTERVAL,
+) -> tuple[Outcome | None, Snapshot]:
+    """Show progress until an outcome (or until `stop` says so); returns both and the last view."""
+    feed = snapshots(api, deployment_id, interval)
+    last: Snapshot | None = None
+    try:
+        with _display(stderr) as show:
+            while True:
+                last = next(feed)
+                show(last)
+                found = outcome(last, until_paused=until_paused)
+                if found or (stop is not None and stop(last)):
+                    return found, last
+    except KeyboardInterrupt:
+        app = last.deployment["app"] if last else "NAME"
+        raise Interrupted(
+            f"stopped following deployment {deployment_id}; it keeps running",
+            hint=f"reattach with: app status {app} --watch",
+        ) from None
+
+
+@contextmanager
+def _display(stderr: bool) -> Iterator[Callable[[Snapshot], None]]:
+    """Redraw the status view in place on a terminal; else print what changed, line by line."""
+    stream = sys.stderr if stderr else sys.stdout
+    if not stream.isatty():
+        seen: dict[str, str] = {}
+
+        def show(snap: Snapshot) -> None:
+            for line in changes(snap, seen):
+                click.echo(line, err=stderr)
+
+        yield show
+        return
+    from rich.live import Live
+
+    from .output import console
+    from .view.status import status_view
+
+    with Live(console=console(stderr=stderr), auto_refresh=False, transient=False) as live:
+        yield lambda snap: live.update(
+            status_view(snap.deployment, snap.rollout, snap.rollout_error), refresh=True
+        )
+
+
+def changes(snap: Snapshot, seen: dict[str, str]) -> list[str]:
+    """Lines for what changed since the last snapshot (`seen` is updated)."""
+    lines: list[str] = []
+    d = snap.deployment
+
+    def note(key: str, value: str, line: str) -> None:
+        if seen.get(key) != value:
+            seen[key] = value
+            lines.append(line)
+
+    state = str(d.get("state"))
+    note("state", state, f"{icons.DEPLOYMENT.get(state, ' ')} deployment {d['id']}: {state}")
+    for step in d.get("steps") or []:
+        phase = str(step.get("phase"))
+        icon = icons.step(phase, str(step.get("type", "")))
+        note(f"step:{step.get('name')}", phase, f"  {icon} {step.get('name')}: {phase}")
+    if snap.rollout is not None:
+        r = snap.rollout
+        phase = str(r.get("phase"))
+        detail = f" ({r['message']})" if r.get("message") else ""
+        weight = f" step {r.get('step')}/{r.get('steps')} weight {r.get('actualWeight')}%" \
+            if r.get("strategy") == "Canary" else ""  # fmt: skip
+        summary = f"{phase}{detail}{weight} ready {r.get('ready')}/{r.get('desired')}"
+        note("rollout", summary,
+             f"  {icons.ROLLOUT.get(phase, ' ')} rollout {r.get('name')}: {summary}")  # fmt: skip
+    return lines
+
+
+def _version(d: Json) -> str:
+    return str((d.get("provenance") or {}).get("resolvedVersion") or d.get("version"))
+
+
+def _pause(rollout: Json) -> str:
+    reasons = [r for r in rollout.get("pauseReasons") or [] if r]
+    return ", ".join(reasons) or str(rollout.get("message") or "paused")

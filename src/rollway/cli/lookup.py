@@ -1,0 +1,73 @@
+"""Finding what a command acts on: the environment of an app, its latest deployment, its Rollout.
+
+Commands name an application (`app promote hello`); the API acts on deployments and on an
+environment's Rollout, so these bridge the two with the API's own listings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InvalidInput, NotFound, RollwayError
+from ..validation import dns_label
+from .api import Api
+from .session import Session
+
+Json = dict[str, Any]
+
+
+def app_name(name: str) -> str:
+    """Checked before any request, so a typo is a usage error (exit 2), not a 404."""
+    return dns_label("NAME", name)
+
+
+def environment(api: Api, session: Session, app: str) -> str:
+    """--env, else the context's, else the app's only environment."""
+    return session.env or only_environment(api.get(f"/apps/{app}"))
+
+
+def only_environment(app: Json) -> str:
+    names = [e["name"] for e in app.get("environments") or []]
+    if len(names) == 1:
+        return str(names[0])
+    raise InvalidInput(
+        f"'{app.get('name')}' has environments {', '.join(names)}: say which",
+        field="--env",
+        hint=f"app {_command()} {app.get('name')} --env {names[0]}" if names else None,
+    )
+
+
+def latest(api: Api, app: str, env: str) -> Json:
+    """The newest deployment of app/env (a summary)."""
+    page = api.get("/deployments", app=app, env=env, limit=1)
+    items = page.get("items") or []
+    if not items:
+        raise NotFound(
+            f"'{app}' has no deployments in '{env}'",
+            hint=f"deploy it first: app deploy {app} --env {env} --artifact GROUP:ARTIFACT:VERSION",
+        )
+    return dict(items[0])
+
+
+def deployment(api: Api, deployment_id: str) -> Json:
+    return dict(api.get(f"/deployments/{deployment_id}"))
+
+
+def rollout(api: Api, app: str, env: str) -> tuple[Json | None, str | None]:
+    """The Rollout's view, or why there is none: it does not exist yet (None, None), or the
+    cluster could not be read (None, reason) — the rest of a status is still worth showing."""
+    try:
+        return dict(api.get(f"/apps/{app}/environments/{env}/rollout")), None
+    except NotFound:
+        return None, None
+    except RollwayError as err:
+        if err.exit_code in (2, 3):  # our own mistake or a refusal: not a passing problem
+            raise
+        return None, str(err)
+
+
+def _command() -> str:
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    return ctx.info_name if ctx and ctx.info_name else "status"

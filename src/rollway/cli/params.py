@@ -1,0 +1,96 @@
+"""Parameter types of deploy and upgrade: parsed and checked before any request, so a bad value
+is a usage error (exit 2) naming the flag."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import click
+
+from ..validation import MAVEN_ID
+
+#: `pause`, `pause:30s`, `pause:1h30m` in --canary-steps.
+PAUSE = re.compile(r"^pause(?::(\d+[smh]?|(?:\d+h)?(?:\d+m)?(?:\d+s)?))?$")
+TEMPLATE = re.compile(r"\{\{|\}\}")
+
+
+class Artifact(click.ParamType):
+    """GROUP:ARTIFACT[:VERSION] → (group:artifact, version or None)."""
+
+    name = "GROUP:ARTIFACT[:VERSION]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        parts = str(value).split(":")
+        if len(parts) not in (2, 3) or not all(parts):
+            self.fail(f"{value!r} is not GROUP:ARTIFACT or GROUP:ARTIFACT:VERSION", param, ctx)
+        for part in parts:
+            if not MAVEN_ID.fullmatch(part):
+                self.fail(f"{part!r} in {value!r} may only have letters, digits, '.', '_', '-'",
+                          param, ctx)  # fmt: skip
+        return ":".join(parts[:2]), parts[2] if len(parts) == 3 else None
+
+
+class Chart(click.ParamType):
+    """REPO[//PATH][@REF], the git URL with an optional chart path and ref (Terraform-style)."""
+
+    name = "REPO[//PATH][@REF]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, dict):
+            return value
+        text = str(value)
+        if TEMPLATE.search(text) or not text:
+            self.fail(f"{text!r} is not a chart location", param, ctx)
+        scheme = text.find("://")
+        start = scheme + 3 if scheme >= 0 else 0
+        chart: dict[str, str] = {}
+        at = text.rfind("@")
+        if at > text.rfind("/") and at > start:
+            text, chart["ref"] = text[:at], text[at + 1 :]
+        repo, sep, path = text[start:].partition("//")
+        chart["repo"] = text[:start] + repo
+        if sep:
+            chart["path"] = path.strip("/")
+        if not repo or any(v == "" for v in chart.values()):
+            self.fail(f"{value!r} has an empty part; expected REPO[//PATH][@REF]", param, ctx)
+        return chart
+
+
+def sets(values: tuple[str, ...]) -> dict[str, str]:
+    """`--set a.b=c` pairs, values as text: the server types them as `helm --set` does."""
+    found: dict[str, str] = {}
+    for item in values:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
+        found[key] = value
+    return found
+
+
+def canary_steps(text: str | None) -> list[dict[str, Any]] | None:
+    """`20,50,100`: weights with a pause until promoted between them; explicit pauses
+    (`20,pause:30s,50,pause,100`) replace the implicit ones."""
+    if text is None:
+        return None
+    items = [i.strip() for i in text.split(",") if i.strip()]
+    if not items:
+        raise click.BadParameter("is empty", param_hint="--canary-steps")
+    explicit = any(i.startswith("pause") for i in items)
+    steps: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        match = PAUSE.fullmatch(item)
+        if match:
+            steps.append({"pause": {"duration": match[1]} if match[1] else {}})
+            continue
+        if not item.isdigit() or not 0 <= int(item) <= 100:
+            raise click.BadParameter(
+                f"{item!r} is neither a weight (0-100) nor pause[:DURATION]",
+                param_hint="--canary-steps",
+            )
+        steps.append({"setWeight": int(item)})
+        if not explicit and index < len(items) - 1:
+            steps.append({"pause": {}})
+    return steps

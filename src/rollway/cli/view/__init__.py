@@ -1,0 +1,1 @@
+"""What the CLI shows, computed from the API's answers (as the plugin's `info` package does)."""

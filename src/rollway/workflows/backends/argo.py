@@ -1,0 +1,217 @@
+"""The Argo Server backend: Hera's WorkflowsService for the calls, httpx for the streams.
+
+Hera's generated methods cover submit/get/list/stop/terminate/retry/resume; the watch
+(`/api/v1/workflow-events/{ns}`) and log (`/api/v1/workflows/{ns}/{name}/log`) endpoints answer
+newline-delimited `{"result": …}` streams, which we read with httpx streaming.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
+
+from ...errors import Conflict, InvalidInput, NotFound, RollwayError, Unauthorized, UpstreamError
+from .base import NodeStatus, WorkflowStatus
+
+T = TypeVar("T")
+
+
+class ArgoBackend:
+    def __init__(
+        self,
+        url: str,
+        namespace: str = "rollway",
+        token: str | None = None,
+        verify_ssl: bool = True,
+    ) -> None:
+        from hera.workflows import WorkflowsService
+
+        self.url, self.namespace = url.rstrip("/"), namespace
+        self.token = f"Bearer {token}" if token and not token.startswith("Bearer ") else token
+        self.verify = verify_ssl
+        self.service = WorkflowsService(
+            host=self.url, token=self.token, verify_ssl=verify_ssl, namespace=namespace
+        )
+
+    # -- calls through Hera ------------------------------------------------------------------
+
+    def submit(
+        self, template: str, parameters: Mapping[str, str], *, labels: Mapping[str, str], name: str
+    ) -> WorkflowStatus:
+        from hera.workflows.models import SubmitOpts, WorkflowSubmitRequest
+
+        for key, value in parameters.items():
+            if "{{" in value or "}}" in value:
+                raise InvalidInput("must not contain '{{' or '}}'", field=key)
+        request = WorkflowSubmitRequest(
+            namespace=self.namespace,
+            resource_kind="WorkflowTemplate",
+            resource_name=template,
+            submit_options=SubmitOpts(
+                name=name,
+                parameters=[f"{k}={v}" for k, v in parameters.items()],
+                labels=",".join(f"{k}={v}" for k, v in labels.items()),
+            ),
+        )
+        return self._call(
+            f"template {template}", lambda: _status(self.service.submit_workflow(request))
+        )
+
+    def get(self, name: str) -> WorkflowStatus:
+        return self._call(f"workflow {name}", lambda: _status(self.service.get_workflow(name)))
+
+    def list(self, labels: Mapping[str, str]) -> list[WorkflowStatus]:
+        selector = ",".join(f"{k}={v}" for k, v in labels.items())
+        listing = self._call(
+            "workflows", lambda: self.service.list_workflows(label_selector=selector)
+        )
+        return [_status(wf) for wf in listing.items or []]
+
+    def resume(self, name: str, node_field_selector: str) -> None:
+        from hera.workflows.models import WorkflowResumeRequest
+
+        request = WorkflowResumeRequest(name=name, namespace=self.namespace,
+                                        node_field_selector=node_field_selector)  # fmt: skip
+        self._call(f"workflow {name}", lambda: self.service.resume_workflow(name, request))
+
+    def stop(self, name: str, node_field_selector: str = "") -> None:
+        from hera.workflows.models import WorkflowStopRequest
+
+        request = WorkflowStopRequest(name=name, namespace=self.namespace,
+                                      node_field_selector=node_field_selector or None)  # fmt: skip
+        self._call(f"workflow {name}", lambda: self.service.stop_workflow(name, request))
+
+    def terminate(self, name: str) -> None:
+        from hera.workflows.models import WorkflowTerminateRequest
+
+        request = WorkflowTerminateRequest(name=name, namespace=self.namespace)
+        self._call(f"workflow {name}", lambda: self.service.terminate_workflow(name, request))
+
+    def retry(self, name: str) -> None:
+        from hera.workflows.models import WorkflowRetryRequest
+
+        request = WorkflowRetryRequest(name=name, namespace=self.namespace)
+        self._call(f"workflow {name}", lambda: self.service.retry_workflow(name, request))
+
+    # -- streams through httpx ---------------------------------------------------------------
+
+    def watch(self, name: str, timeout: float | None = None) -> Iterator[WorkflowStatus]:
+        from hera.workflows.models import Workflow
+
+        yield (current := self.get(name))
+        if current.finished:
+            return
+        params = {"listOptions.fieldSelector": f"metadata.name={name}"}
+        for event in self._stream(f"/api/v1/workflow-events/{self.namespace}", params, timeout):
+            wf = event.get("object")
+            if wf:
+                status = _status(Workflow(**wf))
+                yield status
+                if status.finished:
+                    return
+
+    def logs(self, name: str, node: str | None = None, follow: bool = False) -> Iterator[str]:
+        params: dict[str, str] = {"logOptions.container": "main"}
+        if follow:
+            params["logOptions.follow"] = "true"
+        if node:
+            wf = self.get(name)
+            match = wf.node(node)
+            if match is None:
+                raise NotFound(f"workflow {name} has no step {node!r}")
+            params["podName"] = match.id
+        for entry in self._stream(f"/api/v1/workflows/{self.namespace}/{name}/log", params, None):
+            yield f"{entry.get('podName', '')}: {entry.get('content', '')}"
+
+    def _stream(
+        self, path: str, params: Mapping[str, str], timeout: float | None
+    ) -> Iterator[dict[str, Any]]:
+        import httpx
+
+        headers = {"Authorization": self.token} if self.token else {}
+        try:
+            with httpx.stream("GET", self.url + path, params=params, headers=headers,
+                              verify=self.verify, timeout=httpx.Timeout(10, read=timeout)) as resp:  # fmt: skip
+                if resp.status_code >= 400:
+                    resp.read()
+                    raise _error(resp.status_code, resp.text, path)
+                for line in resp.iter_lines():
+                    if line.strip():
+                        yield json.loads(line).get("result") or {}
+        except httpx.ReadTimeout:
+            return
+        except httpx.HTTPError as err:
+            raise UpstreamError(
+                f"Argo Server at {self.url} unreachable: {err.__class__.__name__}"
+            ) from None
+
+    def _call(self, what: str, call: Callable[[], T]) -> T:
+        from hera.exceptions import HeraException
+
+        try:
+            return call()
+        except HeraException as err:
+            raise _error(err.status_code, str(err), what) from None
+        except OSError as err:
+            raise UpstreamError(f"Argo Server at {self.url} unreachable: {err}") from None
+
+
+def _error(status: int, message: str, what: str) -> RollwayError:
+    if status == 404:
+        return NotFound(f"{what} not found")
+    if status in (401, 403):
+        return Unauthorized(f"Argo Server refused the credentials for {what}")
+    if status == 409:
+        return Conflict(f"{what}: {message}")
+    if status == 400:
+        return InvalidInput(f"Argo Server rejected {what}: {message}")
+    return UpstreamError(f"Argo Server failed on {what} ({status})")
+
+
+def _status(wf: Any) -> WorkflowStatus:
+    meta, status = wf.metadata, wf.status
+    nodes = []
+    for node_id, node in ((status.nodes if status else None) or {}).items():
+        outputs = {
+            p.name: p.value or "" for p in ((node.outputs.parameters or []) if node.outputs else [])
+        }
+        nodes.append(
+            NodeStatus(
+                id=node_id,
+                name=node.display_name or node.name,
+                type=node.type,
+                phase=node.phase or "Pending",
+                template=node.template_name or "",
+                started_at=_time(node.started_at),
+                finished_at=_time(node.finished_at),
+                message=node.message or "",
+                outputs=outputs,
+            )
+        )
+    params = (
+        {p.name: p.value or "" for p in (wf.spec.arguments.parameters or [])}
+        if wf.spec and wf.spec.arguments
+        else {}
+    )
+    return WorkflowStatus(
+        name=meta.name,
+        namespace=meta.namespace or "",
+        template=(
+            wf.spec.workflow_template_ref.name if wf.spec and wf.spec.workflow_template_ref else ""
+        ),
+        phase=(status.phase if status and status.phase else "Pending"),
+        labels=dict(meta.labels or {}),
+        parameters=params,
+        started_at=_time(status.started_at) if status else None,
+        finished_at=_time(status.finished_at) if status else None,
+        message=(status.message or "") if status else "",
+        nodes=tuple(sorted(nodes, key=lambda n: (n.started_at or "~", n.id))),
+    )
+
+
+def _time(value: Any) -> str | None:
+    if value is None:
+        return None
+    root = getattr(value, "root", getattr(value, "__root__", value))
+    return root.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(root, "strftime") else str(root)

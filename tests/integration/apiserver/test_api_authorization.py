@@ -1,0 +1,214 @@
+"""Role × endpoint matrix with real Keycloak tokens: viewer < deployer < admin, approver apart,
+each scoped to the applications their team owns; other teams' applications answer 404."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.apiserver.conftest import CI, HELLO, Api
+
+pytestmark = pytest.mark.integration
+
+
+def waiting_deployment(api: Api, user: str = "alice") -> str:
+    """A hello/prod deployment waiting at its approval gate."""
+    answer = api.deploy(user, env="prod")
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["state"] == "waiting"
+    return str(answer.json()["id"])
+
+
+@pytest.mark.parametrize(
+    ("user", "status"),
+    [("alice", 200), ("bob", 200), ("carol", 200), ("dave", 200), ("erin", 404), (CI, 200)],
+)
+def test_reading_an_app_needs_a_role_in_its_team(api: Api, user: str, status: int) -> None:
+    answer = api.call(user, "GET", "/api/v1/apps/hello")
+
+    assert answer.status_code == status, answer.text
+    if status == 404:
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert "hello" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("user", "apps"),
+    [("carol", ["hello"]), ("erin", ["payments"]), ("dave", ["hello", "payments"])],
+)
+def test_listings_show_only_the_callers_apps(api: Api, user: str, apps: list[str]) -> None:
+    answer = api.call(user, "GET", "/api/v1/apps")
+
+    assert [a["name"] for a in answer.json()["items"]] == apps
+
+
+@pytest.mark.parametrize(
+    ("user", "app", "status"),
+    [
+        ("alice", "hello", 201),
+        ("demo", "hello", 201),
+        (CI, "hello", 201),
+        ("dave", "hello", 201),
+        ("dave", "payments", 201),
+        ("erin", "payments", 201),
+        ("bob", "hello", 403),
+        ("carol", "hello", 403),
+        ("erin", "hello", 404),
+        ("alice", "payments", 404),
+    ],
+)
+def test_deploying_needs_the_deployer_role_on_an_owned_app(
+    api: Api, user: str, app: str, status: int
+) -> None:
+    answer = api.deploy(user, app=app)
+
+    assert answer.status_code == status, answer.text
+    listed = api.call("dave", "GET", "/api/v1/deployments").json()["items"]
+    assert len(listed) == (1 if status == 201 else 0)
+
+
+def test_service_account_deployments_are_attributed_to_the_ci_client(api: Api) -> None:
+    answer = api.deploy(CI)
+
+    assert answer.json()["createdBy"] == "rollway-ci"
+    assert answer.json()["provenance"]["createdBy"] == "rollway-ci"
+
+
+@pytest.mark.parametrize(
+    ("approver", "status"),
+    [("bob", 200), ("dave", 200), ("demo", 200), ("carol", 403), ("alice", 403), ("erin", 404)],
+)
+def test_approving_needs_the_approver_role(api: Api, approver: str, status: int) -> None:
+    deployment = waiting_deployment(api, "alice")
+
+    answer = api.call(approver, "POST", f"/api/v1/deployments/{deployment}/approve",
+                      json={"comment": "looks good"})  # fmt: skip
+
+    assert answer.status_code == status, answer.text
+    state = api.call("dave", "GET", f"/api/v1/deployments/{deployment}").json()["state"]
+    assert state == ("succeeded" if status == 200 else "waiting")
+
+
+def test_an_approver_may_not_approve_their_own_deployment(api: Api) -> None:
+    deployment = waiting_deployment(api, "demo")  # demo is deployer and approver
+
+    answer = api.call("demo", "POST", f"/api/v1/deployments/{deployment}/approve", json={})
+
+    assert answer.status_code == 403
+    assert "someone else" in answer.json()["detail"]
+    approved = api.call("bob", "POST", f"/api/v1/deployments/{deployment}/approve",
+                        json={"comment": "second pair of eyes"})  # fmt: skip
+    assert approved.status_code == 200
+    decision = approved.json()["deployment"]["decision"]
+    assert (decision["decision"], decision["by"], decision["comment"]) == (
+        "approved", "bob", "second pair of eyes",
+    )  # fmt: skip
+
+
+def test_an_admin_may_approve_their_own_deployment(api: Api) -> None:
+    deployment = waiting_deployment(api, "dave")
+
+    answer = api.call("dave", "POST", f"/api/v1/deployments/{deployment}/approve", json={})
+
+    assert answer.status_code == 200, answer.text
+
+
+def test_promoting_through_the_approval_gate_is_an_approval(api: Api) -> None:
+    deployment = waiting_deployment(api, "alice")
+
+    by_deployer = api.call("alice", "POST", f"/api/v1/deployments/{deployment}/promote")
+    by_approver = api.call("bob", "POST", f"/api/v1/deployments/{deployment}/promote")
+
+    assert by_deployer.status_code == 403
+    assert by_approver.status_code == 200, by_approver.text
+    assert by_approver.json()["deployment"]["state"] == "succeeded"
+    assert api.backend.calls[-1] == ("resume", deployment)
+
+
+def test_rejecting_stops_the_workflow(api: Api) -> None:
+    deployment = waiting_deployment(api, "alice")
+
+    answer = api.call("bob", "POST", f"/api/v1/deployments/{deployment}/reject",
+                      json={"comment": "not on a Friday"})  # fmt: skip
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["deployment"]["state"] == "rejected"
+    assert answer.json()["deployment"]["decision"]["comment"] == "not on a Friday"
+    assert ("stop", deployment) in api.backend.calls
+
+
+@pytest.mark.parametrize(("user", "status"), [("carol", 403), ("erin", 404), ("alice", 200)])
+def test_aborting_needs_the_deployer_role(api: Api, user: str, status: int) -> None:
+    deployment = api.deploy("alice").json()["id"]
+
+    answer = api.call(user, "POST", f"/api/v1/deployments/{deployment}/abort")
+
+    assert answer.status_code == status, answer.text
+    state = api.call("dave", "GET", f"/api/v1/deployments/{deployment}").json()["state"]
+    assert state == ("aborted" if status == 200 else "running")
+
+
+@pytest.mark.parametrize(("user", "status"), [("carol", 200), ("erin", 404), ("dave", 200)])
+def test_deployment_details_follow_the_app(api: Api, user: str, status: int) -> None:
+    deployment = api.deploy("alice").json()["id"]
+
+    assert api.call(user, "GET", f"/api/v1/deployments/{deployment}").status_code == status
+    listed = api.call(user, "GET", "/api/v1/deployments").json()["items"]
+    assert [d["id"] for d in listed] == ([deployment] if status == 200 else [])
+
+
+@pytest.mark.parametrize(
+    ("user", "groups", "status"),
+    [
+        ("alice", ["team-hello"], 201),
+        ("alice", ["team-payments"], 403),
+        ("carol", ["team-hello"], 403),
+        ("dave", ["team-payments"], 201),
+    ],
+)
+def test_registering_an_app_for_a_team(api: Api, user: str, groups: list[str], status: int) -> None:
+    spec = {**HELLO, "name": "orders", "owningGroups": groups}
+
+    answer = api.call(user, "POST", "/api/v1/apps", json=spec)
+
+    assert answer.status_code == status, answer.text
+
+
+@pytest.mark.parametrize(("user", "status"), [("alice", 200), ("carol", 403), ("erin", 404)])
+def test_updating_an_app(api: Api, user: str, status: int) -> None:
+    spec = {k: v for k, v in HELLO.items() if k != "name"} | {"strategy": "canary"}
+
+    answer = api.call(user, "PUT", "/api/v1/apps/hello", json=spec)
+
+    assert answer.status_code == status, answer.text
+    strategy = api.call("dave", "GET", "/api/v1/apps/hello").json()["strategy"]
+    assert strategy == ("canary" if status == 200 else "bluegreen")
+
+
+def test_audit_log_records_who_did_what_including_denials(api: Api) -> None:
+    deployment = api.deploy("alice").json()["id"]
+    api.call("carol", "POST", f"/api/v1/deployments/{deployment}/abort")
+    api.call(None, "POST", "/api/v1/apps/hello/deployments", json={})
+
+    events = api.call("dave", "GET", "/api/v1/audit").json()["items"]
+    seen = [(e["actor"], e["action"], e["status"], e["outcome"]) for e in events]
+
+    assert ("alice", "create_deployment", 201, "success") in seen
+    assert ("carol", "abort", 403, "denied") in seen
+    assert ("anonymous", "create_deployment", 401, "denied") in seen
+    assert ("dave", "register_app", 201, "success") in seen
+    created = next(e for e in events if e["action"] == "create_deployment" and e["status"] == 201)
+    assert (created["app"], created["env"], created["target"]) == ("hello", "dev", deployment)
+    assert created["source"]
+    assert not any("Bearer" in e["detail"] or "eyJ" in e["detail"] for e in events)
+
+
+@pytest.mark.parametrize(("user", "sees_hello"), [("carol", True), ("erin", False)])
+def test_audit_log_is_scoped_to_owned_apps(api: Api, user: str, sees_hello: bool) -> None:
+    api.deploy("alice")
+
+    events = api.call(user, "GET", "/api/v1/audit").json()["items"]
+
+    assert any(e["app"] == "hello" for e in events) is sees_hello
+    assert all(e["app"] is not None for e in events)  # unattributed events are for admins
+    filtered = api.call(user, "GET", "/api/v1/audit", params={"app": "hello", "actor": "alice"})
+    assert filtered.status_code == (200 if sees_hello else 404)

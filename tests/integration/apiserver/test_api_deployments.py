@@ -1,0 +1,266 @@
+"""Deployments through the API: bad input named precisely, windows, records, logs and watch."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from rollway.apiserver.models import Deployment
+from tests.helpers import wait_for
+from tests.integration.apiserver.conftest import HELLO, Api
+
+pytestmark = pytest.mark.integration
+
+DEPLOYMENTS = "/api/v1/apps/hello/deployments"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"env": "dev"}, "body.version"),
+        ({"env": "dev", "version": "1.0{{x}}"}, "body.version"),
+        ({"env": "Dev!", "version": "1.0.0"}, "body.env"),
+        ({"env": "staging", "version": "1.0.0"}, "body.env"),
+        ({"env": "dev", "version": "1.0.0", "strategy": "yolo"}, "body.strategy"),
+        ({"env": "dev", "version": "1.0.0", "kind": "rollback"}, "body.kind"),
+        ({"env": "dev", "version": "1.0.0", "replicas": 3}, "body.replicas"),
+        ({"env": "dev", "version": "1.0.0", "overrides": {"replicas": -1}}, "body.overrides.replicas"),
+        ({"env": "dev", "version": "1.0.0", "overrides": {"set": {"a b": "1"}}}, "body.overrides.set"),
+        ({"env": "dev", "version": "1.0.0", "overrides": {"set": {"x": "{{workflow.name}}"}}},
+         "body.overrides.set"),
+        ({"env": "dev", "version": "1.0.0", "overrides": {"canarySteps": [{"setWeight": 101}]}},
+         "body.overrides.canarySteps[0].setWeight"),
+        ({"env": "dev", "version": "1.0.0", "overrides": {"canarySteps": [{}]}},
+         "body.overrides.canarySteps[0]"),
+    ],
+)  # fmt: skip
+def test_bad_deployment_requests_name_the_field(api: Api, body: dict, field: str) -> None:
+    answer = api.call("alice", "POST", DEPLOYMENTS, json=body)
+
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    problem = answer.json()
+    assert problem["field"] == field, problem
+    assert problem["status"] == 422 and problem["type"].startswith("https://")
+    assert api.backend.calls == []
+
+
+def test_malformed_json_is_a_422_naming_the_body(api: Api) -> None:
+    answer = api.call("alice", "POST", DEPLOYMENTS, content=b"{not json",
+                      headers={"content-type": "application/json"})  # fmt: skip
+
+    assert answer.status_code == 422
+    assert answer.json()["field"].startswith("body")
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/api/v1/deployments", {"limit": 0}, "query.limit"),
+        ("/api/v1/deployments", {"state": "sleeping"}, "query.state"),
+        ("/api/v1/deployments", {"cursor": "bm9wZQ"}, "query.cursor"),
+        ("/api/v1/deployments", {"app": "NOT_DNS"}, "query.app"),
+        ("/api/v1/audit", {"since": "yesterday"}, "query.since"),
+        ("/api/v1/deployments/UPPER", {}, "path.deployment_id"),
+    ],
+)
+def test_bad_queries_name_the_parameter(api: Api, path: str, params: dict, field: str) -> None:
+    answer = api.call("carol", "GET", path, params=params)
+
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == field
+
+
+def test_unknown_routes_and_methods_are_problems_too(api: Api) -> None:
+    missing = api.call("carol", "GET", "/api/v1/nothing-here")
+    wrong = api.call("carol", "DELETE", "/api/v1/apps")
+
+    assert (missing.status_code, wrong.status_code) == (404, 405)
+    assert (
+        missing.headers["content-type"]
+        == wrong.headers["content-type"]
+        == "application/problem+json"
+    )
+
+
+def test_bad_app_registrations_name_the_field(api: Api) -> None:
+    cases = {
+        "body.name": {**HELLO, "name": "Bad_Name"},
+        "body.environments": {**HELLO, "name": "x", "environments": []},
+        "body.artifact": {**HELLO, "name": "x", "artifact": "com.acme:x:1.0.0"},
+        "body.chart.repo": {**HELLO, "name": "x", "chart": {"repo": "ftp://nope"}},
+        "body.environments[0].policy.windows[0]": {
+            **HELLO, "name": "x",
+            "environments": [{"name": "dev", "policy": {"windows": [{"days": ["mon"]}]}}],
+        },
+        "body.environments[0].policy.windows[0].cron": {
+            **HELLO, "name": "x",
+            "environments": [{"name": "dev", "policy": {"windows": [{"cron": "every day"}]}}],
+        },
+        "body.environments[0].policy.windows[0].timezone": {
+            **HELLO, "name": "x",
+            "environments": [{"name": "dev", "policy": {"windows": [
+                {"cron": "* * * * *", "timezone": "Mars/Olympus"}]}}],
+        },
+        "body.name ": {**HELLO},  # already registered: 409
+    }  # fmt: skip
+    for field, spec in cases.items():
+        answer = api.call("dave", "POST", "/api/v1/apps", json=spec)
+        if field.endswith(" "):
+            assert answer.status_code == 409, answer.text
+            assert answer.json()["field"] == field.strip()
+        else:
+            assert answer.status_code == 422, (field, answer.text)
+            assert answer.json()["field"] == field, answer.json()
+
+
+def _window_app(api: Api, window: dict) -> None:
+    spec = {**HELLO, "name": "windowed",
+            "environments": [{"name": "prod", "policy": {"windows": [window]}}]}  # fmt: skip
+    assert api.call("dave", "POST", "/api/v1/apps", json=spec).status_code == 201
+
+
+def test_a_deploy_outside_every_window_is_refused_with_the_next_opening(api: Api) -> None:
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[later.weekday()]
+    _window_app(api, {"days": [day], "start": "00:00", "end": "23:59", "timezone": "UTC"})
+
+    answer = api.deploy("dave", app="windowed", env="prod")
+
+    assert answer.status_code == 409
+    problem = answer.json()
+    assert "outside its deployment windows" in problem["detail"]
+    assert problem["nextWindow"].startswith(later.date().isoformat())
+    assert api.backend.calls == []
+
+
+def test_a_deploy_inside_a_window_is_admitted(api: Api) -> None:
+    _window_app(api, {"cron": "* * * * *", "timezone": "Europe/Paris"})
+
+    assert api.deploy("dave", app="windowed", env="prod").status_code == 201
+
+
+def test_the_record_is_written_before_the_workflow_and_carries_provenance(api: Api) -> None:
+    answer = api.deploy("alice", overrides={"set": {"env[0].name": "x"}, "replicas": 3})
+
+    assert answer.status_code == 201, answer.text
+    deployment = answer.json()
+    assert answer.headers["location"] == f"/api/v1/deployments/{deployment['id']}"
+    assert deployment["state"] == "running"
+    assert deployment["workflow"] == deployment["id"]
+    assert deployment["parameters"]["replicas"] == "3"
+    assert deployment["parameters"]["coordinates"] == "com.example:hello:1.0.0"
+    provenance = deployment["provenance"]
+    assert provenance["jarSha256"] and provenance["imageDigest"].startswith("sha256:")
+    assert provenance["chartCommit"] and provenance["createdBy"] == "alice"
+    steps = {s["name"]: s for s in deployment["steps"]}
+    assert steps["build-image"]["durationSeconds"] == 5.0
+    assert steps["promote"]["phase"] == "Running"
+
+
+def test_canary_steps_and_auto_promotion_reach_the_chart_values(api: Api) -> None:
+    steps = [{"setWeight": 25}, {"pause": {"duration": "1m"}}, {"setWeight": 75}, {"pause": {}}]
+    canary = api.deploy("alice", strategy="canary", overrides={"canarySteps": steps})
+    values = json.loads(canary.json()["parameters"]["values"])
+    assert values["canary"]["steps"] == steps
+
+    api.call("alice", "POST", f"/api/v1/deployments/{canary.json()['id']}/abort")
+    bluegreen = api.deploy("alice", overrides={"autoPromote": True})
+    assert json.loads(bluegreen.json()["parameters"]["values"]) == {
+        "bluegreen": {"autoPromotionEnabled": True}
+    }
+
+
+def test_the_reconciler_records_the_end_of_a_workflow(api: Api) -> None:
+    deployment = api.deploy("alice").json()["id"]
+
+    api.backend.finish(deployment)
+
+    final = wait_for(
+        "the deployment to be recorded as succeeded",
+        lambda: (d := api.call("carol", "GET", f"/api/v1/deployments/{deployment}").json())
+        if d["state"] == "succeeded" else None,
+    )  # fmt: skip
+    assert final["finishedAt"] and final["provenance"]["rolloutRevision"] == "2"
+    assert [s["name"] for s in final["steps"]][-1] == "wait-healthy"
+
+
+def test_retry_reruns_a_failed_deployment(api: Api) -> None:
+    deployment = api.deploy("alice").json()["id"]
+    api.backend.stop(deployment)  # fails, as a step failing would
+    wait_for("the failure to be recorded",
+             lambda: api.call("alice", "GET", f"/api/v1/deployments/{deployment}").json()["state"]
+             == "failed")  # fmt: skip
+
+    answer = api.call("alice", "POST", f"/api/v1/deployments/{deployment}/retry")
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["deployment"]["state"] == "running"
+    assert api.backend.calls[-1] == ("retry", deployment)
+
+
+def test_logs_as_text_and_ndjson(api: Api) -> None:
+    deployment = api.deploy("alice").json()["id"]
+    path = f"/api/v1/deployments/{deployment}/logs"
+
+    text = api.call("carol", "GET", path)
+    ndjson = api.call("carol", "GET", path, params={"step": "apply"},
+                      headers={"accept": "application/x-ndjson"})  # fmt: skip
+
+    assert text.headers["content-type"].startswith("text/plain")
+    assert "build-image: build-image is Succeeded" in text.text.splitlines()
+    assert [json.loads(line) for line in ndjson.text.splitlines()] == [
+        {"step": "apply", "line": "apply is Succeeded"}
+    ]
+
+
+def test_watch_streams_server_sent_events_until_the_end(api: Api) -> None:
+    deployment = api.deploy("alice").json()["id"]
+    api.backend.finish(deployment)
+
+    answer = api.call("carol", "GET", f"/api/v1/deployments/{deployment}/events",
+                      params={"timeout": 10})  # fmt: skip
+
+    assert answer.headers["content-type"].startswith("text/event-stream")
+    events = [line.removeprefix("event: ") for line in answer.text.splitlines()
+              if line.startswith("event: ")]  # fmt: skip
+    assert events[0] == "status" and events[-1] == "end"
+    data = [json.loads(line.removeprefix("data: ")) for line in answer.text.splitlines()
+            if line.startswith("data: ")]  # fmt: skip
+    assert any(d.get("state") == "succeeded" for d in data)
+
+
+def test_a_missing_deployment_is_a_404_before_any_stream(api: Api) -> None:
+    for suffix in ("", "/logs", "/events", "/abort"):
+        method = "POST" if suffix == "/abort" else "GET"
+        answer = api.call("dave", method, f"/api/v1/deployments/hello-dev-missing{suffix}")
+        assert answer.status_code == 404, suffix
+        assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_pagination_walks_every_record_once(api: Api) -> None:
+    db = api.client.app.state.context.db
+    with db.write() as session:
+        for i in range(120):
+            session.add(Deployment(
+                id=f"hello-dev-old{i:04d}", app="hello", env="dev", namespace="hello-dev",
+                kind="deploy", state="succeeded" if i % 2 else "failed", version="1.0.0",
+                strategy="bluegreen", request={}, parameters={}, request_hash="x",
+                created_by="s", created_by_name="alice", steps=[], provenance={},
+            ))  # fmt: skip
+
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 25, "app": "hello", "state": "succeeded"}
+        page = api.call("carol", "GET", "/api/v1/deployments",
+                        params=params | ({"cursor": cursor} if cursor else {})).json()  # fmt: skip
+        seen += [d["id"] for d in page["items"]]
+        cursor = page["nextCursor"]
+        if cursor is None:
+            break
+
+    assert len(seen) == len(set(seen)) == 60
+    assert seen == sorted(seen, reverse=True)  # newest first
