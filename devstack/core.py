@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
 import os
 import shutil
@@ -13,7 +14,8 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -78,6 +80,18 @@ def run(cmd: Sequence[str | os.PathLike[str]], *, log: Path | None = None, **kw:
         raise DevstackError(
             f"command failed ({proc.returncode}): {' '.join(map(str, cmd))}: {where}"
         )
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock across threads and processes (parallel `up`s share state and cache)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 # --- processes -------------------------------------------------------------------------------

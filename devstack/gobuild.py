@@ -7,7 +7,6 @@ version, so both share a single module graph and Go build cache.
 
 from __future__ import annotations
 
-import fcntl
 import io
 import json
 import os
@@ -17,35 +16,25 @@ import subprocess
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from .core import DevstackError, run
+from .core import DevstackError, locked, run
 
 ROLLOUTS_VERSION = "v1.10.1"
 KUBERNETES_VERSION = "v1.34.5"  # what argo-rollouts v1.10.1's go.mod pins
+ETCD_VERSION = "v3.6.4"  # what k8s.io/kubernetes v1.34.5 requires
 KWOK_VERSION = "v0.8.0"
 WORKFLOWS_VERSION = "v3.7.9"
 
 KUBE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+#: The etcd server kubernetes pins (Debian's 3.4 lacks the watch progress requests that
+#: client-go's streaming lists need), built from the same module graph.
+ETCD_PACKAGE = "go.etcd.io/etcd/server/v3"
 
 
 def go_env() -> dict[str, str]:
     # GOTOOLCHAIN=local: never download another toolchain behind our back.
     return {**os.environ, "CGO_ENABLED": "0", "GOTOOLCHAIN": "local"}
-
-
-@contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Serialise builds across threads and processes (parallel `up`s share the cache)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def module_dir(module: str, version: str, log: Path) -> Path:
@@ -126,10 +115,10 @@ def rollouts_source(cache: Path, log: Path) -> Path:
 
 
 def kube_binaries(cache: Path, log: Path) -> Path:
-    """kube-apiserver, -controller-manager, -scheduler and kubectl at KUBERNETES_VERSION."""
+    """kube-apiserver, -controller-manager, -scheduler, kubectl and etcd at KUBERNETES_VERSION."""
     bindir = cache / f"kubernetes-{KUBERNETES_VERSION}" / "bin"
     with locked(cache / "locks" / "go-build"):
-        if all((bindir / c).exists() for c in KUBE_COMMANDS):
+        if all((bindir / c).exists() for c in (*KUBE_COMMANDS, "etcd")):
             return bindir
         src = rollouts_source(cache, log)
         tmp = bindir.with_name("bin.tmp")
@@ -141,22 +130,28 @@ def kube_binaries(cache: Path, log: Path) -> Path:
             f" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor={minor}"
             " -X k8s.io/component-base/version.gitTreeState=clean"
         )
-        # The staging modules kube needs beyond rollouts' go.sum are not in the checksum DB that
-        # this machine can reach; the module proxy still serves them, so skip the DB for them.
-        env = {
-            **go_env(),
-            "GOPROXY": fill_local_proxy(cache, src / "go.mod"),
-            "GONOSUMDB": "k8s.io",
-            "GOFLAGS": "-mod=mod",
-        }
+        env = kube_build_env(cache, src)
         run(
             ["go", "build", "-ldflags", ldflags, "-o", f"{tmp}/",
              *(f"k8s.io/kubernetes/cmd/{c}" for c in KUBE_COMMANDS)],
             log=log, cwd=src, env=env,
         )  # fmt: skip
+        run(["go", "build", "-ldflags", "-s -w", "-o", tmp / "etcd", ETCD_PACKAGE],
+            log=log, cwd=src, env=env)  # fmt: skip
         shutil.rmtree(bindir, ignore_errors=True)
         tmp.rename(bindir)
     return bindir
+
+
+def kube_build_env(cache: Path, src: Path) -> dict[str, str]:
+    """The staging modules kube needs beyond rollouts' go.sum are not in the checksum DB that this
+    machine can reach; the module proxy still serves them, so skip the DB for them."""
+    return {
+        **go_env(),
+        "GOPROXY": fill_local_proxy(cache, src / "go.mod"),
+        "GONOSUMDB": "k8s.io,go.etcd.io",
+        "GOFLAGS": "-mod=mod",
+    }
 
 
 def rollouts_controller(cache: Path, log: Path) -> Path:

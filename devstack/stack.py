@@ -12,7 +12,17 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
-from .core import HOST, DevstackError, Paths, free_port_or_fail, read_pid, spawn, stop, wait_until
+from .core import (
+    HOST,
+    DevstackError,
+    Paths,
+    free_port_or_fail,
+    locked,
+    read_pid,
+    spawn,
+    stop,
+    wait_until,
+)
 
 
 @dataclasses.dataclass
@@ -97,7 +107,15 @@ class Component:
         return read_pid(ctx.paths.pidfile(self.name)) if self.daemon else None
 
     def up(self, ctx: Context) -> str:
-        """Start the component unless it already runs; returns what was done."""
+        """Start the component unless it already runs; returns what was done.
+
+        Holds a per-component lock so that concurrent `up`s (two test sessions, a developer and
+        CI) never see a starting daemon as dead and start a second one.
+        """
+        with locked(ctx.paths.state("locks", self.name)):
+            return self._up(ctx)
+
+    def _up(self, ctx: Context) -> str:
         if (self.pid(ctx) or not self.daemon) and self.ready(ctx):
             self.after_start(ctx)
             return "running" if self.daemon else "ready"

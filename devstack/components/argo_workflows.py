@@ -2,6 +2,11 @@
 
 Pods on KWOK nodes never run containers, so container steps do not truly execute; what is real
 here is the controller's logic (suspend/resume/stop/terminate) and the Argo Server's REST API.
+
+The controller watches Workflows without a resourceVersion. kube-apiserver 1.34 turns such a
+watch into a watch-list stream, which etcd 3.4.23 cannot serve (no RequestWatchProgress), so the
+controller only sees changes on its back-off relists (seconds to tens of seconds) unless the
+apiserver runs with `--feature-gates=WatchList=false`.
 """
 
 from __future__ import annotations
@@ -25,9 +30,6 @@ METRICS_PORT = 26390
 #: Hard-coded in cmd/workflow-controller (`http.ListenAndServe(":6060", nil)`), all interfaces.
 CONTROLLER_HEALTH_PORT = 6060
 EXECUTOR_IMAGE = f"quay.io/argoproj/argoexec:{WORKFLOWS_VERSION}"
-#: client-go 0.33 first tries WatchList streams, which etcd 3.4 (no RequestWatchProgress) refuses;
-#: each informer then logs a warning and falls back to list+watch. Skip the attempt.
-CLIENT_GO_ENV = {"KUBE_FEATURE_WatchListClient": "false", "ARGO_PPROF": "false"}
 
 # The UI bundle (ui/dist/app) is built with yarn and is not in the module zip; `ui/embed.go` only
 # needs the directory to exist (upstream's Makefile writes an empty index.html for non-UI builds).
@@ -160,7 +162,7 @@ class ArgoWorkflowController(Component):
         ]
 
     def environ(self, ctx: Context) -> dict[str, str]:
-        return {**CLIENT_GO_ENV, "LEADER_ELECTION_DISABLE": "true"}
+        return {"LEADER_ELECTION_DISABLE": "true"}
 
     def ready(self, ctx: Context) -> bool:
         return (
@@ -206,9 +208,6 @@ class ArgoServer(Component):
             "--browser=false",
             "--loglevel=info",
         ]
-
-    def environ(self, ctx: Context) -> dict[str, str]:
-        return CLIENT_GO_ENV
 
     def ready(self, ctx: Context) -> bool:
         return http_status(f"http://{HOST}:{SERVER_PORT}/api/v1/version") == 200

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import shutil
 import ssl
 import subprocess
 from pathlib import Path
 
 from ..core import HOST, DevstackError, http_status, run
-from ..gobuild import KUBERNETES_VERSION, kube_binaries
+from ..gobuild import ETCD_VERSION, KUBERNETES_VERSION, kube_binaries
 from ..stack import Component, Context
 
 APISERVER_PORT = 26443
@@ -147,33 +146,31 @@ def https_ok(url: str, *, verify: Path | None = None, token: str | None = None) 
     return http_status(url, headers=headers, context=context) == 200
 
 
-@functools.cache
-def etcd_version() -> str:
-    if shutil.which("etcd") is None:
-        return "not installed"
-    proc = subprocess.run(["etcd", "--version"], capture_output=True, text=True, check=False)
-    return proc.stdout.split()[2] if proc.stdout.startswith("etcd Version:") else "unknown"
-
-
 class Etcd(Component):
-    """Debian's etcd-server; kube-apiserver 1.34 accepts its 3.4 line."""
+    """etcd at the version kubernetes pins, built from the same module graph as the apiserver."""
 
     name = "etcd"
+    version = ETCD_VERSION
     port = ETCD_PORT
 
-    @property
-    def version(self) -> str:  # type: ignore[override]
-        return etcd_version()
-
     def install(self, ctx: Context) -> None:
-        if shutil.which("etcd") is None:
-            raise DevstackError("etcd is not installed (Debian package etcd-server)")
+        kube_bin(ctx, "etcd")
+
+    def prepare(self, ctx: Context) -> None:
+        data = ctx.paths.work / "etcd"
+        marker = data / "devstack-etcd-version"
+        if data.exists() and (not marker.exists() or marker.read_text() != ETCD_VERSION):
+            shutil.rmtree(data)  # another etcd's data dir; the devstack's state is disposable
+        data.mkdir(parents=True, exist_ok=True)
+        data.chmod(0o700)
+        marker.write_text(ETCD_VERSION)
 
     def command(self, ctx: Context) -> list[str]:
         peer = f"http://{HOST}:{ETCD_PORT + 10}"
         client = f"http://{HOST}:{ETCD_PORT}"
         return [
-            "etcd", "--name", "devstack", "--data-dir", str(ctx.paths.work / "etcd"),
+            str(kube_bin(ctx, "etcd")), "--name", "devstack",
+            "--data-dir", str(ctx.paths.work / "etcd" / "member-data"),
             "--listen-client-urls", client, "--advertise-client-urls", client,
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
             "--initial-cluster", f"devstack={peer}", "--logger", "zap", "--log-level", "warn",

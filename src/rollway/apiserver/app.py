@@ -42,6 +42,7 @@ def create_app(
     rollouts_factory: Callable[[], RolloutsClient] | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
+    assert settings.database_url is not None
     db = Database(settings.database_url)
     backend = backend or from_settings(settings.engine, **settings.engine_options)
     assert settings.keycloak_url is not None and settings.oidc_issuer is not None

@@ -15,8 +15,13 @@ from .settings import Settings
 @click.option("--host", help="Address to listen on [ROLLWAY_HOST, default 127.0.0.1].")
 @click.option("--port", type=int, help="Port to listen on [ROLLWAY_PORT, default 8080].")
 @click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False),
+    help="SQLite database and engine journals [ROLLWAY_STATE_DIR, default ./rollway-state].",
+)
+@click.option(
     "--database-url",
-    help="SQLAlchemy URL [ROLLWAY_DATABASE_URL, default sqlite:///./rollway.db].",
+    help="SQLAlchemy URL [ROLLWAY_DATABASE_URL, default SQLite in the state dir].",
 )
 @click.option(
     "--engine", type=click.Choice(["embedded", "argo"]), help="Workflow engine [ROLLWAY_ENGINE]."

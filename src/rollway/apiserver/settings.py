@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field, model_validator
@@ -15,8 +16,10 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    #: SQLite by default; `postgresql+psycopg://…` for PostgreSQL.
-    database_url: str = "sqlite:///./rollway.db"
+    #: Where the server keeps its SQLite database and the embedded engine its journals.
+    state_dir: Path = Path("rollway-state")
+    #: `postgresql+psycopg://…` for PostgreSQL; SQLite under the state dir when unset.
+    database_url: str | None = None
 
     #: `embedded` (local processes) or `argo` (Argo Server); options go to the backend.
     engine: str = "embedded"
@@ -47,6 +50,14 @@ class Settings(BaseSettings):
     base_image: str = "docker.io/library/eclipse-temurin:21-jre"
     #: Kubeconfig for rollout status and actions; KUBECONFIG or in-cluster when unset.
     kubeconfig: str | None = None
+
+    @model_validator(mode="after")
+    def _state(self) -> Settings:
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{self.state_dir / 'rollway.db'}"
+        if self.engine == "embedded" and "state_dir" not in self.engine_options:
+            self.engine_options["state_dir"] = str(self.state_dir / "engine")
+        return self
 
     @model_validator(mode="after")
     def _oidc(self) -> Settings:

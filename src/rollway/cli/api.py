@@ -8,14 +8,20 @@ A 401 is retried once with a renewed token (it may have expired on the way).
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from .. import __version__
 from .errors import Unreachable, from_problem
+
+# httpx imports its own command line (`httpx._main`: rich, pygments, click) with the library:
+# half of its import time, for nothing used here. A None entry makes that import fail, which
+# httpx expects (its `main` then just says the CLI is unavailable). Startup must feel instant.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+import httpx  # noqa: E402
 
 if TYPE_CHECKING:
     from .session import Session

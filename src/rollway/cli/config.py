@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +119,8 @@ class Config:
 
     def save(self) -> None:
         """Write atomically with mode 0600 (the directory 0700 when created)."""
+        import tempfile
+
         import yaml
 
         text = yaml.safe_dump(self.dump(), sort_keys=False, default_flow_style=False)

@@ -14,14 +14,16 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import lookup
-from .api import Api
 from .errors import Interrupted
 from .view import icons
+
+if TYPE_CHECKING:
+    from .api import Api
 
 INTERVAL = 1.0
 FINISHED = ("succeeded", "failed", "aborted", "rejected")
@@ -66,19 +68,14 @@ def outcome(snap: Snapshot, *, until_paused: bool) -> Outcome | None:
                        hint=f"see its logs: app logs {app} --deployment {ident}")  # fmt: skip
     if not until_paused:
         return None
-    if state == "waiting":
-        return Outcome(
-            0,
-            f"deployment {ident} waits for approval; the new version runs beside the old one",
-            hint=f"approve it: app approve {ident} (another approver), or: app promote {app}",
-        )
-    if awaiting_promotion(snap):
-        rollout = snap.rollout or {}
-        return Outcome(
-            0,
-            f"rollout {rollout.get('name')} is paused ({_pause(rollout)}): awaiting promotion",
-            hint=f"promote it: app promote {app}   (or roll back: app abort {app})",
-        )
+    if state == "waiting" or awaiting_promotion(snap):
+        where = _paused_at(snap.rollout)
+        if (d.get("parameters") or {}).get("approval-required") == "true":
+            return Outcome(0, f"deployment {ident} waits for approval ({where})",
+                           hint=f"an approver runs: app approve {ident}   "
+                                f"(or: app reject {ident})")  # fmt: skip
+        return Outcome(0, f"deployment {ident} awaits promotion ({where})",
+                       hint=f"promote it: app promote {app}   (or roll back: app abort {app})")  # fmt: skip
     return None
 
 
@@ -178,6 +175,13 @@ def _version(d: Json) -> str:
     return str((d.get("provenance") or {}).get("resolvedVersion") or d.get("version"))
 
 
-def _pause(rollout: Json) -> str:
-    reasons = [r for r in rollout.get("pauseReasons") or [] if r]
-    return ", ".join(reasons) or str(rollout.get("message") or "paused")
+def _paused_at(rollout: Json | None) -> str:
+    """Where a paused release stands, in the Rollout's words."""
+    if rollout is None:
+        return "rollout not read"
+    if rollout.get("strategy") == "Canary":
+        return (f"canary at step {rollout.get('step')}/{rollout.get('steps')}, "
+                f"weight {rollout.get('actualWeight')}%")  # fmt: skip
+    if rollout.get("strategy") == "BlueGreen":
+        return f"rollout {rollout.get('name')} {rollout.get('phase')}: the preview runs beside the active version"
+    return f"rollout {rollout.get('name')} {rollout.get('phase')}"

@@ -6,12 +6,14 @@ environment's Rollout, so these bridge the two with the API's own listings.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, NotFound, RollwayError
 from ..validation import dns_label
-from .api import Api
 from .session import Session
+
+if TYPE_CHECKING:
+    from .api import Api
 
 Json = dict[str, Any]
 
@@ -64,6 +66,17 @@ def rollout(api: Api, app: str, env: str) -> tuple[Json | None, str | None]:
         if err.exit_code in (2, 3):  # our own mistake or a refusal: not a passing problem
             raise
         return None, str(err)
+
+
+def status(api: Api, app: str, env: str) -> tuple[Json, Json | None, str | None]:
+    """The latest deployment (in full) and the Rollout's view, read at the same time: a
+    status needs both, and the Rollout is the slow one (the server asks Kubernetes)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        rollout_answer = pool.submit(rollout, api, app, env)
+        found = deployment(api, latest(api, app, env)["id"])
+        return (found, *rollout_answer.result())
 
 
 def _command() -> str:

@@ -66,12 +66,15 @@ class LazyGroup(click.Group):
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Commands in sections, like kubectl's help; one column width for all of them."""
+        width = max(map(len, COMMANDS)) + 2
         for section, commands in SECTIONS.items():
             rows = []
             for name in commands:
                 command = self.get_command(ctx, name)
                 if command is not None and not command.hidden:
-                    rows.append((name, command.get_short_help_str(limit=formatter.width - 16)))
+                    short = command.get_short_help_str(limit=formatter.width - width - 4)
+                    rows.append((name.ljust(width), short))
             with formatter.section(f"{section} Commands"):
                 formatter.write_dl(rows)
 

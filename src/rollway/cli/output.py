@@ -55,17 +55,28 @@ def console(*, stderr: bool = False) -> Console:
     )
 
 
+def show(renderable: Any, out: Console | None = None) -> None:
+    """Print a rich renderable; when piped, as plain lines without rich's trailing padding."""
+    out = out or console()
+    if out.is_terminal:
+        out.print(renderable)
+        return
+    with out.capture() as captured:
+        out.print(renderable)
+    for line in captured.get().splitlines():
+        click.echo(line.rstrip(), file=out.file)
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """kubectl-style columns: upper-case headers, no borders."""
-    from rich import box
     from rich.table import Table
 
-    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    grid = Table(box=None, pad_edge=False, padding=(0, 3, 0, 0), header_style="bold")
     for header in headers:
         grid.add_column(header.upper(), no_wrap=True)
     for row in rows:
         grid.add_row(*("" if cell is None else str(cell) for cell in row))
-    console().print(grid)
+    show(grid)
 
 
 def age(timestamp: str | None, now: datetime | None = None) -> str:

@@ -41,9 +41,9 @@ def _label(flag: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
 def target_options(f: F) -> F:
     """--context, --server, -n/--namespace, --env: where the command acts."""
     options = [
-        click.option("--context", metavar="NAME", envvar="ROLLWAY_CONTEXT", expose_value=False,
+        click.option("--context", metavar="NAME", envvar="ROLLWAY_CONTEXT", show_envvar=True, expose_value=False,
                      callback=_remember, help="Context from the config file (default: current)."),
-        click.option("--server", metavar="URL", envvar="ROLLWAY_SERVER", expose_value=False,
+        click.option("--server", metavar="URL", envvar="ROLLWAY_SERVER", show_envvar=True, expose_value=False,
                      callback=_remember, help="API server URL (overrides the context's)."),
         click.option("-n", "--namespace", metavar="NS", expose_value=False,
                      callback=_label("--namespace"), help="Kubernetes namespace."),

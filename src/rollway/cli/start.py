@@ -3,13 +3,15 @@ optionally following it to its outcome."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .api import Api
 from .errors import DeploymentFailed
 from .output import emit
+
+if TYPE_CHECKING:
+    from .api import Api
 
 #: API request fields → the flags they come from, so errors name the flag.
 FLAGS = {

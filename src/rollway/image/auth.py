@@ -80,9 +80,9 @@ class RegistryAuth(httpx.Auth):
             yield request
 
     def _token_request(self) -> httpx.Request:
-        params = [("scope", scope) for scope in self._scopes]
+        params: dict[str, str | list[str]] = {"scope": self._scopes}
         if self._bearer.get("service"):
-            params.insert(0, ("service", self._bearer["service"]))
+            params = {"service": self._bearer["service"], **params}
         token_request = httpx.Request("GET", self._bearer["realm"], params=params)
         if self._basic is None:
             return token_request

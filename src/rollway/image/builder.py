@@ -31,10 +31,11 @@ from .config import (
     provenance,
 )
 from .credentials import find_credentials
-from .jar import file_sha256, jar_layout
+from .jar import JarLayout, file_sha256, jar_layout
+from .layer import Layer
 from .platform import Platform, select
 from .push import Blob, push_image
-from .reference import Reference
+from .reference import TAG, Reference
 from .registry import RegistryClient, registry_url
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,6 @@ class BuildRequest:
 
 @dataclasses.dataclass(frozen=True)
 class BaseImage:
-    reference: Reference
     digest: str  # of the platform's manifest, not of an index
     manifest: dict[str, Any]
     config: dict[str, Any]
@@ -79,14 +79,12 @@ class BuildResult:
     digest: str
     tag: str
     base_digest: str
-    jar_sha256: str
-    #: Digests of the jar's layers, in image order.
-    layers: tuple[str, ...]
-    layers_cached: int
     pushed: bool
     blobs_uploaded: int
     bytes_uploaded: int
     blobs_mounted: int
+    #: How many of the jar's layers came from the local layer cache instead of tar+gzip.
+    layers_cached: int
 
 
 def build_image(
@@ -99,51 +97,22 @@ def build_image(
 ) -> BuildResult:
     """Build and push; `cache_dir` None builds layers in a temporary directory instead."""
     env = os.environ if env is None else env
+    if not TAG.match(request.tag):  # checked now: a bad tag would fail after every upload
+        raise InvalidInput(f"{request.tag!r} is not a valid image tag", field="target")
     if request.target.digest:
-        raise InvalidInput(
-            "must be a repository with an optional tag, not a digest", field="target"
-        )
+        raise InvalidInput("must be a repository and a tag, not a digest", field="target")
     jar_sha256 = file_sha256(request.jar)
     if request.jar_sha256 and request.jar_sha256.lower() != jar_sha256:
         raise InvalidInput(
             f"{request.jar} has sha256 {jar_sha256}, not {request.jar_sha256}", field="jar-sha256"
         )
     target, base_ref = request.target, request.base
-    home = env.get("ROLLWAY_REGISTRY") or target.registry
-    same_registry = base_ref.registry == target.registry
-
-    def client(ref: Reference, scopes: list[str]) -> RegistryClient:
-        return RegistryClient(
-            ref.registry,
-            url=registry_url(ref.api_host, env),
-            credentials=find_credentials(ref.registry, home=home, env=env),
-            scopes=scopes,
-            attempts=attempts,
-            backoff=backoff,
-        )
-
     with contextlib.ExitStack() as stack:
-        pull = f"repository:{base_ref.repository}:pull"
-        push_scopes = [f"repository:{target.repository}:pull,push"]
-        registry = stack.enter_context(
-            client(target, [*push_scopes, pull] if same_registry else push_scopes)
-        )
-        source = registry if same_registry else stack.enter_context(client(base_ref, [pull]))
-        registry.ping()
-        if source is not registry:
-            source.ping()
+        registry, source = _clients(stack, request, env, attempts, backoff)
         base = resolve_base(source, base_ref, request.platform)
         log.info("base %s (%s) is %s", base_ref, request.platform, base.digest)
-
-        cache_root = cache_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        cache = LayerCache(cache_root)
-        with jar_layout(request.jar, jar_sha256) as layout:
-            built = []
-            for plan in layout.layers:
-                layer, hit = cache.layer(plan.entries)
-                log.info("layer %s: %s (%s)", plan.name, layer.digest, "cached" if hit else "built")
-                built.append((layer, plan.created_by, hit))
-
+        cache = LayerCache(cache_dir or Path(stack.enter_context(tempfile.TemporaryDirectory())))
+        layout, built = _build_layers(request.jar, jar_sha256, cache)
         labels = provenance(
             jar_sha256=jar_sha256,
             base_name=str(base_ref),
@@ -157,20 +126,18 @@ def build_image(
             request.port,
             {**request.labels, **labels},
         )
+        layers = [layer for layer, _, _ in built]
         config = encode(image_config(base.config, [(lyr, what) for lyr, what, _ in built], run))
         config_descriptor = descriptor(base.format.config, digest_of(config), len(config))
-        layers = [layer for layer, _, _ in built]
         manifest = encode(
             image_manifest(base.format, config_descriptor, base.manifest["layers"], layers, labels)
         )
-        blobs = {
+        blobs = {  # by digest: a blob listed twice is pushed once
             **{
                 d["digest"]: Blob(d["digest"], d["size"], source=(source, base_ref.repository))
                 for d in base.manifest["layers"]
             },
-            **{
-                layer.digest: Blob(layer.digest, layer.size, content=layer.path) for layer in layers
-            },
+            **{layer.digest: Blob(layer.digest, layer.size, layer.path) for layer in layers},
             config_descriptor["digest"]: Blob(config_descriptor["digest"], len(config), config),
         }
         digest, stats = push_image(
@@ -181,20 +148,73 @@ def build_image(
             base.format.manifest,
             request.tag,
         )
-    log.info("pushed %s@%s as %s", target.name, digest, request.tag)
+    cached = sum(hit for _, _, hit in built)
+    log.info(
+        "pushed %s@%s as %s: %d of %d jar layers from the cache, %d blobs uploaded (%d bytes), "
+        "%d mounted",
+        target.name, digest, request.tag, cached, len(built), stats.blobs_uploaded,
+        stats.bytes_uploaded, stats.blobs_mounted,
+    )  # fmt: skip
     return BuildResult(
         image=f"{target.name}@{digest}",
         digest=digest,
         tag=request.tag,
         base_digest=base.digest,
-        jar_sha256=jar_sha256,
-        layers=tuple(layer.digest for layer in layers),
-        layers_cached=sum(hit for _, _, hit in built),
         pushed=stats.pushed,
         blobs_uploaded=stats.blobs_uploaded,
         bytes_uploaded=stats.bytes_uploaded,
         blobs_mounted=stats.blobs_mounted,
+        layers_cached=cached,
     )
+
+
+def _clients(
+    stack: contextlib.ExitStack,
+    request: BuildRequest,
+    env: Mapping[str, str],
+    attempts: int,
+    backoff: float,
+) -> tuple[RegistryClient, RegistryClient]:
+    """Clients for the target registry and the base image's (the same one when they match:
+    then one token covers pushing to the target and mounting from the base repository)."""
+    target, base = request.target, request.base
+    home = env.get("ROLLWAY_REGISTRY") or target.registry
+
+    def client(ref: Reference, scopes: list[str]) -> RegistryClient:
+        return stack.enter_context(
+            RegistryClient(
+                ref.registry,
+                url=registry_url(ref.api_host, env),
+                credentials=find_credentials(ref.registry, home=home, env=env),
+                scopes=scopes,
+                attempts=attempts,
+                backoff=backoff,
+            )
+        )
+
+    pull = f"repository:{base.repository}:pull"
+    push = f"repository:{target.repository}:pull,push"
+    if base.registry == target.registry:
+        registry = client(target, [push, pull])
+        registry.ping()
+        return registry, registry
+    registry, source = client(target, [push]), client(base, [pull])
+    registry.ping()
+    source.ping()
+    return registry, source
+
+
+def _build_layers(
+    jar: Path, jar_sha256: str, cache: LayerCache
+) -> tuple[JarLayout, list[tuple[Layer, str, bool]]]:
+    """The jar's layers as (layer, history line, came from the cache), built or cached."""
+    built = []
+    with jar_layout(jar, jar_sha256) as layout:
+        for plan in layout.layers:
+            layer, hit = cache.layer(plan.entries)
+            log.info("layer %s: %s (%s)", plan.name, layer.digest, "cached" if hit else "built")
+            built.append((layer, plan.created_by, hit))
+    return layout, built
 
 
 def resolve_base(client: RegistryClient, ref: Reference, platform: Platform) -> BaseImage:
@@ -222,7 +242,7 @@ def resolve_base(client: RegistryClient, ref: Reference, platform: Platform) -> 
     if not platform.matches(actual):
         raise InvalidInput(f"base image {ref} is {actual}, not {platform}", field="platform")
     check_base(doc, config, str(ref))
-    return BaseImage(ref, digest, doc, config, media.format_of(kind))
+    return BaseImage(digest, doc, config, media.format_of(kind))
 
 
 def _json(body: bytes, ref: Reference) -> dict[str, Any]:

@@ -90,7 +90,7 @@ def image_config(
 
 def merge_env(base: Sequence[str], extra: Mapping[str, str]) -> list[str]:
     """`KEY=value` lines: the base's (JAVA_HOME, PATH…) in order, then `extra`, which wins."""
-    merged = dict(line.split("=", 1) if "=" in line else (line, "") for line in base)
+    merged = dict(line.partition("=")[::2] for line in base)
     merged.update(extra)
     return [f"{key}={value}" for key, value in merged.items()]
 

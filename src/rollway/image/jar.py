@@ -15,7 +15,7 @@ import hashlib
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import IO
 
 from ..errors import InvalidInput
 from .layer import FILE_MODE, Entry
@@ -103,7 +103,7 @@ def _spring_boot(archive: zipfile.ZipFile) -> JarLayout:
     )
 
 
-def _opener(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], BinaryIO]:
+def _opener(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], IO[bytes]]:
     return lambda: archive.open(info)
 
 

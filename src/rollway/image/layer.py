@@ -20,7 +20,7 @@ import tarfile
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from isal import igzip
 
@@ -41,7 +41,7 @@ class Entry:
     mode: int = FILE_MODE
     size: int = 0
     #: Opens the content; None for a directory.
-    open: Callable[[], BinaryIO] | None = None
+    open: Callable[[], IO[bytes]] | None = None
     #: sha256 hex of the content, when already known (saves a read when computing cache keys).
     sha256: str | None = None
 

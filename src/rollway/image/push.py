@@ -38,7 +38,6 @@ class PushStats:
     bytes_uploaded: int = 0
     blobs_mounted: int = 0
     manifest_written: bool = False
-    tag_written: bool = False
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -81,7 +80,6 @@ def push_image(
         stats.manifest_written = True
     if tag and client.manifest_digest(repository, tag) != digest:
         client.put_manifest(repository, tag, manifest, media_type)
-        stats.tag_written = True
     return digest, stats
 
 

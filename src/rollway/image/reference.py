@@ -41,9 +41,6 @@ class Reference:
         """What goes after `/manifests/`: the digest when pinned, else the tag."""
         return self.digest or self.tag or "latest"
 
-    def with_digest(self, digest: str) -> Reference:
-        return dataclasses.replace(self, tag=None, digest=digest)
-
     def __str__(self) -> str:
         text = self.name
         if self.tag:

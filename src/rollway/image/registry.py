@@ -104,7 +104,8 @@ class RegistryClient:
                 "GET", f"/v2/{repository}/manifests/{ref}", headers={"Accept": media.ACCEPT}
             )
             if response.status_code == 404:
-                raise NotFound(f"image {self.registry}/{repository}:{ref} does not exist")
+                at = "@" if ref.startswith("sha256:") else ":"
+                raise NotFound(f"image {self.registry}/{repository}{at}{ref} does not exist")
             self._expect(response, {200}, f"read manifest {repository}:{ref}")
             body = response.content
             if len(body) > MAX_DOCUMENT:

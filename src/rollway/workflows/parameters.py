@@ -150,7 +150,7 @@ DEPLOY_PARAMS = ParamSet(
         Param("values", "Extra Helm values as a JSON object", default="{}", check=_json_object),
         Param(
             "approval-required",
-            "Suspend for approval before promotion",
+            "Whether only an approver may resume the gate (enforced by the API server)",
             default="false",
             enum=("true", "false"),
         ),  # fmt: skip

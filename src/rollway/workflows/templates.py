@@ -279,11 +279,11 @@ def deploy_template() -> WorkflowTemplate:
                 },
             )
             w1 = wait(name="wait-rollout", arguments={"rollout": rollout, "until": "paused"})
+            # The manual-judgement gate: a paused rollout (blue-green preview up, or a canary
+            # pause) waits here until `app promote` / `app approve` resumes it. Who may resume it
+            # (an approver, when the environment requires approval) is the API server's policy.
             paused = "{{tasks.wait-rollout.outputs.parameters.phase}} == Paused"
-            gate = approval(
-                name="approval",
-                when=f"{paused} && {wp('approval-required')} == true",
-            )
+            gate = approval(name="approval", when=paused)
             p = promote(name="promote", arguments={"rollout": rollout}, when=paused)
             w2 = wait(name="wait-healthy", arguments={"rollout": rollout, "until": "healthy"})
             r >> b

@@ -143,7 +143,7 @@ def test_a_deploy_inside_a_window_is_admitted(api: Api) -> None:
 
 
 def test_the_record_is_written_before_the_workflow_and_carries_provenance(api: Api) -> None:
-    answer = api.deploy("alice", overrides={"set": {"env[0].name": "x"}, "replicas": 3})
+    answer = api.deploy("alice", overrides={"set": {"service.port": "8080"}, "replicas": 3})
 
     assert answer.status_code == 201, answer.text
     deployment = answer.json()
@@ -163,6 +163,7 @@ def test_the_record_is_written_before_the_workflow_and_carries_provenance(api: A
 def test_canary_steps_and_auto_promotion_reach_the_chart_values(api: Api) -> None:
     steps = [{"setWeight": 25}, {"pause": {"duration": "1m"}}, {"setWeight": 75}, {"pause": {}}]
     canary = api.deploy("alice", strategy="canary", overrides={"canarySteps": steps})
+    assert canary.status_code == 201, canary.text
     values = json.loads(canary.json()["parameters"]["values"])
     assert values["canary"]["steps"] == steps
 
@@ -178,11 +179,11 @@ def test_the_reconciler_records_the_end_of_a_workflow(api: Api) -> None:
 
     api.backend.finish(deployment)
 
-    final = wait_for(
-        "the deployment to be recorded as succeeded",
-        lambda: (d := api.call("carol", "GET", f"/api/v1/deployments/{deployment}").json())
-        if d["state"] == "succeeded" else None,
-    )  # fmt: skip
+    def recorded() -> dict | None:
+        found = api.call("carol", "GET", f"/api/v1/deployments/{deployment}").json()
+        return found if found["state"] == "succeeded" else None
+
+    final = wait_for("the deployment to be recorded as succeeded", recorded)
     assert final["finishedAt"] and final["provenance"]["rolloutRevision"] == "2"
     assert [s["name"] for s in final["steps"]][-1] == "wait-healthy"
 

@@ -23,6 +23,10 @@ from tests.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 
+#: Generous: with kube-apiserver's WatchList gate on, the controller reacts on relists (see the
+#: argo_workflows component docstring); with it off each step takes about a second.
+WAIT = 120.0
+
 
 @pytest.fixture(scope="module")
 def argo(devstack: Context) -> Iterator[httpx.Client]:
@@ -61,23 +65,23 @@ def get(argo: httpx.Client, namespace: str, name: str) -> dict[str, Any]:
     return resp.json()  # type: ignore[no-any-return]
 
 
-def phase(argo: httpx.Client, namespace: str, name: str, want: str) -> dict[str, Any] | None:
+def phase(argo: httpx.Client, namespace: str, name: str, want: str) -> dict[str, Any]:
+    """The workflow once it is in phase `want`, else {} (falsy, so `wait_for` keeps polling)."""
     wf = get(argo, namespace, name)
-    return wf if wf.get("status", {}).get("phase") == want else None
+    return wf if wf.get("status", {}).get("phase") == want else {}
 
 
 def suspended(argo: httpx.Client, namespace: str, name: str) -> dict[str, Any]:
     """Wait until the controller has the workflow Running on a Running Suspend node."""
 
-    def check() -> dict[str, Any] | None:
+    def check() -> dict[str, Any]:
         wf = phase(argo, namespace, name, "Running")
-        nodes = (wf or {}).get("status", {}).get("nodes", {}).values()
+        nodes = wf.get("status", {}).get("nodes", {}).values()
         return next(
-            (n for n in nodes if n.get("type") == "Suspend" and n.get("phase") == "Running"),
-            None,
+            (n for n in nodes if n.get("type") == "Suspend" and n.get("phase") == "Running"), {}
         )
 
-    return wait_for(f"{name} suspended", check, timeout=60)
+    return wait_for(f"{name} suspended", check, timeout=WAIT)
 
 
 def test_argo_server_answers_version(argo: httpx.Client) -> None:
@@ -98,7 +102,7 @@ def test_suspend_then_resume_succeeds(argo: httpx.Client, namespace: str) -> Non
         json={"namespace": namespace, "name": name, "nodeFieldSelector": "templateName=approve"},
     )
     assert resp.status_code == 200, resp.text
-    wf = wait_for(f"{name} Succeeded", lambda: phase(argo, namespace, name, "Succeeded"), 60)
+    wf = wait_for(f"{name} Succeeded", lambda: phase(argo, namespace, name, "Succeeded"), WAIT)
     assert {n["phase"] for n in wf["status"]["nodes"].values()} == {"Succeeded"}
 
 
@@ -110,7 +114,7 @@ def test_terminate_fails_a_suspended_workflow(argo: httpx.Client, namespace: str
         json={"namespace": namespace, "name": name},
     )
     assert resp.status_code == 200, resp.text
-    wf = wait_for(f"{name} Failed", lambda: phase(argo, namespace, name, "Failed"), 60)
+    wf = wait_for(f"{name} Failed", lambda: phase(argo, namespace, name, "Failed"), WAIT)
     assert wf["status"].get("message") == "Stopped with strategy 'Terminate'"
 
 

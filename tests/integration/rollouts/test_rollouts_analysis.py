@@ -16,6 +16,7 @@ import pytest
 from kubernetes import client
 
 from rollway.rollouts import RolloutDegraded, RolloutsClient, wait_for_phase
+from tests.helpers import wait_for
 from tests.integration.rollouts.manifests import (
     APP,
     bluegreen,
@@ -116,8 +117,11 @@ def test_bluegreen_post_promotion_analysis(
     else:
         with pytest.raises(RolloutDegraded, match="RolloutAborted") as caught:
             wait_for_phase(api, namespace, APP, until={"Healthy"}, timeout=180)
-        # The failed analysis sends traffic back to the stable revision.
         assert caught.value.info.stable_hash == first.stable_hash
-        assert caught.value.info.active_hash == first.stable_hash
-        assert selector(api, namespace, f"{APP}-active") == first.stable_hash
+        # The aborted rollout then sends traffic back to the stable revision.
+        wait_for(
+            "active Service back on the stable hash",
+            lambda: selector(api, namespace, f"{APP}-active") == first.stable_hash,
+        )
+        assert rollouts.get(namespace, APP).active_hash == first.stable_hash
     assert endpoint.hits >= 1

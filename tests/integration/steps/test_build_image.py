@@ -586,6 +586,8 @@ def test_build_push_and_verify_with_skopeo(
     )
     for layer in base["layers"]:
         assert not log.served("GET", f"/v2/{BASE_REPO}/blobs/{layer['digest']}")
+    manifest_puts = [r["http.request.uri"] for r in log.served("PUT", f"/v2/{repo}/manifests/")]
+    assert manifest_puts == [f"/v2/{repo}/manifests/{digest}", f"/v2/{repo}/manifests/1.0.0"]
     assert out["blobs_uploaded"] == "2"
     assert int(out["bytes_uploaded"]) == manifest["layers"][-1]["size"] + manifest["config"]["size"]
     if _can_unshare():
@@ -955,3 +957,40 @@ def test_bearer_token_auth_as_harbor_does_it(
         in refused.proc.stderr
     )
     assert "not-it" not in refused.out and reg.password not in refused.out
+
+
+def test_base_in_another_registry_is_streamed_across(
+    env: dict[str, str],
+    registry: str,
+    repo: str,
+    jars: Callable[[str, str], Path],
+    authfile: Path,
+    registry_log: Path,
+    token_registry: TokenRegistry,
+    tmp_path: Path,
+) -> None:
+    """No mount across registries: base layers are copied, chunk by chunk, from the token
+    registry (credentials from a mounted Docker config) into the devstack registry."""
+    source = token_registry
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    auth = _b64(f"{source.username}:{source.password}")
+    (config / "config.json").write_text(json.dumps({"auths": {source.address: {"auth": auth}}}))
+    log = RegistryLog(registry_log)
+    step = build_ok(
+        {**env, "DOCKER_CONFIG": str(config)}, tmp_path,
+        "--jar", str(jars("hello", "1.0.0")), "--base", f"{source.address}/{BASE_REPO}:17-jre",
+        "--target", f"{registry}/{repo}:1",
+    )  # fmt: skip
+    _, manifest = raw_manifest(authfile, f"{registry}/{repo}:1")
+    base = base_manifests(authfile, registry)["linux/amd64"]
+    assert manifest["layers"][:-1] == base["layers"]
+    assert log.mounts(repo) == []
+    assert sorted(log.uploads(repo)) == sorted(
+        [*(layer["digest"] for layer in manifest["layers"]), manifest["config"]["digest"]]
+    )
+    assert (
+        int(step.outputs["bytes_uploaded"])
+        == sum(layer["size"] for layer in manifest["layers"]) + manifest["config"]["size"]
+    )
+    copy_to_layout(authfile, f"{registry}/{repo}:1", tmp_path / "layout")

@@ -85,7 +85,10 @@ def deploy(
     dry_run: bool,
     output: str,
 ) -> None:
-    """Deploy NAME from a jar in Maven (built into an image, rolled out by Argo Rollouts).
+    """Deploy an application from a jar in Maven.
+
+    The jar of --artifact is built into an image, the chart rendered and the result rolled out
+    by Argo Rollouts. A first deploy registers NAME (needs --chart and --env).
 
     \b
     app deploy hello --artifact com.example:hello:1.0.0 --env dev \\

@@ -42,7 +42,7 @@ def login(
     keycloak_url: str | None,
     realm: str | None,
 ) -> None:
-    """Log in through Keycloak and keep the tokens in the context.
+    """Log in through Keycloak; tokens are kept in the context.
 
     \b
     app login                                   # device code: open the URL, confirm the code

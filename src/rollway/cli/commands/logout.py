@@ -11,7 +11,7 @@ from ..session import Session, target_options
 @click.command()
 @target_options
 def logout() -> None:
-    """End the Keycloak session and remove the tokens from the context."""
+    """Log out: end the Keycloak session, forget the tokens."""
     session = Session.current()
     creds = session.context.credentials
     if creds is None:

@@ -63,7 +63,7 @@ def upgrade(
     dry_run: bool,
     output: str,
 ) -> None:
-    """Upgrade NAME to another version.
+    """Upgrade an application to another version.
 
     With blue-green the new version starts behind the preview Service and waits for
     `app promote` (unless --auto-promote); with canary it takes traffic step by step. --wait

@@ -6,20 +6,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..output import console
+from ..output import show
 
 Json = Mapping[str, Any]
 
 
 def print_plan(plan: Json) -> None:
+    from rich.console import Group
     from rich.text import Text
 
-    out = console()
     artifact, image = plan.get("artifact") or {}, plan.get("image") or {}
     manifests, strategy = plan.get("manifests") or {}, plan.get("strategy") or {}
     window = plan.get("window") or {}
-    out.print(Text(f"Plan (dry run): {plan.get('kind')} {plan.get('app')} to {plan.get('env')} "
-                   f"(namespace {plan.get('namespace')}) — nothing was changed", "bold"))  # fmt: skip
+    lines = [Text(f"Plan (dry run): {plan.get('kind')} {plan.get('app')} to {plan.get('env')} "
+                  f"(namespace {plan.get('namespace')}); nothing was changed", "bold")]  # fmt: skip
     rows = [
         (
             "Artifact:",
@@ -33,8 +33,7 @@ def print_plan(plan: Json) -> None:
         ("Image:", _part(image, _image)),
         ("Strategy:", str(strategy.get("name", ""))),
     ]
-    for index, step in enumerate(strategy.get("steps") or [], 1):
-        rows.append(("", f"{index}. {step}"))
+    rows += [("", f"{index}. {step}") for index, step in enumerate(strategy.get("steps") or [], 1)]
     rows.append(("Approval:", "required" if plan.get("approvalRequired") else "not required"))
     opening = window.get("nextOpening")
     rows.append(("Window:", "open" if window.get("open") else f"closed (opens {opening})"))
@@ -42,16 +41,16 @@ def print_plan(plan: Json) -> None:
         rows.append(("Blocked by:", f"deployment {plan['blockedBy']} is in flight: "
                                     "a real request would be refused"))  # fmt: skip
     rows.append(("Manifests:", _part(manifests, _changes)))
-    for key, value in rows:
-        out.print(f"{key:<12} {value}", highlight=False, markup=False)
+    lines += [Text(f"{key:<12} {value}") for key, value in rows]
     diff = manifests.get("diff")
     if diff:
-        out.print()
+        lines.append(Text())
         for line in str(diff).splitlines():
             style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
-            out.print(Text(line, style), soft_wrap=True)
+            lines.append(Text(line, style))
     elif not manifests.get("error"):
-        out.print("\nNo manifest changes.")
+        lines += [Text(), Text("No manifest changes.")]
+    show(Group(*lines))
 
 
 def _part(part: Json, describe: Any) -> str:

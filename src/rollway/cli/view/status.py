@@ -60,9 +60,9 @@ def deployment_header(d: Json) -> Text:
     if d.get("message"):
         lines.append(_line("Message:", str(d["message"])))
     lines.append(_line("Started by:", f"{d.get('createdBy')}, {age(d.get('createdAt'))} ago"))
-    if provenance.get("image"):
-        digest = provenance.get("imageDigest")
-        lines.append(_line("Image:", provenance["image"] + (f"@{digest}" if digest else "")))
+    image, digest = provenance.get("image"), provenance.get("imageDigest")
+    if image:
+        lines.append(_line("Image:", image if "@" in image or not digest else f"{image}@{digest}"))
     decision = d.get("decision")
     if decision:
         note = f" ({decision['comment']})" if decision.get("comment") else ""

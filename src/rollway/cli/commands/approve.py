@@ -1,0 +1,36 @@
+"""`app approve` / `app reject`: decide on a deployment waiting at its approval gate."""
+
+from __future__ import annotations
+
+import click
+
+from ...validation import dns_label
+from ..actions import act
+from ..session import Session, target_options
+
+
+def _decide(decision: str, deployment_id: str, comment: str) -> None:
+    dns_label("DEPLOYMENT_ID", deployment_id)
+    api = Session.current().api({"body.comment": "--comment"})
+    act(api, deployment_id, decision, {"comment": comment})
+
+
+@click.command()
+@click.argument("deployment_id", metavar="DEPLOYMENT_ID")
+@click.option("--comment", "-m", default="", help="Why (kept with the decision).")
+@target_options
+def approve(deployment_id: str, comment: str) -> None:
+    """Approve a deployment waiting for approval.
+
+    Its release goes on. Needs the approver role, and someone else than who started it.
+    """
+    _decide("approve", deployment_id, comment)
+
+
+@click.command()
+@click.argument("deployment_id", metavar="DEPLOYMENT_ID")
+@click.option("--comment", "-m", default="", help="Why (kept with the decision).")
+@target_options
+def reject(deployment_id: str, comment: str) -> None:
+    """Reject a deployment waiting for approval: its workflow stops."""
+    _decide("reject", deployment_id, comment)

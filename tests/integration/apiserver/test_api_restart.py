@@ -1,0 +1,175 @@
+"""kill -9 of the real `rollway-apiserver` mid-deployment, then a restart: nothing is lost.
+
+The server runs the embedded engine against the devstack (Maven, registry, git, Kubernetes with
+Argo Rollouts), so the deployment is a real one. It is killed while the upgrade's steps run;
+the restarted server reconciles the record from the engine, which re-runs the interrupted step
+and stops at the approval gate, and an approver's approval carries it to the end. A `pending`
+record left without a workflow (a crash between recording and submitting) is submitted on
+restart.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from devstack.stack import Context, up
+from rollway.apiserver.db import Database
+from rollway.apiserver.models import Deployment
+from tests.helpers import wait_for
+from tests.integration.apiserver.conftest import Tokens, free_port
+
+pytestmark = pytest.mark.integration
+
+SERVER = Path(sys.executable).with_name("rollway-apiserver")
+#: What a real deployment needs besides Keycloak.
+PLATFORM = ["rollway-platform", "argo-rollouts", "kwok", "helm", "keycloak"]
+
+
+class ServerProcess:
+    def __init__(self, env: dict[str, str], state_dir: Path) -> None:
+        self.env, self.state_dir = env, state_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = state_dir / "server.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ServerProcess:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        args = [str(SERVER), "--port", str(self.port), "--state-dir", str(self.state_dir)]
+        env = {**self.env, "ROLLWAY_SYNC_INTERVAL": "0.5"}
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(args, env=env, stdout=log, stderr=log)
+        wait_for("the API server to be ready", self._ready, timeout=60)
+        return self
+
+    def kill9(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        assert self.process.wait(timeout=30) == -signal.SIGKILL
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+    def _ready(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"the server exited: {self.log.read_text()[-2000:]}")
+        try:
+            return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+@pytest.fixture(scope="module")
+def platform(devstack: Context) -> Context:
+    up(devstack, PLATFORM, echo=lambda line: print(line, file=sys.stderr))
+    return devstack
+
+
+@pytest.fixture
+def server(
+    platform: Context, devstack_env: dict[str, str], tmp_path: Path
+) -> Iterator[ServerProcess]:
+    process = ServerProcess(devstack_env, tmp_path / "state")
+    yield process
+    process.stop()
+
+
+def get(server: ServerProcess, tokens: Tokens, deployment: str) -> dict[str, Any]:
+    answer = httpx.get(f"{server.url}/api/v1/deployments/{deployment}",
+                       headers=tokens.headers("alice"), timeout=10)  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def reaches(server: ServerProcess, tokens: Tokens, deployment: str, state: str) -> dict[str, Any]:
+    def check() -> dict[str, Any] | None:
+        found = get(server, tokens, deployment)
+        steps = [(s["name"], s["phase"], s["message"]) for s in found["steps"]]
+        assert found["state"] not in {"failed", "aborted", "rejected"} - {state}, (
+            found["message"], steps, server.log.read_text()[-3000:],
+        )  # fmt: skip
+        return found if found["state"] == state else None
+
+    return wait_for(f"deployment {deployment} to be {state}", check, timeout=240, interval=0.5)
+
+
+def test_kill_9_mid_deployment_then_restart_loses_nothing(
+    server: ServerProcess, tokens: Tokens, devstack_env: dict[str, str]
+) -> None:
+    prefix = f"k9-{uuid.uuid4().hex[:6]}"
+    spec = {
+        "name": "hello",
+        "environments": [
+            {"name": "prod", "namespace": f"{prefix}-prod", "policy": {"approvalRequired": True}},
+            {"name": "dev", "namespace": f"{prefix}-dev"},
+        ],
+        "chart": {"repo": devstack_env["ROLLWAY_CHART_REPO"]},
+        "artifact": "com.example:hello",
+        "owningGroups": ["team-hello"],
+    }
+    server.start()
+    registered = httpx.post(f"{server.url}/api/v1/apps", json=spec, headers=tokens.headers("dave"))
+    assert registered.status_code == 201, registered.text
+
+    def deploy(version: str, kind: str) -> str:
+        answer = httpx.post(f"{server.url}/api/v1/apps/hello/deployments",
+                            json={"env": "prod", "version": version, "kind": kind},
+                            headers=tokens.headers("alice"), timeout=30)  # fmt: skip
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["id"])
+
+    reaches(server, tokens, deploy("1.0.0", "deploy"), "succeeded")
+    upgrade = deploy("1.1.0", "upgrade")
+    wait_for("a step of the upgrade to run",
+             lambda: any(s["phase"] == "Running" for s in get(server, tokens, upgrade)["steps"]))  # fmt: skip
+
+    server.kill9()
+    # A crash between recording and submitting leaves a pending record without a workflow.
+    orphan = f"hello-dev-{uuid.uuid4().hex[:8]}"
+    db = Database(f"sqlite:///{server.state_dir / 'rollway.db'}")
+    with db.write() as session:
+        session.add(Deployment(
+            id=orphan, app="hello", env="dev", namespace=f"{prefix}-dev", kind="deploy",
+            state="pending", version="1.0.0", strategy="bluegreen", request={},
+            parameters={**get_parameters(db, upgrade), "deployment-id": orphan, "env": "dev",
+                        "namespace": f"{prefix}-dev", "approval-required": "false",
+                        "coordinates": "com.example:hello:1.0.0"},
+            request_hash="-", created_by="alice-subject", created_by_name="alice",
+            steps=[], provenance={},
+        ))  # fmt: skip
+    db.dispose()
+    server.start()
+
+    waiting = reaches(server, tokens, upgrade, "waiting")
+    assert waiting["steps"][-1]["name"] == "approval"
+    approved = httpx.post(f"{server.url}/api/v1/deployments/{upgrade}/approve",
+                          json={"comment": "after the crash"}, headers=tokens.headers("bob"),
+                          timeout=30)  # fmt: skip
+    assert approved.status_code == 200, approved.text
+    done = reaches(server, tokens, upgrade, "succeeded")
+    assert done["provenance"]["resolvedVersion"] == "1.1.0"
+    assert done["provenance"]["imageDigest"].startswith("sha256:")
+    assert done["provenance"]["rolloutRevision"] == "2"
+    assert done["decision"]["by"] == "bob"
+
+    submitted = reaches(server, tokens, orphan, "succeeded")
+    assert submitted["workflow"] == orphan
+
+
+def get_parameters(db: Database, deployment_id: str) -> dict[str, str]:
+    with db.read() as session:
+        record = session.query(Deployment).filter_by(id=deployment_id).one()
+        return dict(record.parameters)

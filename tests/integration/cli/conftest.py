@@ -1,0 +1,64 @@
+"""Fixtures for CLI tests: one real API server per session (embedded engine on the devstack),
+a fresh `app` config per test, and unique application names so tests never share a Rollout."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devstack.stack import Context, up
+from tests.integration.cli.harness import PLATFORM, ApiServer, Cli, environ_without_rollway
+
+#: Namespaces the tests' applications were deployed to, removed at the end of the session.
+NAMESPACES: list[str] = []
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def platform(devstack: Context) -> Context:
+    up(devstack, PLATFORM, echo=lambda line: print(line, file=sys.stderr))
+    return devstack
+
+
+@pytest.fixture(scope="session")
+def apiserver(
+    platform: Context, devstack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiServer]:
+    server = ApiServer(devstack_env, tmp_path_factory.mktemp("apiserver"), free_port()).start()
+    yield server
+    server.stop()
+    if NAMESPACES:  # best effort: the cluster outlives the session
+        subprocess.run(["kubectl", "delete", "namespace", "--wait=false", *NAMESPACES],
+                       env=devstack_env, capture_output=True, check=False)  # fmt: skip
+
+
+@pytest.fixture
+def cli(apiserver: ApiServer, devstack_env: dict[str, str], tmp_path: Path) -> Cli:
+    """`app` logged in as nobody yet, with its config in the test's tmp dir."""
+    config = tmp_path / "rollway" / "config.yaml"
+    env = {
+        **environ_without_rollway(devstack_env),
+        "ROLLWAY_CONFIG": str(config),
+        "ROLLWAY_SERVER": apiserver.url,
+        "NO_COLOR": "1",
+    }
+    return Cli(env, config, devstack_env["DEVSTACK_USER_PASSWORD"])
+
+
+@pytest.fixture
+def app_name() -> str:
+    """An application name no other test (or earlier session) used: its namespaces are new."""
+    name = f"hello-{uuid.uuid4().hex[:6]}"
+    NAMESPACES.extend(f"{name}-{env}" for env in ("dev", "prod"))
+    return name
