@@ -3,10 +3,10 @@
 Pods on KWOK nodes never run containers, so container steps do not truly execute; what is real
 here is the controller's logic (suspend/resume/stop/terminate) and the Argo Server's REST API.
 
-The controller watches Workflows without a resourceVersion. kube-apiserver 1.34 turns such a
-watch into a watch-list stream, which etcd 3.4.23 cannot serve (no RequestWatchProgress), so the
-controller only sees changes on its back-off relists (seconds to tens of seconds) unless the
-apiserver runs with `--feature-gates=WatchList=false`.
+The controller watches Workflows without a resourceVersion, which kube-apiserver 1.34 serves as a
+watch-list stream; that needs etcd >= 3.4.31/3.5.13 (RequestWatchProgress). With Debian's etcd
+3.4.23 the watch failed and the controller only reacted on back-off relists (tens of seconds);
+the devstack's etcd 3.6 serves it, and every step here takes about a second.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ METRICS_PORT = 26390
 CONTROLLER_HEALTH_PORT = 6060
 EXECUTOR_IMAGE = f"quay.io/argoproj/argoexec:{WORKFLOWS_VERSION}"
 
-# The UI bundle (ui/dist/app) is built with yarn and is not in the module zip; `ui/embed.go` only
-# needs the directory to exist (upstream's Makefile writes an empty index.html for non-UI builds).
+# The UI bundle (ui/dist/app) is built with yarn and is not in the module zip; `//go:embed dist/app`
+# only needs one file there (upstream's Makefile touches an empty index.html for non-UI builds).
 UI_PLACEHOLDER = (
     '<!doctype html><html><head><base href="/"><title>Argo Server (devstack)</title></head>'
     "<body>The Argo UI is not built in devstack; the REST API is under /api/v1/.</body></html>\n"

@@ -125,7 +125,11 @@ which the kubelet expands in a container's env (not in envFrom).
 {{- if not $files }}
 {{- fail "files/workflow-templates/*.yaml: no templates; files/workflow-templates must be the symlink to the repository's workflow-templates/ (package the chart from a checkout, where `helm package` copies what it points to)" }}
 {{- end }}
-{{- toJson (keys $files | sortAlpha) }}
+{{- $paths := list }}
+{{- range $path, $_ := $files }}
+{{- $paths = append $paths $path }}
+{{- end }}
+{{- toJson (sortAlpha $paths) }}
 {{- end }}
 
 {{/*
@@ -160,4 +164,17 @@ template must name, and name alike (rollway-workflow).
 - kind: ServiceAccount
   name: {{ include "rollway.apiserver.serviceAccountName" . }}
   namespace: {{ .Release.Namespace }}
+{{- end }}
+
+{{/* The data of the ConfigMap rollway-platform (keys fixed by the WorkflowTemplates). */}}
+{{- define "rollway.platformConfigData" -}}
+{{- $v := .Values }}
+{{- $data := dict
+  "maven-url" $v.maven.url
+  "maven-snapshots-url" $v.maven.snapshotsUrl
+  "registry" $v.registry.host
+  "base-image" $v.baseImage
+  "chart-repo" $v.chartDefaults.repo
+}}
+{{- toYaml $data }}
 {{- end }}

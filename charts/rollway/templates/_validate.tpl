@@ -13,7 +13,7 @@ Included once, from configmap.yaml.
 {{- if and (ne $v.argo.server.token.source "secret") $v.argo.server.token.existingSecret }}
 {{- fail (printf "argo.server.token.existingSecret: only used with source secret, not %s" $v.argo.server.token.source) }}
 {{- end }}
-{{- if and $v.argo.server.token.source (eq $v.argo.server.token.source "serviceAccount") (not $v.serviceAccount.create) }}
+{{- if and (eq $v.argo.server.token.source "serviceAccount") (not $v.serviceAccount.create) }}
 {{- fail "argo.server.token.source: serviceAccount needs serviceAccount.create (the token Secret is made for the ServiceAccount the chart creates); use source secret otherwise" }}
 {{- end }}
 {{- if and $v.ingress.enabled (not $v.ingress.hosts) }}
@@ -37,5 +37,4 @@ Included once, from configmap.yaml.
 {{- fail "platformSecrets.registry: username and password of the Harbor robot account are required with platformSecrets.create=true" }}
 {{- end }}
 {{- end }}
-{{- include "rollway.workflowServiceAccountName" . | trim | len | eq 0 | ternary "" "" }}
 {{- end }}

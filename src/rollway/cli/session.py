@@ -21,8 +21,14 @@ META_KEY = "rollway.target"
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-    if value is not None and param.name:
-        ctx.find_root().meta.setdefault(META_KEY, {})[param.name] = value
+    """Keep the value for the session; a flag given on the command line beats an environment
+    variable read by the same option elsewhere on the line (`app --server X list`)."""
+    if value is None or not param.name:
+        return value
+    given = ctx.find_root().meta.setdefault(META_KEY, {})
+    typed = ctx.get_parameter_source(param.name) == click.core.ParameterSource.COMMANDLINE
+    if typed or param.name not in given:
+        given[param.name] = value
     return value
 
 

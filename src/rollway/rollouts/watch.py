@@ -105,16 +105,20 @@ def settled_phase(ro: Rollout) -> tuple[str, str]:
 
 
 def watch_rollout(
-    client: RolloutsClient, namespace: str, name: str, deadline: float
+    client: RolloutsClient, namespace: str, name: str, deadline: float, since: str | None = None
 ) -> Iterator[dict[str, Any]]:
-    """The Rollout now, then each new version of it, until `deadline` (a monotonic time)."""
+    """The Rollout now, then each new version of it, until `deadline` (a monotonic time).
+
+    With `since` (a resourceVersion already seen), only the versions after it; if it has
+    expired, the Rollout as it is now comes first.
+    """
     from kubernetes import watch
     from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import ProtocolError, ReadTimeoutError
+    from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
 
     selector = f"metadata.name={name}"
     what = f"rollout '{name}' in namespace '{namespace}'"
-    version: str | None = None
+    version = since
     while (remaining := deadline - time.monotonic()) > 0:
         if version is None:
             with api_errors(what):
@@ -157,6 +161,8 @@ def watch_rollout(
             version = None  # that version has expired: list again
         except (ProtocolError, ReadTimeoutError):
             pass  # connection dropped: watch again from the last version seen
+        except HTTPError as exc:
+            raise api_error(exc, what) from exc
 
 
 def _phases(until: Collection[str]) -> set[str]:

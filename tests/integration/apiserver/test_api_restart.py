@@ -1,7 +1,8 @@
 """kill -9 of the real `rollway-apiserver` mid-deployment, then a restart: nothing is lost.
 
 The server runs the embedded engine against the devstack (Maven, registry, git, Kubernetes with
-Argo Rollouts), so the deployment is a real one. It is killed while the upgrade's steps run;
+Argo Rollouts), so the deployment is a real one. It is killed while the upgrade waits for its
+rollout;
 the restarted server reconciles the record from the engine, which re-runs the interrupted step
 and stops at the approval gate, and an approver's approval carries it to the end. A `pending`
 record left without a workflow (a crash between recording and submitting) is submitted on
@@ -133,9 +134,10 @@ def test_kill_9_mid_deployment_then_restart_loses_nothing(
 
     reaches(server, tokens, deploy("1.0.0", "deploy"), "succeeded")
     upgrade = deploy("1.1.0", "upgrade")
-    wait_for("a step of the upgrade to run",
-             lambda: any(s["phase"] == "Running" for s in get(server, tokens, upgrade)["steps"]))  # fmt: skip
-
+    # Killed while the rollout is watched (a step the engine re-runs after its restart).
+    wait_for("the upgrade to be watching its rollout",
+             lambda: ("wait-rollout", "Running") in
+             [(s["name"], s["phase"]) for s in get(server, tokens, upgrade)["steps"]])  # fmt: skip
     server.kill9()
     # A crash between recording and submitting leaves a pending record without a workflow.
     orphan = f"hello-dev-{uuid.uuid4().hex[:8]}"

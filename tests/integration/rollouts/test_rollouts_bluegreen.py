@@ -31,7 +31,9 @@ def upgrade(api: client.ApiClient, namespace: str, image: str) -> RolloutInfo:
     return wait_for_phase(api, namespace, APP, until={"Paused"}, timeout=120)
 
 
-def test_deploy_upgrade_promote(api: client.ApiClient, rollouts: RolloutsClient, namespace: str) -> None:
+def test_deploy_upgrade_promote(
+    api: client.ApiClient, rollouts: RolloutsClient, namespace: str
+) -> None:
     first = deploy(api, namespace)
     assert (first.strategy, first.phase, first.revision) == ("BlueGreen", "Healthy", 1)
     assert first.active_hash == first.stable_hash == first.current_hash != ""
@@ -72,7 +74,10 @@ def test_deploy_upgrade_promote(api: client.ApiClient, rollouts: RolloutsClient,
 
     wait_for("old ReplicaSet scaled down", old_replicaset, timeout=60)
     history = rollouts.history(namespace, APP)
-    assert [(rs.revision, rs.status) for rs in history] == [(2, "stable,active"), (1, "scaled down")]
+    assert [(rs.revision, rs.status) for rs in history] == [
+        (2, "stable,active"),
+        (1, "scaled down"),
+    ]
 
 
 def test_abort_then_retry(api: client.ApiClient, rollouts: RolloutsClient, namespace: str) -> None:
@@ -131,7 +136,9 @@ def test_undo_brings_back_the_previous_revision(
     assert (back.replicasets[0].revision, back.replicasets[0].hash) == (3, first.active_hash)
 
 
-def test_pause_resume_restart(api: client.ApiClient, rollouts: RolloutsClient, namespace: str) -> None:
+def test_pause_resume_restart(
+    api: client.ApiClient, rollouts: RolloutsClient, namespace: str
+) -> None:
     deploy(api, namespace)
 
     rollouts.pause(namespace, APP)
@@ -154,10 +161,14 @@ def test_pause_resume_restart(api: client.ApiClient, rollouts: RolloutsClient, n
     )
     done = wait_for_phase(api, namespace, APP, until={"Healthy"}, timeout=120)
     assert done.restarted_at is not None
-    wait_for("every pod replaced", lambda: (names := pod_names()) and not names & before, timeout=90)
+    wait_for(
+        "every pod replaced", lambda: (names := pod_names()) and not names & before, timeout=90
+    )
 
 
-def test_missing_rollout_is_named(api: client.ApiClient, rollouts: RolloutsClient, namespace: str) -> None:
+def test_missing_rollout_is_named(
+    api: client.ApiClient, rollouts: RolloutsClient, namespace: str
+) -> None:
     for action in (rollouts.get, rollouts.promote, rollouts.abort, rollouts.undo, rollouts.pause):
         with pytest.raises(NotFound, match=f"rollout 'nope' in namespace '{namespace}' not found"):
             action(namespace, "nope")

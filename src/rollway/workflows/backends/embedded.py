@@ -62,10 +62,15 @@ class EmbeddedBackend:
         templates_dir: str | Path | None = None,
         namespace: str = "rollway",
         kubeconfig: str | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
+        """`env` is what step processes inherit (default: this process's environment)."""
         self.templates_dir = Path(templates_dir or DEFAULT_TEMPLATES)
         self.engine = Engine(
-            Path(state_dir), namespace=namespace, secrets=KubernetesSecrets(namespace, kubeconfig)
+            Path(state_dir),
+            namespace=namespace,
+            secrets=KubernetesSecrets(namespace, kubeconfig),
+            base_env=env,
         )
 
     def template(self, name: str) -> WorkflowSpec:
