@@ -41,9 +41,19 @@ class ArgoBackend:
     ) -> WorkflowStatus:
         from hera.workflows.models import SubmitOpts, WorkflowSubmitRequest
 
+        from ..engine import Parameter, validate_arguments
+
         for key, value in parameters.items():
-            if "{{" in value or "}}" in value:
+            if "{{" in value or "}}" in value:  # refuse before anything reaches the server
                 raise InvalidInput("must not contain '{{' or '}}'", field=key)
+        wft = self._call(
+            f"template {template}", lambda: self.service.get_workflow_template(template)
+        )
+        declared = [
+            Parameter(p.name, None if p.value is None else str(p.value), tuple(p.enum or ()))
+            for p in (wft.spec.arguments.parameters or [] if wft.spec.arguments else [])
+        ]
+        parameters = validate_arguments(template, declared, parameters)
         request = WorkflowSubmitRequest(
             namespace=self.namespace,
             resource_kind="WorkflowTemplate",

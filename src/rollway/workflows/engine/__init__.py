@@ -1,6 +1,14 @@
 """The embedded engine: Rollway's rendered WorkflowTemplates, executed on one machine."""
 
 from .runner import Engine, SecretSource
-from .spec import TemplateError, WorkflowSpec, parse
+from .spec import Parameter, TemplateError, WorkflowSpec, parse, validate_arguments
 
-__all__ = ["Engine", "SecretSource", "TemplateError", "WorkflowSpec", "parse"]
+__all__ = [
+    "Engine",
+    "Parameter",
+    "SecretSource",
+    "TemplateError",
+    "WorkflowSpec",
+    "parse",
+    "validate_arguments",
+]

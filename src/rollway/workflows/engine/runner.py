@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from ...errors import Conflict, InvalidInput, NotFound
 from .expressions import depends_on, evaluate_depends, evaluate_when, substitute
-from .spec import Template, WorkflowSpec
+from .spec import Template, WorkflowSpec, validate_arguments
 
 FINAL = {"Succeeded", "Failed", "Error", "Skipped", "Omitted"}
 FAILED = {"Failed", "Error"}
@@ -76,7 +76,7 @@ class Engine:
         labels: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """Validate the arguments against the template, journal the workflow, then start it."""
-        params = self._arguments(spec, arguments)
+        params = validate_arguments(spec.name, spec.parameters, arguments)
         name = name or f"{spec.name}-{uuid.uuid4().hex[:5]}"
         with self._cond:
             if name in self._runs or self._journal(name).exists():
@@ -202,24 +202,6 @@ class Engine:
                 self._cond.wait(timeout=0.5)
 
     # -- internals ---------------------------------------------------------------------------
-
-    def _arguments(self, spec: WorkflowSpec, arguments: Mapping[str, str]) -> dict[str, str]:
-        declared = {p.name: p for p in spec.parameters}
-        unknown = sorted(set(arguments) - set(declared))
-        if unknown:
-            raise InvalidInput(f"not a parameter of {spec.name}", field=unknown[0])
-        values: dict[str, str] = {}
-        for param in spec.parameters:
-            value = arguments.get(param.name, param.default)
-            if value is None:
-                raise InvalidInput("is required", field=param.name)
-            value = str(value)
-            if "{{" in value or "}}" in value:
-                raise InvalidInput("must not contain '{{' or '}}'", field=param.name)
-            if param.enum and value not in param.enum:
-                raise InvalidInput(f"must be one of {', '.join(param.enum)}", field=param.name)
-            values[param.name] = value
-        return values
 
     def _run(self, name: str) -> _Run:
         with self._cond:
