@@ -334,6 +334,7 @@ def main() -> int:
     env = {**os.environ, **exports(ctx)}
     crane, crane_note = crane_binary(ctx.paths.cache)
     results = Results()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="rollway-bench-") as tmp:
         bench = Bench(env, Path(tmp))
         for kind, (_, old, new) in JARS.items():
@@ -362,6 +363,10 @@ def main() -> int:
                     results.add("crane", f"{kind} warm", bench.crane(crane, kind, new_jar, target))
         table = compression_table(bench.jars)
     report(results, args.runs, crane_note, table)
+    print(
+        f"load average (1 min) before/after: {load_before:.1f}/{os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} CPUs: ratios are measured under the same load, seconds are not"
+    )
     return 0
 
 

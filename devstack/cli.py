@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 for row in rows:
                     mark = "ready" if row["ready"] else "DOWN"
-                    rss = f"{row['rss_kib'] // 1024} MiB" if row["rss_kib"] else "-"
+                    rss_kib = row["rss_kib"]
+                    rss = f"{rss_kib // 1024} MiB" if isinstance(rss_kib, int) else "-"
                     print(
                         f"{row['name']:<24} {mark:<6} {row['version']:<12} {rss:>8}  {row['endpoint']}"
                     )

@@ -62,15 +62,18 @@ class Paths:
         return path
 
 
-def run(cmd: Sequence[str | os.PathLike[str]], *, log: Path | None = None, **kw: object) -> None:
+def run(
+    cmd: Sequence[str | os.PathLike[str]],
+    *,
+    log: Path | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> None:
     """Run a set-up command to completion; on failure raise with the tail of its output."""
     target = log.open("ab") if log else subprocess.PIPE
     try:
-        proc = subprocess.run(  # noqa: PLW1510 - checked below
-            [str(c) for c in cmd],
-            stdout=target,
-            stderr=subprocess.STDOUT,
-            **kw,  # type: ignore[arg-type]
+        proc = subprocess.run(
+            [str(c) for c in cmd], stdout=target, stderr=subprocess.STDOUT, cwd=cwd, env=env
         )
     finally:
         if log:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from ..auth import Principal
 from ..auth.tokens import InvalidToken
@@ -23,7 +24,7 @@ bearer = HTTPBearer(
 )
 
 
-def context(request: Request) -> Context:
+async def context(request: Request) -> Context:
     ctx: Context = request.app.state.context
     return ctx
 
@@ -31,7 +32,8 @@ def context(request: Request) -> Context:
 ContextDep = Annotated[Context, Depends(context)]
 
 
-def session(ctx: ContextDep) -> Iterator[Session]:
+async def session(ctx: ContextDep) -> AsyncIterator[Session]:
+    """Opens no connection until used; the route (in a worker thread) does the I/O."""
     with ctx.db.read() as s:
         yield s
 
@@ -39,15 +41,19 @@ def session(ctx: ContextDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(session)]
 
 
-def principal(
+async def principal(
     request: Request,
     ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """The caller, from a valid bearer token; every route but health and metrics needs one."""
+    """The caller, from a valid bearer token; every route but health and metrics needs one.
+
+    A token seen before is answered from memory; a new one is checked in a worker thread, since
+    that may mean downloading the realm's keys."""
     if credentials is None:
         raise InvalidToken("a bearer token is required")
-    claims = ctx.validator.validate(credentials.credentials)
+    token = credentials.credentials
+    claims = ctx.validator.accepted(token) or await run_in_threadpool(ctx.validator.validate, token)
     caller = Principal.from_claims(claims, ctx.settings.oidc_audience)
     request.state.principal = caller
     return caller

@@ -3,14 +3,17 @@
 python-keycloak's `decode_token` (jwcrypto underneath) does the checking. This module keeps the
 realm's JWKS cached, refreshes it once when a token names a key it does not know (the realm
 rotated its keys), and allows only asymmetric algorithms, so `none` and HS* tokens never verify.
+A token that passed is remembered until it expires, so a client repeating it costs no crypto.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Collection
 from typing import Any
 
@@ -27,6 +30,8 @@ ALGORITHMS = (
 )  # fmt: skip
 
 
+#: How many accepted tokens are remembered (least recently used ones go first).
+ACCEPTED_TOKENS = 10_000
 #: "Claim iss is missing", "Invalid 'aud' value. …" (jwcrypto's wording).
 CLAIM_NAME = re.compile(r"^Claim (\w+) is missing|^Invalid '(\w+)' value")
 CLAIMS = {"iss": "issuer", "aud": "audience", "exp": "expiry"}
@@ -66,9 +71,32 @@ class TokenValidator:
         self._keys: jwk.JWKSet | None = None
         self._fetched_at = -math.inf
         self._lock = threading.Lock()
+        #: Tokens that passed, by digest: a client sends the same one until it expires.
+        self._accepted: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
+
+    def accepted(self, token: str) -> dict[str, Any] | None:
+        """The claims of a token that passed before and has not expired since (no crypto)."""
+        digest = hashlib.sha256(token.encode()).digest()
+        with self._lock:
+            claims = self._accepted.get(digest)
+            if claims is None:
+                return None
+            if claims["exp"] + self.leeway <= time.time():
+                del self._accepted[digest]
+                return None
+            self._accepted.move_to_end(digest)
+            return claims
 
     def validate(self, token: str) -> dict[str, Any]:
         """The token's claims once every check passed; raises InvalidToken otherwise."""
+        claims = self._check(token)
+        with self._lock:
+            self._accepted[hashlib.sha256(token.encode()).digest()] = claims
+            if len(self._accepted) > ACCEPTED_TOKENS:
+                self._accepted.popitem(last=False)
+        return claims
+
+    def _check(self, token: str) -> dict[str, Any]:
         header = _header(token)
         if header.get("alg") not in self.algorithms:
             raise InvalidToken(f"signature algorithm {str(header.get('alg'))[:20]!r} not allowed")
@@ -93,6 +121,8 @@ class TokenValidator:
             raise InvalidToken("signature verification failed") from None
         if claims.get("typ", "Bearer") != "Bearer":
             raise InvalidToken("not an access token")
+        if not isinstance(claims.get("exp"), int | float):
+            raise InvalidToken("missing expiry")
         return claims
 
     def keys(self) -> jwk.JWKSet:

@@ -70,6 +70,13 @@ def sets(values: tuple[str, ...]) -> dict[str, str]:
     return found
 
 
+def set_values(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, str]:
+    """`sets` as a click callback, so a bad pair is refused while the command line is parsed."""
+    return sets(values)
+
+
 def canary_steps(text: str | None) -> list[dict[str, Any]] | None:
     """`20,50,100`: weights with a pause until promoted between them; explicit pauses
     (`20,pause:30s,50,pause,100`) replace the implicit ones."""

@@ -98,7 +98,8 @@ def build_image(
     """Build and push; `cache_dir` None builds layers in a temporary directory instead."""
     env = os.environ if env is None else env
     if not TAG.match(request.tag):  # checked now: a bad tag would fail after every upload
-        raise InvalidInput(f"{request.tag!r} is not a valid image tag", field="target")
+        field = "target" if request.target.tag else "coordinates"  # where the tag came from
+        raise InvalidInput(f"{request.tag!r} is not a valid image tag", field=field)
     if request.target.digest:
         raise InvalidInput("must be a repository and a tag, not a digest", field="target")
     jar_sha256 = file_sha256(request.jar)

@@ -137,12 +137,12 @@ class RolloutsClient:
     def pause(self, namespace: str, name: str) -> RolloutInfo:
         """`pause`: set `spec.paused`."""
         self.read(namespace, name)
-        return self.info(self._patch(namespace, name, patches.PAUSE))
+        return self.info(self._patch(namespace, name, patches.pause()))
 
     def resume(self, namespace: str, name: str) -> RolloutInfo:
         """Clear `spec.paused` (a pause by `pause`, not the controller's pause steps)."""
         self.read(namespace, name)
-        return self.info(self._patch(namespace, name, patches.RESUME))
+        return self.info(self._patch(namespace, name, patches.resume()))
 
     def restart(self, namespace: str, name: str, at: datetime | None = None) -> RolloutInfo:
         """`restart [--in]`: recreate the pods started before `at` (default: now)."""

@@ -18,11 +18,6 @@ from .canary import canary_strategy, current_step
 from .info import HASH_LABEL, REVISION_ANNOTATION, Object
 from .phase import Rollout, is_fully_promoted
 
-#: `pause`: merge patch of the Rollout.
-PAUSE: dict[str, Any] = {"spec": {"paused": True}}
-#: Clearing `spec.paused`, the spec half of `promote`.
-RESUME: dict[str, Any] = {"spec": {"paused": False}}
-
 
 @dataclass(frozen=True)
 class Promotion:
@@ -36,7 +31,7 @@ def promotion(ro: Rollout, *, full: bool = False) -> Promotion:
     """What `promote` (or `promote --full`) sends for this Rollout (`getPatches`)."""
     spec, status = ro.get("spec") or {}, ro.get("status") or {}
     name = (ro.get("metadata") or {}).get("name", "")
-    spec_patch = RESUME if spec.get("paused") else None
+    spec_patch = resume() if spec.get("paused") else None
     if full:
         if status.get("currentPodHash", "") != status.get("stableRS", ""):
             return Promotion(status={"status": {"promoteFull": True}}, spec=spec_patch)
@@ -85,6 +80,16 @@ def retry(ro: Rollout) -> dict[str, Any]:
         name = (ro.get("metadata") or {}).get("name", "")
         raise Conflict(f"rollout '{name}' is not aborted: nothing to retry")
     return {"status": {"abort": False}}
+
+
+def pause() -> dict[str, Any]:
+    """`pause`: a merge patch of the Rollout's spec."""
+    return {"spec": {"paused": True}}
+
+
+def resume() -> dict[str, Any]:
+    """Clearing `spec.paused`: the spec half of `promote`."""
+    return {"spec": {"paused": False}}
 
 
 def restart(at: datetime | None = None) -> dict[str, Any]:

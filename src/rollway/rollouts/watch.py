@@ -58,7 +58,7 @@ def wait_for_phase(
 ) -> RolloutInfo:
     """Watch until the phase is one of `until`, then return what the user sees.
 
-    Raises `RolloutDegraded` on Degraded (unless `until` has it) and `RolloutTimeout` after
+    `api` None loads the cluster configuration (`load_api`). Raises `RolloutDegraded` on Degraded (unless `until` has it) and `RolloutTimeout` after
     `timeout` seconds. `on_change(phase, message)` is called whenever either changes.
     """
     check_names(namespace, name)

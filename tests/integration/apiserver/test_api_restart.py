@@ -2,11 +2,10 @@
 
 The server runs the embedded engine against the devstack (Maven, registry, git, Kubernetes with
 Argo Rollouts), so the deployment is a real one. It is killed while the upgrade waits for its
-rollout;
-the restarted server reconciles the record from the engine, which re-runs the interrupted step
-and stops at the approval gate, and an approver's approval carries it to the end. A `pending`
-record left without a workflow (a crash between recording and submitting) is submitted on
-restart.
+rollout (or at the approval gate right after); the restarted server reconciles the record from
+the engine, which re-runs an interrupted step and stops at the gate, and an approver's approval
+carries it to the end. A `pending` record left without a workflow (a crash between recording and
+submitting) is submitted on restart.
 """
 
 from __future__ import annotations
@@ -134,10 +133,10 @@ def test_kill_9_mid_deployment_then_restart_loses_nothing(
 
     reaches(server, tokens, deploy("1.0.0", "deploy"), "succeeded")
     upgrade = deploy("1.1.0", "upgrade")
-    # Killed while the rollout is watched (a step the engine re-runs after its restart).
-    wait_for("the upgrade to be watching its rollout",
-             lambda: ("wait-rollout", "Running") in
-             [(s["name"], s["phase"]) for s in get(server, tokens, upgrade)["steps"]])  # fmt: skip
+    # Killed once the rollout is being watched: that step, if still running, is run again by
+    # the restarted engine; if it is done, the workflow waits at the approval gate meanwhile.
+    wait_for("the upgrade to reach its rollout",
+             lambda: "wait-rollout" in [s["name"] for s in get(server, tokens, upgrade)["steps"]])  # fmt: skip
     server.kill9()
     # A crash between recording and submitting leaves a pending record without a workflow.
     orphan = f"hello-dev-{uuid.uuid4().hex[:8]}"

@@ -70,11 +70,20 @@ def test_bluegreen_deploy_upgrade_promote_rollback(
     assert found["rollout"]["phase"] == "Healthy" and found["rollout"]["strategy"] == "BlueGreen"
     assert {"stable", "active"} <= tags(found)
     table = cli.ok("status", app_name)
-    for shown in ("State:           ✔ succeeded", "✔ build-image", "Status:          ✔ Healthy",
-                  "Strategy:        BlueGreen", "⟳ " + app_name, "# revision:", "stable,active"):
+    for shown in (
+        "State:           ✔ succeeded",
+        "✔ build-image",
+        "Status:          ✔ Healthy",
+        "Strategy:        BlueGreen",
+        "⟳ " + app_name,
+        "# revision:",
+        "stable,active",
+    ):
         assert shown in table, table  # fmt: skip
 
-    upgrade = cli.run("upgrade", app_name, "--version", "1.1.0", "--strategy", "bluegreen", "--wait")
+    upgrade = cli.run(
+        "upgrade", app_name, "--version", "1.1.0", "--strategy", "bluegreen", "--wait"
+    )
     assert upgrade.returncode == 0, upgrade.stderr
     assert "awaits promotion" in upgrade.stdout and "the preview runs beside" in upgrade.stdout
     assert f"hint: promote it: app promote {app_name}" in upgrade.stderr
@@ -130,7 +139,7 @@ def test_canary_upgrade_pauses_at_its_step_then_abort_and_retry(
     assert (rollout["strategy"], rollout["phase"], rollout["steps"]) == ("Canary", "Paused", 5)
     assert rollout["setWeight"] == 25 and rollout["step"] == 1
     table = cli.ok("status", app_name)
-    assert "  Step:           1/5" in table and "  SetWeight:      25" in table, table
+    assert "  Step:          1/5" in table and "  SetWeight:     25" in table, table
     assert "canary" in tags(found) and "stable" in tags(found)
 
     aborted = cli.run("abort", app_name)
@@ -139,7 +148,9 @@ def test_canary_upgrade_pauses_at_its_step_then_abort_and_retry(
     after = reaches(cli, app_name, lambda s: s["deployment"]["state"] == "aborted", "aborted")
     done = cli.run("status", app_name)
     assert done.returncode == 1
-    assert one_error_line(done.stderr).startswith(f"error: deployment {after['deployment']['id']} aborted")
+    assert one_error_line(done.stderr).startswith(
+        f"error: deployment {after['deployment']['id']} aborted"
+    )
 
     nothing = cli.run("promote", app_name)
     assert nothing.returncode == 5
@@ -168,14 +179,18 @@ def test_approval_gate_rules_reject_approve_and_conflicts(
     never = cli.run("upgrade", app_name, "--env", "prod", "--version", "1.1.0")
     assert never.returncode == 5
     assert one_error_line(never.stderr) == (
-        f"error: the command: nothing to upgrade: '{app_name}' was never deployed to 'prod'")
+        f"error: the command: nothing to upgrade: '{app_name}' was never deployed to 'prod'"
+    )
     assert "hint: use kind deploy for a first deployment" in never.stderr
     nothing = cli.run("status", app_name, "--env", "dev")
     assert nothing.returncode == 4
     assert f"hint: deploy it first: app deploy {app_name} --env dev" in nothing.stderr
     which = cli.run("status", app_name)
     assert which.returncode == 2
-    assert one_error_line(which.stderr) == f"error: --env: '{app_name}' has environments dev, prod: say which"
+    assert (
+        one_error_line(which.stderr)
+        == f"error: --env: '{app_name}' has environments dev, prod: say which"
+    )
 
     cli.ok("deploy", app_name, "--env", "prod", "--artifact", f"{ARTIFACT}:1.0.0", "--wait")
     waiting = cli.run("upgrade", app_name, "--env", "prod", "--version", "1.1.0", "--wait")
@@ -263,7 +278,9 @@ def test_ctrl_c_while_waiting_leaves_the_upgrade_running(
 
     assert waiting.wait(timeout=60) == 130
     rest = waiting.stderr.read()
-    assert "it keeps running" in rest and f"hint: reattach with: app status {app_name} --watch" in rest
+    assert (
+        "it keeps running" in rest and f"hint: reattach with: app status {app_name} --watch" in rest
+    )
     assert "Traceback" not in rest
     assert status(cli, app_name)["deployment"]["state"] in ("running", "waiting")
     assert cli.run("abort", app_name).returncode == 0

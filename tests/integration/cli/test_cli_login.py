@@ -13,7 +13,13 @@ import yaml
 from keycloak import KeycloakOpenID
 from keycloak.exceptions import KeycloakPostError
 
-from tests.integration.cli.harness import Browser, Cli, environ_without_rollway, mode, one_error_line
+from tests.integration.cli.harness import (
+    Browser,
+    Cli,
+    environ_without_rollway,
+    mode,
+    one_error_line,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +54,9 @@ def test_wrong_password_is_one_line_and_exit_3(cli: Cli) -> None:
     done = cli.run("login", "-u", "alice", "--password-stdin", input="not-the-password")
 
     assert done.returncode == 3
-    assert one_error_line(done.stderr) == "error: Keycloak refused the login: Invalid user credentials"
+    assert (
+        one_error_line(done.stderr) == "error: Keycloak refused the login: Invalid user credentials"
+    )
     assert not cli.config.exists()
 
 
@@ -80,7 +88,9 @@ def test_client_credentials_secret_on_stdin_through_clirunner(
 
     assert result.exit_code == 0, result.output
     assert "Logged in as rollway-ci" in result.stdout
-    wrong = cli.invoke("login", "--client-credentials", input="wrong", ROLLWAY_CLIENT_ID="rollway-ci")
+    wrong = cli.invoke(
+        "login", "--client-credentials", input="wrong", ROLLWAY_CLIENT_ID="rollway-ci"
+    )
     assert wrong.exit_code == 3
     assert "Keycloak refused the login" in wrong.stderr
     missing = cli.invoke("login", "--client-credentials", input="x")
@@ -217,7 +227,8 @@ def test_an_unreachable_server_is_named_without_a_traceback(cli: Cli) -> None:
 
     assert done.returncode == 1
     assert one_error_line(done.stderr) == (
-        "error: cannot reach the Rollway API server at http://127.0.0.1:9: connection refused")
+        "error: cannot reach the Rollway API server at http://127.0.0.1:9: connection refused"
+    )
     assert "hint: check --server" in done.stderr
 
 

@@ -11,13 +11,13 @@ from rollway.rollouts.client import GROUP, PLURAL, VERSION
 APP = "web"
 
 
-def service(name: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": name},
-        "spec": {"selector": {"app": APP}, "ports": [{"port": 80, "targetPort": 8080}]},
-    }
+def service(name: str) -> client.V1Service:
+    return client.V1Service(
+        metadata=client.V1ObjectMeta(name=name),
+        spec=client.V1ServiceSpec(
+            selector={"app": APP}, ports=[client.V1ServicePort(port=80, target_port=8080)]
+        ),
+    )
 
 
 def rollout(strategy: dict[str, Any], *, replicas: int, image: str) -> dict[str, Any]:
@@ -67,10 +67,12 @@ def web_analysis(url: str) -> dict[str, Any]:
     }
 
 
-def create(api: client.ApiClient, namespace: str, *objects: dict[str, Any]) -> None:
+def create(
+    api: client.ApiClient, namespace: str, *objects: dict[str, Any] | client.V1Service
+) -> None:
     custom, core = client.CustomObjectsApi(api), client.CoreV1Api(api)
     for obj in objects:
-        if obj["kind"] == "Service":
+        if isinstance(obj, client.V1Service):
             core.create_namespaced_service(namespace, obj)
         else:
             plural = {"Rollout": PLURAL, "AnalysisTemplate": "analysistemplates"}[obj["kind"]]
@@ -88,12 +90,12 @@ def set_image(api: client.ApiClient, namespace: str, image: str) -> None:
 def selector(api: client.ApiClient, namespace: str, service_name: str) -> str | None:
     """The pod-template hash a Service routes to, as the controller set it."""
     svc = client.CoreV1Api(api).read_namespaced_service(service_name, namespace)
-    return (svc.spec.selector or {}).get("rollouts-pod-template-hash")
+    return ((svc.spec and svc.spec.selector) or {}).get("rollouts-pod-template-hash")
 
 
 def generation(api: client.ApiClient, namespace: str) -> tuple[int, str]:
     """metadata.generation and resourceVersion: unchanged means nothing was patched."""
-    ro = client.CustomObjectsApi(api).get_namespaced_custom_object(
+    ro: dict[str, Any] = client.CustomObjectsApi(api).get_namespaced_custom_object(  # type: ignore[assignment]
         GROUP, VERSION, namespace, PLURAL, APP
     )
     return ro["metadata"]["generation"], ro["metadata"]["resourceVersion"]

@@ -73,7 +73,7 @@ def endpoint() -> Iterator[HealthEndpoint]:
 def test_canary_analysis_step(
     api: client.ApiClient, namespace: str, endpoint: HealthEndpoint, answer: str
 ) -> None:
-    steps = [{"setWeight": 50}, {"analysis": ANALYSIS}]
+    steps: list[dict[str, Any]] = [{"setWeight": 50}, {"analysis": ANALYSIS}]
     create(api, namespace, web_analysis(endpoint.url), canary(steps, replicas=2))
     first = wait_for_phase(api, namespace, APP, until={"Healthy"}, timeout=120)
     assert endpoint.hits == 0  # a first deploy runs no steps

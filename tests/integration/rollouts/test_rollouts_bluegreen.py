@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from kubernetes import client
 
@@ -151,9 +153,15 @@ def test_pause_resume_restart(
     core = client.CoreV1Api(api)
 
     def pod_names() -> set[str]:
-        return {p.metadata.name for p in core.list_namespaced_pod(namespace).items}
+        return {
+            str(p.metadata.name) for p in core.list_namespaced_pod(namespace).items if p.metadata
+        }
 
     before = pod_names()
+    # The controller restarts pods created *before* restartAt (second precision): make sure the
+    # clock has left the second the current pods were created in.
+    newest = max(p.metadata.creation_timestamp for p in core.list_namespaced_pod(namespace).items)
+    wait_for("a new second", lambda: datetime.now(UTC).replace(microsecond=0) > newest, timeout=5)
     restarted = rollouts.restart(namespace, APP)
     assert (restarted.phase, restarted.message) == (
         "Progressing",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from kubernetes import client
 
@@ -12,7 +14,12 @@ from tests.integration.rollouts.manifests import APP, canary, create, set_image
 
 pytestmark = pytest.mark.integration
 
-STEPS = [{"setWeight": 20}, {"pause": {}}, {"setWeight": 50}, {"pause": {"duration": "10s"}}]
+STEPS: list[dict[str, Any]] = [
+    {"setWeight": 20},
+    {"pause": {}},
+    {"setWeight": 50},
+    {"pause": {"duration": "10s"}},
+]
 
 
 def counts(info: RolloutInfo) -> list[tuple[str, int, int, tuple[str, ...]]]:
@@ -88,6 +95,7 @@ def test_abort_and_retry(api: client.ApiClient, rollouts: RolloutsClient, namesp
         return info if counts(info) == [("stable", 10, 10, ("web:1",))] else None
 
     settled = wait_for("stable back to 10 replicas", back_to_stable, timeout=120)
+    assert settled is not None
     assert (settled.phase, settled.actual_weight) == ("Degraded", 0)
 
     rollouts.retry(namespace, APP)

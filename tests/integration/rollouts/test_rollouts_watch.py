@@ -43,7 +43,7 @@ def test_watch_is_reestablished_across_short_watches(
     monkeypatch.setattr(watch.Watch, "stream", counting_stream)
     monkeypatch.setattr(rollway_watch, "WATCH_SECONDS", 1)
 
-    steps = [{"setWeight": 50}, {"pause": {"duration": "5s"}}]
+    steps: list[dict[str, Any]] = [{"setWeight": 50}, {"pause": {"duration": "5s"}}]
     create(api, namespace, canary(steps, replicas=2))
     wait_for_phase(api, namespace, APP, until={"Healthy"}, timeout=120)
     set_image(api, namespace, "web:2")

@@ -510,7 +510,7 @@ def run_image(layout: Path, manifest: dict[str, Any], config: dict[str, Any], ro
             except httpx.TransportError:
                 return None
 
-        return wait_for("the app to answer", answer, timeout=60)
+        return str(wait_for("the app to answer", answer, timeout=60))
     finally:
         # unshare ignores SIGTERM while it waits, and --setuid clears --kill-child's death
         # signal: the whole process group goes.
@@ -590,8 +590,6 @@ def test_build_push_and_verify_with_skopeo(
     assert manifest_puts == [f"/v2/{repo}/manifests/{digest}", f"/v2/{repo}/manifests/1.0.0"]
     assert out["blobs_uploaded"] == "2"
     assert int(out["bytes_uploaded"]) == manifest["layers"][-1]["size"] + manifest["config"]["size"]
-    if _can_unshare():
-        assert run_image(layout, manifest, config, tmp_path / "rootfs") == "hello 1.0.0"
 
 
 def test_same_input_same_digest_and_nothing_pushed_twice(
@@ -665,7 +663,7 @@ def test_platform_is_picked_from_the_index(
     assert "has no linux/s390x image (it has: linux/amd64, linux/arm64" in wrong.proc.stderr
 
 
-def test_spring_boot_jar_gets_its_four_layers_and_runs(
+def test_spring_boot_jar_gets_its_four_layers(
     env: dict[str, str],
     registry: str,
     repo: str,
@@ -700,8 +698,28 @@ def test_spring_boot_jar_gets_its_four_layers_and_runs(
     spec = config["config"]
     assert spec["Entrypoint"] == ["java", "org.springframework.boot.loader.launch.JarLauncher"]
     assert spec["WorkingDir"] == "/app"
-    if _can_unshare():
-        assert run_image(layout, manifest, config, tmp_path / "rootfs") == "hello 1.0.0"
+
+
+@needs_unshare
+@pytest.mark.parametrize("artifact", ["hello", "hello-boot"])
+def test_the_image_runs(
+    env: dict[str, str],
+    registry: str,
+    repo: str,
+    jars: Callable[[str, str], Path],
+    authfile: Path,
+    tmp_path: Path,
+    artifact: str,
+) -> None:
+    """The app starts from the pushed image alone: its layers over the base's, as user 1000,
+    with the config's entrypoint, environment and working directory."""
+    step = build_ok(
+        env, tmp_path, "--jar", str(jars(artifact, "1.0.0")), "--base", env["ROLLWAY_BASE_IMAGE"],
+        "--target", f"{registry}/{repo}:1",
+    )  # fmt: skip
+    layout = tmp_path / "layout"
+    manifest, config = copy_to_layout(authfile, step.outputs["image"], layout)
+    assert run_image(layout, manifest, config, tmp_path / "rootfs") == "hello 1.0.0"
 
 
 def test_upgrade_pushes_only_the_application_layer(

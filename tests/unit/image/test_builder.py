@@ -36,7 +36,7 @@ def test_a_version_that_is_no_tag_is_refused_before_any_work(tmp_path: Path) -> 
     )
     with pytest.raises(InvalidInput) as err:
         build_image(request, cache_dir=None, env={})
-    assert err.value.field == "target"
+    assert err.value.field == "coordinates"
 
 
 def test_a_digest_target_is_refused(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ from rollway.image.config import (
 )
 from rollway.image.media import DOCKER, DOCKER_LAYER, OCI, OCI_LAYER
 
-BASE = {
+BASE: dict[str, Any] = {
     "architecture": "amd64",
     "os": "linux",
     "created": "2024-05-01T10:00:00Z",

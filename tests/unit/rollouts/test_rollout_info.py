@@ -130,7 +130,7 @@ def test_steps_free_canary() -> None:
     [({"canary": {"weight": 35, "podTemplateHash": "new"}}, 35), (None, 20)],
 )
 def test_traffic_routed_weight_comes_from_status(weights: Any, expected: int) -> None:
-    routed = {"canary": {"weights": weights}} if weights else {}
+    routed: dict[str, Any] = {"canary": {"weights": weights}} if weights else {}
     ro = canary(currentStepIndex=1, currentPodHash="new", stableRS="old", availableReplicas=10,
                 **routed)  # fmt: skip
     ro["spec"]["strategy"]["canary"]["trafficRouting"] = {"nginx": {"stableIngress": "web"}}

@@ -92,7 +92,7 @@ def list_deployments(
 
 
 @router.get("/deployments/{deployment_id}")
-def get_deployment(deployment: VisibleDeployment) -> DeploymentOut:
+async def get_deployment(deployment: VisibleDeployment) -> DeploymentOut:
     """Step-by-step status with timings, and provenance."""
     return DeploymentOut.of(deployment)
 

@@ -15,7 +15,7 @@ PROBE = {"rollway.io/readiness-probe": "none"}
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     """The process serves requests."""
     return {"status": "ok"}
 
@@ -36,6 +36,6 @@ def readyz(ctx: ContextDep) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=Response)
-def metrics(ctx: ContextDep) -> Response:
+async def metrics(ctx: ContextDep) -> Response:
     """Prometheus text exposition."""
     return Response(ctx.metrics.render(), media_type=CONTENT_TYPE_LATEST)

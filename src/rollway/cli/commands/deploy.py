@@ -15,7 +15,7 @@ from ...errors import InvalidInput, NotFound
 from .. import lookup
 from ..claims import claims, groups
 from ..output import output_option
-from ..params import Artifact, Chart, sets
+from ..params import Artifact, Chart, set_values
 from ..session import Session, target_options
 from ..start import FLAGS, start
 
@@ -53,6 +53,7 @@ REGISTRATION_FLAGS = {
     "values",
     multiple=True,
     metavar="KEY=VALUE",
+    callback=set_values,
     help="Chart value, as helm --set takes it (repeatable).",
 )
 @click.option("--replicas", type=click.IntRange(0, 1000), help="Number of pods.")
@@ -78,7 +79,7 @@ def deploy(
     artifact: tuple[str, str | None],
     strategy: str | None,
     chart: dict[str, str] | None,
-    values: tuple[str, ...],
+    values: dict[str, str],
     replicas: int | None,
     owners: tuple[str, ...],
     wait: bool,
@@ -124,7 +125,7 @@ def deploy(
     body: dict[str, Any] = {"kind": "deploy", "env": env, "version": version or "RELEASE"}
     if strategy:
         body["strategy"] = strategy
-    overrides: dict[str, Any] = {"set": sets(values)}
+    overrides: dict[str, Any] = {"set": values}
     if replicas is not None:
         overrides["replicas"] = replicas
     body["overrides"] = overrides
