@@ -73,6 +73,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(migrate.upgrade, db.engine)
+        await run_in_threadpool(db.analyze)
         ctx.reconciler.start()
         try:
             yield

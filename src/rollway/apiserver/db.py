@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 #: Seconds a SQLite writer waits for the lock before giving up.
 SQLITE_BUSY_TIMEOUT = 30
+#: Rows per index SQLite's ANALYZE samples.
+ANALYSIS_LIMIT = 1000
 
 
 class Database:
@@ -38,6 +40,17 @@ class Database:
         """A transaction committed on success and rolled back on any exception."""
         with self._write() as session, session.begin():
             yield session
+
+    def analyze(self) -> None:
+        """Refresh SQLite's table statistics, without which it picks an index over a backward
+        scan of the primary key for `… IN (apps) ORDER BY seq DESC LIMIT n` and sorts every
+        matching row. Bounded sampling keeps it quick on large tables; PostgreSQL's autovacuum
+        does this by itself."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
+            conn.exec_driver_sql("ANALYZE")
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

@@ -41,6 +41,12 @@ SETTINGS = {
     "ROLLWAY_MAVEN_URL": "maven-url",
     "ROLLWAY_MAVEN_SNAPSHOTS_URL": "maven-snapshots-url",
 }
+#: What the exit handler may use when configured; absent, it just records the outcome.
+OPTIONAL = {
+    "ROLLWAY_CALLBACK_URL": ("configmap", PLATFORM_CONFIG, "callback-url"),
+    "ROLLWAY_CALLBACK_TOKEN": ("secret", "rollway-callback", "token"),
+    "ROLLWAY_NOTIFY_WEBHOOKS": ("secret", "rollway-notifications", "webhooks"),
+}
 #: Exit code of a TransientError (EX_TEMPFAIL): the only failures worth retrying.
 TRANSIENT_EXIT = 75
 LABELS = {
@@ -62,6 +68,7 @@ def step(
     outputs: tuple[str, ...] = (),
     secrets: tuple[str, ...] = (),
     settings: tuple[str, ...] = (),
+    optional: tuple[str, ...] = (),
     timeout: int,
     retries: int = 3,
     inputs: tuple[str, ...] = (),
@@ -75,6 +82,13 @@ def step(
             for var in secrets]  # fmt: skip
     env += [ConfigMapEnv(name=var, config_map_name=PLATFORM_CONFIG, config_map_key=SETTINGS[var])
             for var in settings]  # fmt: skip
+    for var in optional:
+        kind, source, key = OPTIONAL[var]
+        env.append(
+            SecretEnv(name=var, secret_name=source, secret_key=key, optional=True)
+            if kind == "secret"
+            else ConfigMapEnv(name=var, config_map_name=source, config_map_key=key, optional=True)
+        )
     return Container(
         name=name,
         image=STEP_IMAGE,
@@ -172,6 +186,7 @@ def _exit_handler() -> tuple[Container, DAG]:
         "report",
         ["--deployment-id", wp("deployment-id"), "--status", "{{workflow.status}}",
          "--failures", "{{workflow.failures}}"],
+        optional=tuple(OPTIONAL),
         timeout=120,
     )  # fmt: skip
     with DAG(name="exit-handler") as handler:

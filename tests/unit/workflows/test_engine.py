@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from rollway.errors import Conflict, InvalidInput
+from rollway.errors import Conflict, InvalidInput, NotFound
 from rollway.workflows.engine import Engine, TemplateError, parse
 from tests.helpers import wait_for
 
@@ -277,3 +278,42 @@ def test_restart_resumes_running_workflows(tmp_path: Path) -> None:
     engine.resume("wf-1", "displayName=gate")
     assert finished(engine, "wf-1")["phase"] == "Succeeded"
     assert (tmp_path / "done").exists()
+
+
+class DictSecrets:
+    """Pure-logic stand-in for the cluster's Secrets (the engine's SecretSource interface)."""
+
+    def __init__(self, secrets: dict[tuple[str, str], str]) -> None:
+        self.secrets = secrets
+
+    def secret(self, name: str, key: str) -> str:
+        if (name, key) not in self.secrets:
+            raise NotFound(f"Secret {name} has no key {key}")
+        return self.secrets[(name, key)]
+
+    config_map = secret
+
+
+def test_secret_env_and_optional_references(tmp_path: Path) -> None:
+    engine = Engine(tmp_path / "state", secrets=DictSecrets({("creds", "token"): "s3cret"}))
+    env = [
+        {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "token"}}},
+        {
+            "name": "HOOKS",
+            "valueFrom": {"secretKeyRef": {"name": "hooks", "key": "x", "optional": True}},
+        },  # fmt: skip
+    ]
+    script = 'echo "$TOKEN ${HOOKS-unset}" > {{workflow.parameters.dir}}/env'
+    doc = workflow(
+        [{"name": "a", "template": "t"}],
+        [{"name": "t", "container": {"image": "x", "command": [SH, "-c", script], "env": env}}],
+    )
+    wf = finished(engine, engine.submit(parse(doc), {"dir": str(tmp_path)})["name"])
+    assert wf["phase"] == "Succeeded"
+    assert (tmp_path / "env").read_text() == "s3cret unset\n"
+    assert "s3cret" not in json.dumps(wf)  # resolved secrets are not journalled
+
+    env[1]["valueFrom"]["secretKeyRef"].pop("optional")
+    wf = finished(engine, engine.submit(parse(doc), {"dir": str(tmp_path)})["name"])
+    assert wf["phase"] == "Failed"
+    assert "hooks" in nodes(wf)["a"]["message"]

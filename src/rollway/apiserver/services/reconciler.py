@@ -4,12 +4,14 @@ One background thread: every `interval` seconds each pending, running or waiting
 compared with its workflow (`Backend.get`); a `pending` one older than the grace period (any, at
 startup: nothing else is submitting then) is submitted, or its workflow adopted when an earlier
 attempt got that far. Reads of the API never wait on the engine: they read what this wrote.
+Once an hour it also refreshes the database's planner statistics.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -21,6 +23,8 @@ from ..models import IN_FLIGHT, Deployment, utcnow
 from . import status, submission
 
 log = logging.getLogger("rollway.apiserver")
+#: Seconds between refreshes of the database's query-planner statistics.
+ANALYZE_EVERY = 3600
 
 
 class Reconciler:
@@ -101,11 +105,14 @@ class Reconciler:
                 return submission.load(session, deployment_id)
 
     def _run(self) -> None:
-        startup = True
+        startup, analyzed = True, time.monotonic()
         while not self._stop.is_set():
             try:
                 self.reconcile(startup=startup)
                 startup = False
+                if time.monotonic() - analyzed > ANALYZE_EVERY:
+                    self.db.analyze()
+                    analyzed = time.monotonic()
             except Exception as err:  # e.g. the database is briefly unavailable
                 log.warning("reconcile pass failed: %s", type(err).__name__)
             self._stop.wait(self.interval)

@@ -445,10 +445,14 @@ class _Run:
         out_dirs = {str(Path(p).parent) for p in template.outputs.values()}
         env = dict(self.engine.base_env)
         for var in template.env:
-            if var.secret:
-                env[var.name] = self._secret("secret", *var.secret)
-            elif var.config_map:
-                env[var.name] = self._secret("config_map", *var.config_map)
+            if var.secret or var.config_map:
+                kind, ref = ("secret", var.secret) if var.secret else ("config_map", var.config_map)
+                try:
+                    env[var.name] = self._secret(kind, *ref)  # type: ignore[misc]
+                except NotFound:
+                    if not var.optional:
+                        raise
+                    env.pop(var.name, None)
             else:
                 env[var.name] = substitute(var.value or "", scope)
         argv = [substitute(a, scope) for a in (*template.command, *template.args)]

@@ -44,6 +44,7 @@ class EnvVar:
     value: str | None = None
     secret: tuple[str, str] | None = None  # (secret name, key)
     config_map: tuple[str, str] | None = None
+    optional: bool = False  # a missing Secret/ConfigMap (or key) leaves the variable unset
 
 
 @dataclasses.dataclass(frozen=True)
@@ -251,10 +252,14 @@ def _env(e: Mapping[str, Any], where: str) -> EnvVar:
     source = e.get("valueFrom") or {}
     if "secretKeyRef" in source:
         ref = source["secretKeyRef"]
-        return EnvVar(e["name"], secret=(ref["name"], ref["key"]))
+        return EnvVar(
+            e["name"], secret=(ref["name"], ref["key"]), optional=bool(ref.get("optional"))
+        )
     if "configMapKeyRef" in source:
         ref = source["configMapKeyRef"]
-        return EnvVar(e["name"], config_map=(ref["name"], ref["key"]))
+        return EnvVar(
+            e["name"], config_map=(ref["name"], ref["key"]), optional=bool(ref.get("optional"))
+        )
     raise TemplateError("only value, secretKeyRef and configMapKeyRef are supported", field=where)
 
 
