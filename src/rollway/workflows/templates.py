@@ -6,6 +6,8 @@ production and the embedded engine interprets the very same YAML locally.
 
 from __future__ import annotations
 
+from typing import Any
+
 from hera.workflows import (
     DAG,
     ConfigMapEnv,
@@ -181,6 +183,22 @@ def _build_steps() -> tuple[Container, Container]:
     return resolve, build
 
 
+def _build_tasks(resolve: Container, build: Container) -> tuple[Any, Any]:
+    """resolve-artifact → build-image, wired by the resolved jar's outputs (inside a DAG)."""
+    r = resolve(name="resolve-artifact")
+    b = build(
+        name="build-image",
+        arguments={
+            "jar": r.get_parameter("path").value,
+            "jar-sha256": r.get_parameter("sha256").value,
+            "coordinates": r.get_parameter("coordinates").value,
+            "version": r.get_parameter("version").value,
+        },
+    )
+    r >> b
+    return r, b
+
+
 def _exit_handler() -> tuple[Container, DAG]:
     report = step(
         "report",
@@ -200,17 +218,7 @@ def build_template() -> WorkflowTemplate:
         resolve, build = _build_steps()
         _exit_handler()
         with DAG(name="main"):
-            r = resolve(name="resolve-artifact")
-            b = build(
-                name="build-image",
-                arguments={
-                    "jar": r.get_parameter("path").value,
-                    "jar-sha256": r.get_parameter("sha256").value,
-                    "coordinates": r.get_parameter("coordinates").value,
-                    "version": r.get_parameter("version").value,
-                },
-            )
-            r >> b
+            _build_tasks(resolve, build)
     return wt
 
 
@@ -264,16 +272,7 @@ def deploy_template() -> WorkflowTemplate:
         _exit_handler()
 
         with DAG(name="main"):
-            r = resolve(name="resolve-artifact")
-            b = build(
-                name="build-image",
-                arguments={
-                    "jar": r.get_parameter("path").value,
-                    "jar-sha256": r.get_parameter("sha256").value,
-                    "coordinates": r.get_parameter("coordinates").value,
-                    "version": r.get_parameter("version").value,
-                },
-            )
+            r, b = _build_tasks(resolve, build)
             f = fetch(name="fetch-chart")
             rd = render(
                 name="render",
@@ -301,7 +300,6 @@ def deploy_template() -> WorkflowTemplate:
             gate = approval(name="approval", when=paused)
             p = promote(name="promote", arguments={"rollout": rollout}, when=paused)
             w2 = wait(name="wait-healthy", arguments={"rollout": rollout, "until": "healthy"})
-            r >> b
             [b, f] >> rd
             rd >> a >> w1 >> gate >> p >> w2
     return wt
