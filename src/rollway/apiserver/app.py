@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -72,7 +72,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(migrate.upgrade, db.engine)
+        await run_in_threadpool(migrate.upgrade, db.writer)
         await run_in_threadpool(db.analyze)
         ctx.reconciler.start()
         try:
@@ -95,11 +95,9 @@ def create_app(
     app.add_middleware(AuditMiddleware, db=db, prefix=f"{API_PREFIX}/")
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
 
-    api = APIRouter(prefix=API_PREFIX)
-    for module in (apps, deployments, actions, rollouts, audit):
-        api.include_router(module.router)
     app.include_router(health.router)
-    app.include_router(api)
+    for module in (deployments, apps, actions, rollouts, audit):
+        app.include_router(module.router, prefix=API_PREFIX)
     _documentation(app)
     return app
 

@@ -2,7 +2,7 @@
 
 On SQLite a transaction that writes starts with `BEGIN IMMEDIATE`: it waits for the write lock
 up front (busy timeout) instead of failing half-way when another writer got there first, and
-reads keep running beside it (WAL). PostgreSQL needs nothing special: the unique indexes decide.
+reads keep running beside it (WAL), each statement on its own (no transaction to open). PostgreSQL needs nothing special: the unique indexes decide.
 """
 
 from __future__ import annotations
@@ -26,9 +26,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
-        self._write = sessionmaker(
-            self.engine.execution_options(rollway_write=True), expire_on_commit=False
-        )
+        self.writer = self.engine.execution_options(rollway_write=True)
+        self._write = sessionmaker(self.writer, expire_on_commit=False)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -48,7 +47,7 @@ class Database:
         does this by itself."""
         if self.engine.dialect.name != "sqlite":
             return
-        with self.engine.connect() as conn:
+        with self.engine.begin() as conn:
             conn.exec_driver_sql(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
             conn.exec_driver_sql("ANALYZE")
 
@@ -84,7 +83,8 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get("rollway_write")
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Reads run statement by statement: no BEGIN to send, nothing to roll back after.
+        if conn.get_execution_options().get("rollway_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine

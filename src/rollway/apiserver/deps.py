@@ -24,9 +24,13 @@ bearer = HTTPBearer(
 )
 
 
-async def context(request: Request) -> Context:
+def server(request: Request) -> Context:
     ctx: Context = request.app.state.context
     return ctx
+
+
+async def context(request: Request) -> Context:
+    return server(request)
 
 
 ContextDep = Annotated[Context, Depends(context)]
@@ -43,7 +47,6 @@ SessionDep = Annotated[Session, Depends(session)]
 
 async def principal(
     request: Request,
-    ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     """The caller, from a valid bearer token; every route but health and metrics needs one.
@@ -52,8 +55,10 @@ async def principal(
     that may mean downloading the realm's keys."""
     if credentials is None:
         raise InvalidToken("a bearer token is required")
-    token = credentials.credentials
-    claims = ctx.validator.accepted(token) or await run_in_threadpool(ctx.validator.validate, token)
+    ctx, token = server(request), credentials.credentials
+    claims = ctx.validator.accepted(token)
+    if claims is None:
+        claims = await run_in_threadpool(ctx.validator.validate, token)
     caller = Principal.from_claims(claims, ctx.settings.oidc_audience)
     request.state.principal = caller
     return caller
@@ -63,12 +68,13 @@ PrincipalDep = Annotated[Principal, Depends(principal)]
 
 
 def visible_deployment(
-    deployment_id: DeploymentId, request: Request, session: SessionDep, caller: PrincipalDep
+    deployment_id: DeploymentId, request: Request, caller: PrincipalDep
 ) -> Deployment:
     """The deployment if the caller may see it (else 404), loaded before the route runs, so
     the audit names it and a stream never starts for a missing one."""
     request.state.audit = {"target": deployment_id}
-    deployment = deployments.get(session, caller, deployment_id)
+    with server(request).db.read() as session:
+        deployment = deployments.get(session, caller, deployment_id)
     request.state.audit.update(app=deployment.app, env=deployment.env)
     return deployment
 

@@ -95,14 +95,14 @@ async def _rollway_error(request: Request, exc: RollwayError) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = [{"field": field_name(e.get("loc", ())), "message": _message(e)} for e in exc.errors()]
-    first = errors[0] if errors else {"field": None, "message": "invalid request"}
+    field, message = (errors[0]["field"], errors[0]["message"]) if errors else ("", "invalid")
     return problem_response(
         request,
         422,
         "Invalid input",
-        f"{first['field']}: {first['message']}" if first["field"] else first["message"],
+        f"{field}: {message}" if field else message,
         kind="InvalidInput",
-        field=first["field"],
+        field=field or None,
         errors=errors,
     )
 
@@ -111,7 +111,8 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized"}
     title = titles.get(exc.status_code, "HTTP error")
     detail = exc.detail if isinstance(exc.detail, str) else title
-    return problem_response(request, exc.status_code, title, detail, headers=exc.headers)
+    headers = dict(exc.headers) if exc.headers else None
+    return problem_response(request, exc.status_code, title, detail, headers=headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

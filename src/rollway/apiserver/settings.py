@@ -15,7 +15,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ROLLWAY_", extra="ignore")
 
     host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
+    port: int = Field(default=8080, ge=0, le=65535)
     #: Where the server keeps its SQLite database and the embedded engine its journals.
     state_dir: Path = Path("rollway-state")
     #: `postgresql+psycopg://…` for PostgreSQL; SQLite under the state dir when unset.
@@ -32,16 +32,16 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = None
     oidc_audience: str = "rollway-api"
     oidc_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
-    oidc_leeway: int = Field(30, ge=0, le=300)
+    oidc_leeway: int = Field(default=30, ge=0, le=300)
     #: Least seconds between two JWKS downloads caused by unknown key ids.
-    oidc_jwks_refresh_interval: float = Field(10.0, ge=0)
+    oidc_jwks_refresh_interval: float = Field(default=10.0, ge=0)
 
     #: How often in-flight deployments are brought up to date from the engine.
-    sync_interval: float = Field(1.0, gt=0)
+    sync_interval: float = Field(default=1.0, gt=0)
     #: A `pending` record older than this is (re)submitted by the reconciler.
-    submit_grace: float = Field(30.0, ge=0)
+    submit_grace: float = Field(default=30.0, ge=0)
     #: A `pending` record that could not be submitted for this long is failed.
-    submit_deadline: float = Field(600.0, gt=0)
+    submit_deadline: float = Field(default=600.0, gt=0)
 
     #: Registry the pipeline pushes to; an app's image is `<registry>/<image_project>/<app>`
     #: unless the app names its own repository.
@@ -64,8 +64,10 @@ class Settings(BaseSettings):
         if self.oidc_issuer is None and self.keycloak_url is None:
             raise ValueError("set the Keycloak URL or the OIDC issuer (ROLLWAY_OIDC_ISSUER)")
         if self.oidc_issuer is None:
+            assert self.keycloak_url is not None
             self.oidc_issuer = f"{self.keycloak_url.rstrip('/')}/realms/{self.keycloak_realm}"
         if self.keycloak_url is None:
+            assert self.oidc_issuer is not None
             base, sep, realm = self.oidc_issuer.rstrip("/").partition("/realms/")
             if not sep or not realm:
                 raise ValueError("the issuer must look like <keycloak>/realms/<realm>")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import lookup
 from .session import Session
+
+if TYPE_CHECKING:
+    from .api import Api
 
 
 def act_on_latest(name: str, action: str, body: dict[str, Any] | None = None) -> None:
@@ -19,7 +22,7 @@ def act_on_latest(name: str, action: str, body: dict[str, Any] | None = None) ->
     act(api, latest["id"], action, body)
 
 
-def act(api: Any, deployment_id: str, action: str, body: dict[str, Any] | None = None) -> None:
+def act(api: Api, deployment_id: str, action: str, body: dict[str, Any] | None = None) -> None:
     """POST the action; print the server's account of it and the deployment's state."""
     result = api.post(f"/deployments/{deployment_id}/{action}", body).json()
     deployment = result.get("deployment") or {}

@@ -1,8 +1,8 @@
 """The CLI's config file: contexts (where the API server and Keycloak are) and their tokens.
 
-`$ROLLWAY_CONFIG`, else `$XDG_CONFIG_HOME/rollway/config.yaml`, else `~/.config/rollway/config.yaml`.
-It holds tokens, so it is written with mode 0600, atomically (a temporary file renamed over it),
-and never left half-written for the next command to choke on.
+`$ROLLWAY_CONFIG`, else `$XDG_CONFIG_HOME/rollway/config.yaml`, else
+`~/.config/rollway/config.yaml`. It holds tokens, so it is written with mode 0600, atomically
+(a temporary file renamed over it): never left half-written for the next command to choke on.
 """
 
 from __future__ import annotations
@@ -179,8 +179,10 @@ def _context(path: Path, name: str, entry: Any) -> Context:
             f"{path}: context '{name}' has unknown keys: {', '.join(sorted(unknown))}",
             field="config",
         )
-    values = {attr: entry[key] for key, attr in CONTEXT_KEYS.items() if entry.get(key) is not None}
-    ctx = Context(name=name, **{k: str(v) for k, v in values.items()})
+    ctx = Context(name=name)
+    for key, attr in CONTEXT_KEYS.items():
+        if entry.get(key) is not None:
+            setattr(ctx, attr, str(entry[key]))
     creds = entry.get("credentials")
     if isinstance(creds, dict):
         try:

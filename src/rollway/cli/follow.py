@@ -47,12 +47,12 @@ class Outcome:
     hint: str | None = None
 
 
-def snapshots(api: Api, deployment_id: str, interval: float = INTERVAL) -> Iterator[Snapshot]:
+def snapshots(api: Api, deployment_id: str) -> Iterator[Snapshot]:
     while True:
         deployment = lookup.deployment(api, deployment_id)
         rollout, error = lookup.rollout(api, deployment["app"], deployment["env"])
         yield Snapshot(deployment, rollout, error)
-        time.sleep(interval)
+        time.sleep(INTERVAL)
 
 
 def outcome(snap: Snapshot, *, until_paused: bool) -> Outcome | None:
@@ -74,8 +74,11 @@ def outcome(snap: Snapshot, *, until_paused: bool) -> Outcome | None:
             return Outcome(0, f"deployment {ident} waits for approval ({where})",
                            hint=f"an approver runs: app approve {ident}   "
                                 f"(or: app reject {ident})")  # fmt: skip
-        return Outcome(0, f"deployment {ident} awaits promotion ({where})",
-                       hint=f"promote it: app promote {app}   (or roll back: app abort {app})")  # fmt: skip
+        return Outcome(
+            0,
+            f"deployment {ident} awaits promotion ({where})",
+            hint=f"promote it: app promote {app}   (or roll back: app abort {app})",
+        )
     return None
 
 
@@ -97,11 +100,9 @@ def follow(
     *,
     until_paused: bool,
     stderr: bool,
-    stop: Callable[[Snapshot], bool] | None = None,
-    interval: float = INTERVAL,
-) -> tuple[Outcome | None, Snapshot]:
-    """Show progress until an outcome (or until `stop` says so); returns both and the last view."""
-    feed = snapshots(api, deployment_id, interval)
+) -> tuple[Outcome, Snapshot]:
+    """Show progress (on stderr or stdout) until an outcome; return it and the last view."""
+    feed = snapshots(api, deployment_id)
     last: Snapshot | None = None
     try:
         with _display(stderr) as show:
@@ -109,7 +110,7 @@ def follow(
                 last = next(feed)
                 show(last)
                 found = outcome(last, until_paused=until_paused)
-                if found or (stop is not None and stop(last)):
+                if found is not None:
                     return found, last
     except KeyboardInterrupt:
         app = last.deployment["app"] if last else "NAME"
@@ -183,5 +184,5 @@ def _paused_at(rollout: Json | None) -> str:
         return (f"canary at step {rollout.get('step')}/{rollout.get('steps')}, "
                 f"weight {rollout.get('actualWeight')}%")  # fmt: skip
     if rollout.get("strategy") == "BlueGreen":
-        return f"rollout {rollout.get('name')} {rollout.get('phase')}: the preview runs beside the active version"
+        return f"{rollout.get('phase')}: the preview runs beside the active version"
     return f"rollout {rollout.get('name')} {rollout.get('phase')}"

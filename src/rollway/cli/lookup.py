@@ -24,8 +24,23 @@ def app_name(name: str) -> str:
 
 
 def environment(api: Api, session: Session, app: str) -> str:
-    """--env, else the context's, else the app's only environment."""
-    return session.env or only_environment(api.get(f"/apps/{app}"))
+    """--env (or the context's); else the environment deploying to -n; else the only one."""
+    if session.env:
+        return session.env
+    found = api.get(f"/apps/{app}")
+    if session.namespace:
+        return in_namespace(found, session.namespace)
+    return only_environment(found)
+
+
+def in_namespace(app: Json, namespace: str) -> str:
+    for env in app.get("environments") or []:
+        if env.get("namespace") == namespace:
+            return str(env["name"])
+    raise NotFound(
+        f"no environment of '{app.get('name')}' deploys to namespace '{namespace}'",
+        hint="see them with: app list (or pass --env)",
+    )
 
 
 def only_environment(app: Json) -> str:

@@ -90,9 +90,10 @@ class LazyGroup(click.Group):
             click.echo("interrupted", err=True)
             ctx.exit(130)
         except BrokenPipeError:
-            # The reader went away (`app history | head`): nothing left to say to it.
-            sys.stdout = None  # type: ignore[assignment]
-            ctx.exit(0)
+            # The reader went away (`app history | head`): point stdout at /dev/null so the
+            # interpreter's final flush does not fail too (as Python's docs on SIGPIPE advise).
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(1)
         except Exception as err:
             if os.environ.get("ROLLWAY_DEBUG"):
                 raise

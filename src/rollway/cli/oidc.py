@@ -183,5 +183,15 @@ def _oauth_error(exc: Any) -> tuple[str, str]:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(getattr(exc, "error_message", "") or exc)
-    return "connection refused" if "refused" in text.lower() else text.splitlines()[0][:200]
+    """Why a connection failed, from the exception and the ones it was raised from."""
+    chain = ""
+    seen: BaseException | None = exc
+    while seen is not None:
+        chain += f" {seen}"
+        seen = seen.__cause__ or seen.__context__
+    lowered = chain.lower()
+    for marker, reason in (("refused", "connection refused"), ("timed out", "timed out"),
+                           ("name or service not known", "unknown host")):  # fmt: skip
+        if marker in lowered:
+            return reason
+    return str(exc).splitlines()[0][:200]

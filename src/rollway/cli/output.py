@@ -7,7 +7,6 @@ honours NO_COLOR (and plain text when stdout is not a terminal).
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -40,8 +39,8 @@ def emit(data: Any, fmt: str) -> None:
 
 
 def console(*, stderr: bool = False) -> Console:
-    """A rich console for tables and live views: colour unless NO_COLOR (rich reads it) or
-    not a terminal; no wrapping of long lines when piped."""
+    """A rich console for tables and live views: colour on a terminal unless NO_COLOR (which
+    rich reads); no wrapping of long lines when piped."""
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
@@ -50,7 +49,6 @@ def console(*, stderr: bool = False) -> Console:
         file=stream,
         highlight=False,
         soft_wrap=not terminal,
-        no_color="NO_COLOR" in os.environ or None,
         width=None if terminal else 200,
     )
 

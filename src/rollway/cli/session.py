@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from ..errors import InvalidInput, Unauthorized
 from ..validation import dns_label
 from .config import Config, Context, Credentials
+
+if TYPE_CHECKING:
+    from .api import Api
 
 F = TypeVar("F", bound=Callable[..., Any])
 META_KEY = "rollway.target"
@@ -47,12 +50,15 @@ def _label(flag: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
 def target_options(f: F) -> F:
     """--context, --server, -n/--namespace, --env: where the command acts."""
     options = [
-        click.option("--context", metavar="NAME", envvar="ROLLWAY_CONTEXT", show_envvar=True, expose_value=False,
-                     callback=_remember, help="Context from the config file (default: current)."),
-        click.option("--server", metavar="URL", envvar="ROLLWAY_SERVER", show_envvar=True, expose_value=False,
-                     callback=_remember, help="API server URL (overrides the context's)."),
+        click.option("--context", metavar="NAME", envvar="ROLLWAY_CONTEXT", show_envvar=True,
+                     expose_value=False, callback=_remember,
+                     help="Context from the config file (default: current)."),
+        click.option("--server", metavar="URL", envvar="ROLLWAY_SERVER", show_envvar=True,
+                     expose_value=False, callback=_remember,
+                     help="API server URL (overrides the context's)."),
         click.option("-n", "--namespace", metavar="NS", expose_value=False,
-                     callback=_label("--namespace"), help="Kubernetes namespace."),
+                     callback=_label("--namespace"),
+                     help="Kubernetes namespace: picks the environment deploying there."),
         click.option("--env", metavar="ENV", expose_value=False, callback=_label("--env"),
                      help="Environment of the application (default: the context's)."),
     ]  # fmt: skip
@@ -70,9 +76,10 @@ class Session:
     env: str | None
 
     @classmethod
-    def current(cls, *, create: bool = False) -> Session:
-        """The session of the running click command."""
-        given: dict[str, Any] = click.get_current_context().find_root().meta.get(META_KEY, {})
+    def current(cls, ctx: click.Context | None = None, *, create: bool = False) -> Session:
+        """The session of the running click command (or of `ctx`, during completion)."""
+        ctx = ctx or click.get_current_context()
+        given: dict[str, Any] = ctx.find_root().meta.get(META_KEY, {})
         config = Config.load()
         context = config.context(given.get("context"), create=create)
         return cls(
@@ -105,7 +112,7 @@ class Session:
         self.context.credentials = creds
         self.config.store(self.context)
 
-    def api(self, flags: dict[str, str] | None = None) -> Any:
+    def api(self, flags: dict[str, str] | None = None) -> Api:
         """The API client (httpx is imported here, not at startup)."""
         from .api import Api
 

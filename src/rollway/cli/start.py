@@ -57,7 +57,6 @@ def start(
     from .follow import follow
 
     outcome, last = follow(api, deployment["id"], until_paused=True, stderr=True)
-    assert outcome is not None
     if output != "table":
         emit(last.deployment, output)
     if outcome.exit_code:

@@ -91,6 +91,7 @@ def settings(env: dict[str, str], database: Path, **overrides: Any) -> Settings:
         oidc_issuer=env["ROLLWAY_OIDC_ISSUER"],
         oidc_audience=env["ROLLWAY_OIDC_AUDIENCE"],
         registry=env.get("ROLLWAY_REGISTRY", "harbor.local"),
+        kubeconfig=env.get("KUBECONFIG"),
         sync_interval=0.2,
         oidc_jwks_refresh_interval=0,  # a test rotates a realm key and expects it at once
         **overrides,

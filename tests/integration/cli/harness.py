@@ -73,8 +73,10 @@ class Cli:
     def run(self, *args: str, input: str | None = None, timeout: float = 600,
             **env: str) -> subprocess.CompletedProcess[str]:  # fmt: skip
         """The installed console script in a real process."""
-        return subprocess.run([str(APP), *args], input=input, env={**self.env, **env},
-                              capture_output=True, text=True, timeout=timeout, check=False)  # fmt: skip
+        return subprocess.run(
+            [str(APP), *args], input=input, env={**self.env, **env},
+            capture_output=True, text=True, timeout=timeout, check=False,
+        )  # fmt: skip
 
     def invoke(self, *args: str, input: str | None = None, **env: str) -> Result:
         """The same command in-process, through click's CliRunner."""

@@ -61,7 +61,7 @@ def test_bluegreen_deploy_upgrade_promote_rollback(
     first = cli.run("deploy", app_name, "--artifact", f"{ARTIFACT}:1.0.0", "--env", "dev",
                     "--chart", chart(devstack_env), "--wait")  # fmt: skip
     assert first.returncode == 0, first.stderr
-    assert f"application {app_name} registered (owners team-hello)" in first.stdout
+    assert f"application {app_name} registered (owners team-hello)" in first.stderr
     assert f"succeeded: {app_name} 1.0.0 runs in dev" in first.stdout
     assert "✔ resolve-artifact: Succeeded" in first.stderr  # progress lines, not a terminal
 
@@ -69,6 +69,9 @@ def test_bluegreen_deploy_upgrade_promote_rollback(
     assert found["deployment"]["state"] == "succeeded"
     assert found["rollout"]["phase"] == "Healthy" and found["rollout"]["strategy"] == "BlueGreen"
     assert {"stable", "active"} <= tags(found)
+    imported = cli.run("status", app_name, "-o", "json", PYTHONPROFILEIMPORTTIME="1").stderr
+    modules = {line.split("|")[-1].strip() for line in imported.splitlines()}
+    assert "httpx" in modules and not {"rich", "keycloak", "pydantic"} & modules
     table = cli.ok("status", app_name)
     for shown in (
         "State:           ✔ succeeded",
@@ -107,9 +110,7 @@ def test_bluegreen_deploy_upgrade_promote_rollback(
 
     history = cli.json("history", app_name)
     assert [d["version"] for d in history["deployments"]] == ["1.1.0", "1.0.0"]
-    revisions = {r["revision"]: r for r in history["revisions"]}
-    old = min(revisions)
-    assert "1.1.0" in " ".join(revisions[max(revisions)]["images"]) or revisions[max(revisions)]
+    old = min(r["revision"] for r in history["revisions"])
     rolled = cli.run("rollback", app_name, "--to-revision", str(old))
     assert rolled.returncode == 0, rolled.stderr
     assert f"({app_name}/dev) rolled back to revision" in rolled.stdout
@@ -118,6 +119,14 @@ def test_bluegreen_deploy_upgrade_promote_rollback(
 
     logs = cli.ok("logs", app_name, "--step", "resolve-artifact")
     assert logs and all(line.startswith("resolve-artifact: ") for line in logs.splitlines())
+    followed = cli.run("logs", app_name, "-f", "--step", "apply")  # ends with the workflow
+    assert followed.returncode == 0 and followed.stdout.startswith("apply: ")
+    unknown = cli.run("logs", app_name, "--deployment", "no-such-deployment")
+    assert unknown.returncode == 4
+    assert one_error_line(unknown.stderr) == "error: deployment 'no-such-deployment' not found"
+    completed = cli.run(COMP_WORDS=f"app status {app_name[:7]}", COMP_CWORD="2",
+                        _APP_COMPLETE="bash_complete")  # fmt: skip
+    assert f"plain,{app_name}" in completed.stdout.split()
     listed = cli.json("list")
     assert {(a["name"], a["env"], a["latestDeployment"]["state"]) for a in listed} >= {
         (app_name, "dev", "succeeded")}  # fmt: skip
@@ -197,6 +206,10 @@ def test_approval_gate_rules_reject_approve_and_conflicts(
     assert waiting.returncode == 0, waiting.stderr
     assert "waits for approval" in waiting.stdout
     ident = status(cli, app_name, "--env", "prod")["deployment"]["id"]
+    assert status(cli, app_name, "-n", f"{app_name}-prod")["deployment"]["id"] == ident
+    elsewhere = cli.run("status", app_name, "-n", "elsewhere")
+    assert elsewhere.returncode == 4
+    assert "no environment of" in one_error_line(elsewhere.stderr)
     assert f"hint: an approver runs: app approve {ident}" in waiting.stderr
 
     busy = cli.run("upgrade", app_name, "--env", "prod", "--version", "1.1.0")

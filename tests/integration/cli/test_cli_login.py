@@ -83,8 +83,10 @@ def test_client_credentials_from_the_environment_log_in_the_ci_service_account(
 def test_client_credentials_secret_on_stdin_through_clirunner(
     cli: Cli, devstack_env: dict[str, str]
 ) -> None:
-    result = cli.invoke("login", "--client-credentials", input=devstack_env["ROLLWAY_CI_CLIENT_SECRET"],
-                        ROLLWAY_CLIENT_ID="rollway-ci")  # fmt: skip
+    secret = devstack_env["ROLLWAY_CI_CLIENT_SECRET"]
+    result = cli.invoke(
+        "login", "--client-credentials", input=secret, ROLLWAY_CLIENT_ID="rollway-ci"
+    )
 
     assert result.exit_code == 0, result.output
     assert "Logged in as rollway-ci" in result.stdout
@@ -147,6 +149,17 @@ def test_an_expired_access_token_is_refreshed_and_saved(cli: Cli) -> None:
     assert after["access-token"] != before["access-token"]
     assert after["expires-at"] > time.time() + 200
     assert mode(cli.config) == 0o600
+
+
+def test_a_token_the_server_refuses_is_renewed_once_and_the_call_retried(cli: Cli) -> None:
+    cli.login("alice")
+    before = credentials(cli)
+    header, payload, signature = before["access-token"].split(".")
+    edit_credentials(cli, **{"access-token": f"{header}.{payload}.{signature[::-1]}"})
+
+    assert cli.run("list").returncode == 0  # 401, refresh, retry
+
+    assert credentials(cli)["access-token"] not in (before["access-token"], "")
 
 
 def test_an_expired_session_asks_to_log_in_again(cli: Cli) -> None:

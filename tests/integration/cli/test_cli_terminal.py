@@ -72,13 +72,14 @@ def test_status_watch_redraws_the_live_view_until_the_upgrade_succeeds(
     env = {k: v for k, v in cli.env.items() if k.startswith(("ROLLWAY_", "PATH", "HOME"))}
     script = tmp_path / "watch.sh"
     script.write_text(
-        "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
+        "unset COLUMNS LINES\n"  # rich would believe them over the terminal's real size
+        + "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
         + f"{APP} status {app_name} --watch\necho EXIT=$?\nsleep 600\n"
     )
 
     terminal.start(script)
 
-    paused = showing(terminal, "॥ Paused", "preview")
+    paused = showing(terminal, "॥ Paused", "preview", "॥ approval")
     for shown in ("State:           ॥ waiting", "॥ approval", "STEP", "✔ build-image",
                   f"⟳ {app_name}", "stable,active", "□ "):  # fmt: skip
         assert shown in paused, paused

@@ -44,8 +44,8 @@ def test_a_missing_file_is_an_empty_config_with_a_context_from_the_environment(
     monkeypatch.setenv("ROLLWAY_SERVER", "http://api:1")
     monkeypatch.setenv("ROLLWAY_KEYCLOAK_URL", "http://kc:2")
     ctx = Config.load(tmp_path / "none.yaml").context()
-    assert (ctx.name, ctx.server, ctx.keycloak_url, ctx.realm) == ("default", "http://api:1",
-                                                                   "http://kc:2", "rollway")  # fmt: skip
+    assert (ctx.name, ctx.server, ctx.keycloak_url) == ("default", "http://api:1", "http://kc:2")
+    assert ctx.realm == "rollway"
 
 
 def test_unknown_context_names_the_known_ones(tmp_path: Path) -> None:

@@ -59,8 +59,9 @@ def test_set_values_stay_text_for_the_server_to_type() -> None:
 
 
 def test_canary_weights_pause_for_promotion_between_them() -> None:
+    pause: dict[str, object] = {"pause": {}}
     assert canary_steps("20,50,100") == [
-        {"setWeight": 20}, {"pause": {}}, {"setWeight": 50}, {"pause": {}}, {"setWeight": 100}]  # fmt: skip
+        {"setWeight": 20}, pause, {"setWeight": 50}, pause, {"setWeight": 100}]  # fmt: skip
     assert canary_steps("20,pause:30s,100") == [
         {"setWeight": 20}, {"pause": {"duration": "30s"}}, {"setWeight": 100}]  # fmt: skip
     assert canary_steps(None) is None

@@ -49,7 +49,7 @@ def test_every_command_has_help(command: str) -> None:
         (["deploy", "Bad_Name", "--artifact", "a:b"], "NAME: must be a DNS-1123 label"),
         (["deploy", "hello", "--artifact", "com.example"], "is not GROUP:ARTIFACT"),
         (["deploy", "hello"], "Missing option '--artifact'"),
-        (["deploy", "hello", "--artifact", "a:b", "--set", "novalue"], "'novalue' is not KEY=VALUE"),
+        (["deploy", "hello", "--artifact", "a:b", "--set", "novalue"], "is not KEY=VALUE"),
         (["deploy", "hello", "--artifact", "a:b", "--strategy", "red"], "'red' is not one of"),
         (["deploy", "hello", "--artifact", "a:b", "--replicas", "-1"], "--replicas"),
         (["upgrade", "hello"], "Missing option '--version'"),
@@ -123,3 +123,18 @@ def test_the_json_path_of_status_imports_no_rich() -> None:
             "if sys.modules.get(m)))")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_login_names_a_keycloak_it_cannot_reach_or_does_not_know(tmp_path: Path) -> None:
+    config = {"ROLLWAY_CONFIG": str(tmp_path / "config.yaml")}
+    runner = CliRunner(env={**config, "ROLLWAY_KEYCLOAK_URL": None})
+    unknown = runner.invoke(cli, ["login", "-u", "alice", "--password-stdin"], input="pw")
+    assert unknown.exit_code == 2
+    assert unknown.stderr.startswith("error: --keycloak-url: context 'default' has no Keycloak URL")
+    down = runner.invoke(cli, ["login", "-u", "alice", "--password-stdin", "--keycloak-url",
+                               "http://127.0.0.1:9"], input="pw")  # fmt: skip
+    assert down.exit_code == 1
+    assert down.stderr.splitlines()[0] == (
+        "error: cannot reach Keycloak at http://127.0.0.1:9: connection refused"
+    )
+    assert "Traceback" not in down.stderr and not (tmp_path / "config.yaml").exists()

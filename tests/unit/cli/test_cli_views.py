@@ -26,7 +26,8 @@ def deployment(state: str = "waiting", **extra: Any) -> dict[str, Any]:
         "steps": [
             {**step, "name": "resolve-artifact", "phase": "Succeeded", "durationSeconds": 3.0,
              "startedAt": "2026-11-22T08:05:01Z", "outputs": {"version": "1.1.0"}},
-            {**step, "name": "wait-rollout", "phase": "Running", "startedAt": "2026-11-22T08:09:30Z"},
+            {**step, "name": "wait-rollout", "phase": "Running",
+             "startedAt": "2026-11-22T08:09:30Z"},
             {**step, "name": "approval", "type": "Suspend", "phase": "Running"},
         ],
         **extra,

@@ -43,7 +43,7 @@ class Pause(Model):
 class CanaryStep(Model):
     """Exactly one of setWeight, pause or analysis (as the chart's `canary.steps`)."""
 
-    set_weight: int | None = Field(None, ge=0, le=100)
+    set_weight: int | None = Field(default=None, ge=0, le=100)
     pause: Pause | None = None
     analysis: Annotated[dict[str, Any], TemplateFree] | None = None
 
@@ -56,10 +56,10 @@ class CanaryStep(Model):
 
 
 class StrategyParameters(Model):
-    canary_steps: list[CanaryStep] | None = Field(None, max_length=50)
+    canary_steps: list[CanaryStep] | None = Field(default=None, max_length=50)
     #: Blue-green: promote as soon as the new pods are ready.
     auto_promote: bool | None = None
-    replicas: int | None = Field(None, ge=0, le=1000)
+    replicas: int | None = Field(default=None, ge=0, le=1000)
     #: Extra Helm values of the chart (a JSON object).
     values: Annotated[dict[str, Any], TemplateFree] | None = None
 
@@ -69,7 +69,7 @@ class Window(Model):
     or days with a time range (end before start runs past midnight)."""
 
     cron: Annotated[str, StringConstraints(max_length=128)] | None = None
-    days: list[Weekday] | None = Field(None, min_length=1, max_length=7)
+    days: list[Weekday] | None = Field(default=None, min_length=1, max_length=7)
     start: time | None = None
     end: time | None = None
     timezone: Annotated[str, StringConstraints(max_length=64)] = "UTC"
@@ -114,7 +114,7 @@ class Environment(Model):
     name: DnsLabel
     #: Defaults to `<app>-<env>`.
     namespace: DnsLabel | None = None
-    policy: Policy = Field(default_factory=Policy)
+    policy: Policy = Field(default_factory=lambda: Policy())
 
 
 class Chart(Model):
@@ -132,7 +132,7 @@ class AppSpec(Model):
     artifact: Artifact
     image_repository: ImageRepository | None = None
     strategy: Strategy = "bluegreen"
-    parameters: StrategyParameters = Field(default_factory=StrategyParameters)
+    parameters: StrategyParameters = Field(default_factory=lambda: StrategyParameters())
     owning_groups: list[Group] = Field(min_length=1, max_length=20)
 
     @field_validator("artifact")

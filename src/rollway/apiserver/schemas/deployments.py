@@ -19,8 +19,8 @@ SetValue = Annotated[str, StringConstraints(max_length=4096)] | int | bool | Non
 class Overrides(Model):
     #: Chart values as `helm --set` takes them: dotted keys, values typed as Helm types them.
     set: dict[str, SetValue] = Field(default_factory=dict, max_length=100)
-    replicas: int | None = Field(None, ge=0, le=1000)
-    canary_steps: list[CanaryStep] | None = Field(None, max_length=50)
+    replicas: int | None = Field(default=None, ge=0, le=1000)
+    canary_steps: list[CanaryStep] | None = Field(default=None, max_length=50)
     auto_promote: bool | None = None
 
     @field_validator("set")
@@ -41,7 +41,7 @@ class DeploymentCreate(Model):
     version: MavenVersion
     #: Defaults to the application's strategy.
     strategy: Strategy | None = None
-    overrides: Overrides = Field(default_factory=Overrides)
+    overrides: Overrides = Field(default_factory=lambda: Overrides())
 
 
 class Step(Model):
@@ -170,7 +170,7 @@ class Promote(Model):
 
 class Rollback(Model):
     #: The revision to go back to; the previous one when absent.
-    revision: int | None = Field(None, ge=1, le=2**31)
+    revision: int | None = Field(default=None, ge=1, le=2**31)
 
 
 class ActionResult(Model):
@@ -183,7 +183,7 @@ class Progress(Model):
     """One update of a watch stream: the workflow's view, before the record catches up."""
 
     id: str
-    state: State
+    state: str
     phase: str
     message: str
     steps: list[Step]

@@ -50,7 +50,8 @@ def steps_of(workflow: WorkflowStatus) -> list[dict[str, Any]]:
             continue
         if node.name not in names:
             names.append(node.name)
-    steps = [_step(node) for name in names if (node := workflow.node(name)) is not None]
+    nodes = [workflow.node(name) for name in names]
+    steps = [_step(node) for node in nodes if node is not None]
     return sorted(steps, key=lambda s: (s["started_at"] is None, s["started_at"] or ""))
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 
 from ..actions import act_on_latest
+from ..complete import app_names
 from ..session import target_options
 
 
 @click.command()
-@click.argument("name")
+@click.argument("name", shell_complete=app_names)
 @target_options
 def abort(name: str) -> None:
     """Abort the deployment in flight; back to the stable version.

@@ -6,6 +6,7 @@ import click
 
 from ...validation import dns_label
 from ..actions import act
+from ..complete import waiting_deployments
 from ..session import Session, target_options
 
 
@@ -16,7 +17,7 @@ def _decide(decision: str, deployment_id: str, comment: str) -> None:
 
 
 @click.command()
-@click.argument("deployment_id", metavar="DEPLOYMENT_ID")
+@click.argument("deployment_id", metavar="DEPLOYMENT_ID", shell_complete=waiting_deployments)
 @click.option("--comment", "-m", default="", help="Why (kept with the decision).")
 @target_options
 def approve(deployment_id: str, comment: str) -> None:
@@ -28,7 +29,7 @@ def approve(deployment_id: str, comment: str) -> None:
 
 
 @click.command()
-@click.argument("deployment_id", metavar="DEPLOYMENT_ID")
+@click.argument("deployment_id", metavar="DEPLOYMENT_ID", shell_complete=waiting_deployments)
 @click.option("--comment", "-m", default="", help="Why (kept with the decision).")
 @target_options
 def reject(deployment_id: str, comment: str) -> None:

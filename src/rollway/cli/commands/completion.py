@@ -11,8 +11,8 @@ def completion(shell: str) -> None:
     """Print the shell completion script.
 
     \b
-    bash:  eval "$(app completion bash)"        (or save it under ~/.local/share/bash-completion/completions/app)
-    zsh:   eval "$(app completion zsh)"         (in ~/.zshrc, after compinit)
+    bash:  eval "$(app completion bash)"   (in ~/.bashrc)
+    zsh:   eval "$(app completion zsh)"    (in ~/.zshrc, after compinit)
     fish:  app completion fish > ~/.config/fish/completions/app.fish
     """  # fmt: skip
     from click.shell_completion import get_completion_class

@@ -7,17 +7,21 @@ environment updates the registration (saying so) before the deployment request.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ...errors import InvalidInput, NotFound
 from .. import lookup
 from ..claims import claims, groups
+from ..complete import app_names
 from ..output import output_option
 from ..params import Artifact, Chart, set_values
 from ..session import Session, target_options
 from ..start import FLAGS, start
+
+if TYPE_CHECKING:
+    from ..api import Api
 
 REGISTRATION_FLAGS = {
     "body.chart.repo": "--chart",
@@ -30,7 +34,7 @@ REGISTRATION_FLAGS = {
 
 
 @click.command()
-@click.argument("name")
+@click.argument("name", shell_complete=app_names)
 @click.option(
     "--artifact",
     type=Artifact(),
@@ -100,7 +104,7 @@ def deploy(
     api = session.api({**FLAGS, **REGISTRATION_FLAGS, "body.version": "--artifact (version)"})
     group_artifact, version = artifact
     registered = _registration(api, name)
-    env = session.env or _default_env(registered)
+    env = session.env or _default_env(registered, session.namespace)
     if registered is None:
         spec = _new_app(session, name, env, group_artifact, strategy, chart, owners)
         if dry_run:
@@ -111,7 +115,8 @@ def deploy(
                        "run without --dry-run to register it and deploy)")  # fmt: skip
             return
         api.post("/apps", spec)
-        click.echo(f"application {name} registered (owners {', '.join(spec['owningGroups'])})")
+        click.echo(f"application {name} registered (owners {', '.join(spec['owningGroups'])})",
+                   err=True)  # fmt: skip
     else:
         changed = _updated(registered, env, session.namespace, group_artifact, chart)
         if changed:
@@ -121,7 +126,7 @@ def deploy(
                            "for the current registration)")  # fmt: skip
             else:
                 api.put(f"/apps/{name}", spec)
-                click.echo(f"application {name} updated: {what}")
+                click.echo(f"application {name} updated: {what}", err=True)
     body: dict[str, Any] = {"kind": "deploy", "env": env, "version": version or "RELEASE"}
     if strategy:
         body["strategy"] = strategy
@@ -132,13 +137,15 @@ def deploy(
     start(api, name, body, dry_run=dry_run, wait=wait, output=output)
 
 
-def _default_env(registered: dict[str, Any] | None) -> str:
+def _default_env(registered: dict[str, Any] | None, namespace: str | None) -> str:
     if registered is None:
         raise InvalidInput("is needed to register a new application", field="--env")
+    if namespace:
+        return lookup.in_namespace(registered, namespace)
     return lookup.only_environment(registered)
 
 
-def _registration(api: Any, name: str) -> dict[str, Any] | None:
+def _registration(api: Api, name: str) -> dict[str, Any] | None:
     try:
         return dict(api.get(f"/apps/{name}"))
     except NotFound:
@@ -155,8 +162,11 @@ def _new_app(
     owners: tuple[str, ...],
 ) -> dict[str, Any]:
     if chart is None:
-        raise InvalidInput(f"is needed: '{name}' is not registered yet", field="--chart",
-                           hint="--chart REPO[//PATH][@REF], the git repository of its Helm chart")  # fmt: skip
+        raise InvalidInput(
+            f"is needed: '{name}' is not registered yet",
+            field="--chart",
+            hint="--chart REPO[//PATH][@REF], the git repository of its Helm chart",
+        )
     if not owners:
         mine = groups(claims(session.access_token()))
         if len(mine) != 1:

@@ -7,12 +7,13 @@ import click
 
 from ...errors import NotFound
 from .. import lookup
+from ..complete import app_names
 from ..output import age, duration, emit, output_option, table
 from ..session import Session, target_options
 
 
 @click.command()
-@click.argument("name")
+@click.argument("name", shell_complete=app_names)
 @click.option(
     "--limit",
     type=click.IntRange(1, 500),

@@ -6,11 +6,12 @@ import click
 
 from ...validation import dns_label
 from .. import lookup
+from ..complete import app_names
 from ..session import Session, target_options
 
 
 @click.command()
-@click.argument("name")
+@click.argument("name", shell_complete=app_names)
 @click.option(
     "--deployment",
     "deployment_id",

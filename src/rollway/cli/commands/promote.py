@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 
 from ..actions import act_on_latest
+from ..complete import app_names
 from ..session import target_options
 
 
 @click.command()
-@click.argument("name")
+@click.argument("name", shell_complete=app_names)
 @click.option("--full", is_flag=True, help="Canary: skip the remaining steps and analysis.")
 @target_options
 def promote(name: str, full: bool) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 
 from .. import lookup
+from ..complete import app_names
 from ..session import Session, target_options
 
 
 @click.command()
-@click.argument("name")
+@click.argument("name", shell_complete=app_names)
 @click.option(
     "--to-revision",
     type=click.IntRange(1),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from .. import lookup
+from ..complete import app_names
 from ..errors import DeploymentFailed
 from ..output import emit, output_option
 from ..session import Session, target_options
@@ -14,7 +15,7 @@ FAILED = ("failed", "aborted", "rejected")
 
 
 @click.command()
-@click.argument("name")
+@click.argument("name", shell_complete=app_names)
 @click.option(
     "--watch",
     "-w",

@@ -8,6 +8,7 @@ import click
 
 from ...validation import MAVEN_ID
 from .. import lookup, params
+from ..complete import app_names
 from ..output import output_option
 from ..session import Session, target_options
 from ..start import FLAGS, start
@@ -21,7 +22,7 @@ def _version(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 @click.command()
-@click.argument("name")
+@click.argument("name", shell_complete=app_names)
 @click.option(
     "--version",
     "version",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import click
 
@@ -20,7 +21,7 @@ def whoami(output: str) -> None:
     token = session.access_token()
     data = claims(token)
     creds = session.credentials()
-    info = {
+    info: dict[str, Any] = {
         "user": holder(data),
         "roles": roles(data),
         "groups": groups(data),

@@ -1,0 +1,148 @@
+"""Benchmark: how fast `app` starts, next to `kubectl version --client` as the peer.
+
+- `app --help`: the lazy command group, no command imported beyond what help needs
+  (target: median <= 150 ms);
+- `app status NAME -o json`: config, token, httpx and two API round trips against a real
+  `rollway-apiserver` started here (SQLite in a temporary state dir, embedded engine, the
+  devstack's Keycloak), for an application it deployed for real first (target: <= 300 ms);
+- peer: `kubectl version --client`, a Go binary that only prints its version.
+
+The three commands run round-robin, so a busy moment of the machine hits them alike; the
+first rounds are warm-up. Prints medians, p90 and ratios to the peer; asserts nothing.
+
+    .venv/bin/python bench/cli_startup.py [--runs 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from devstack.cli import exports  # noqa: E402
+from devstack.stack import Context, up  # noqa: E402
+
+BIN = Path(sys.executable).parent
+PLATFORM = ["rollway-platform", "argo-rollouts", "kwok", "helm", "keycloak"]
+TARGETS = {"app --help": 0.150, "app status NAME -o json": 0.300}
+WARMUP = 3
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def kubectl() -> str:
+    local = REPO_ROOT / ".devstack" / "bin" / "kubectl"
+    found = str(local) if local.exists() else shutil.which("kubectl")
+    if not found:
+        sys.exit("kubectl not found (.devstack/bin or PATH): run scripts/devstack up")
+    return found
+
+
+def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(args, env=env, input=stdin, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
+    return elapsed
+
+
+def start_server(env: dict[str, str], state: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    log = (state / "server.log").open("ab")
+    server = subprocess.Popen(
+        [str(BIN / "rollway-apiserver"), "--port", str(port), "--state-dir", str(state)],
+        env=env, stdout=log, stderr=log,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"rollway-apiserver exited; see {state / 'server.log'}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return server, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    sys.exit("rollway-apiserver did not become ready in 90 s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=30, help="measured runs of each command")
+    args = parser.parse_args()
+
+    ctx = Context.load()
+    up(ctx, PLATFORM, echo=lambda line: print(line, file=sys.stderr))
+    base = {**os.environ, **exports(ctx)}
+    app = str(BIN / "app")
+    name = f"bench-{uuid.uuid4().hex[:6]}"
+    with tempfile.TemporaryDirectory(prefix="rollway-bench-") as tmp:
+        server, url = start_server(base, Path(tmp))
+        env = {**base, "ROLLWAY_CONFIG": f"{tmp}/config.yaml", "ROLLWAY_SERVER": url}
+        try:
+            print(f"deploying {name} through {url} for the status runs…", file=sys.stderr)
+            run([app, "context", "set", "default", "--server", url, "--env", "dev"], env)
+            run([app, "login", "-u", "demo", "--password-stdin"], env,
+                stdin=base["DEVSTACK_USER_PASSWORD"])  # fmt: skip
+            chart = f"{base['ROLLWAY_CHART_REPO']}//charts/app@main"
+            run([app, "deploy", name, "--artifact", "com.example:hello:1.0.0", "--chart", chart,
+                 "--wait"], env)  # fmt: skip
+            # A fresh token, so no measured run pays for a refresh.
+            run([app, "login", "-u", "demo", "--password-stdin"], env,
+                stdin=base["DEVSTACK_USER_PASSWORD"])  # fmt: skip
+            commands = {
+                "app --help": [app, "--help"],
+                "app status NAME -o json": [app, "status", name, "-o", "json"],
+                "kubectl version --client": [kubectl(), "version", "--client"],
+            }
+            times: dict[str, list[float]] = {label: [] for label in commands}
+            for round_ in range(WARMUP + args.runs):
+                for label, command in commands.items():
+                    elapsed = run(command, env)
+                    if round_ >= WARMUP:
+                        times[label].append(elapsed)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+            subprocess.run([kubectl(), "delete", "namespace", f"{name}-dev", "--wait=false"],
+                           env=base, capture_output=True, check=False)  # fmt: skip
+    report(times, args.runs)
+
+
+def report(times: dict[str, list[float]], runs: int) -> None:
+    peer = statistics.median(times["kubectl version --client"])
+    print(f"\nCLI startup, {runs} runs each (round-robin, after {WARMUP} warm-up rounds), "
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(f"{'command':<28}{'median':>10}{'p90':>10}{'vs kubectl':>12}  target")
+    for label, samples in times.items():
+        median = statistics.median(samples)
+        p90 = statistics.quantiles(samples, n=10)[-1]
+        target = TARGETS.get(label)
+        verdict = ""
+        if target is not None:
+            verdict = f"<= {target * 1000:.0f} ms: {'met' if median <= target else 'MISSED'}"
+        print(f"{label:<28}{median * 1000:>8.0f}ms{p90 * 1000:>8.0f}ms"
+              f"{median / peer:>11.1f}x  {verdict}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
