@@ -27,7 +27,7 @@ devstack-down:
 
 ## demo: start the platform, deploy hello 1.0.0, upgrade it blue-green to 1.1.0, promote
 demo: devstack-up
-	$(PY) -m rollway.demo
+	scripts/demo
 
 ## test: everything — lint, unit, integration and end-to-end tests on the devstack
 test: devstack-up lint

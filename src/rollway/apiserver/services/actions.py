@@ -1,8 +1,9 @@
 """What people do to a deployment once it runs: promote, approve, reject, abort, retry.
 
 The workflow is driven only through the `Backend`; the Rollout only through `RolloutsClient`.
-An approval gate is a suspend node named `approval`: promoting a deployment that waits there is
-an approval, with the approver's rules (the approver role, and not one's own deployment).
+A gate is a suspend node named `approval`. Where the environment requires approval (recorded in
+the workflow's `approval-required` parameter), passing it is an approval with the approver's
+rules (the approver role, and not one's own deployment); elsewhere any deployer may promote.
 """
 
 from __future__ import annotations
@@ -24,10 +25,14 @@ APPROVAL_SELECTOR = f"displayName={APPROVAL}"
 def promote(ctx: Context, principal: Principal, deployment_id: str, *, full: bool) -> str:
     deployment = _load(ctx, principal, deployment_id)
     workflow = _running_workflow(ctx, deployment, "promote")
-    if _at_approval(workflow):
+    if _at_approval(workflow) and workflow.parameters.get("approval-required") == "true":
         _decide(ctx, principal, deployment, "approved", "approved by promotion")
         return "the approval gate was passed: the workflow goes on to promote"
     access.require(principal, Capability.DEPLOY)
+    if _at_approval(workflow):  # no approval required: the gate is the deployer's to pass
+        assert deployment.workflow is not None
+        ctx.backend.resume(deployment.workflow, APPROVAL_SELECTOR)
+        return "promoted: the workflow goes on to promote the rollout"
     rollout = rollout_name(deployment)
     info = ctx.rollouts().promote(deployment.namespace, rollout, full=full)
     return f"rollout {rollout} promoted{' fully' if full else ''}; phase {info.phase}"
