@@ -6,6 +6,7 @@ production and the embedded engine interprets the very same YAML locally.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from hera.workflows import (
@@ -17,6 +18,7 @@ from hera.workflows import (
     RetryStrategy,
     SecretEnv,
     Suspend,
+    Task,
     WorkflowTemplate,
 )
 from hera.workflows import (
@@ -110,7 +112,7 @@ def step(
             limit=str(retries),
             retry_policy="Always",
             expression=f"asInt(lastRetry.exitCode) == {TRANSIENT_EXIT}",
-            backoff=m.Backoff(duration="2s", factor="2", max_duration="2m"),
+            backoff=m.Backoff(duration="2s", factor=m.IntOrString("2"), max_duration="2m"),
         )
         if retries
         else None,
@@ -151,7 +153,7 @@ def _template(name: str, params: ParamSet, deadline: int) -> WorkflowTemplate:
                 metadata=m.ObjectMeta(name="workspace"),
                 spec=m.PersistentVolumeClaimSpec(
                     access_modes=["ReadWriteOnce"],
-                    resources=m.VolumeResourceRequirements(requests={"storage": "2Gi"}),
+                    resources=m.VolumeResourceRequirements(requests={"storage": m.Quantity("2Gi")}),
                 ),
             )
         ],
@@ -183,16 +185,37 @@ def _build_steps() -> tuple[Container, Container]:
     return resolve, build
 
 
-def _build_tasks(resolve: Container, build: Container) -> tuple[Any, Any]:
+def out(source: Task, name: str) -> str:
+    """Reference to an output parameter of an earlier task."""
+    return f"{{{{tasks.{source.name}.outputs.parameters.{name}}}}}"
+
+
+def task(
+    template: Container | Suspend,
+    name: str,
+    arguments: dict[str, str] | None = None,
+    when: str | None = None,
+) -> Task:
+    """A DAG task running `template` (inside a DAG context)."""
+    extra: dict[str, Any] = {}
+    if arguments:
+        extra["arguments"] = arguments
+    if when:
+        extra["when"] = when
+    return Task(name=name, template=template, **extra)
+
+
+def _build_tasks(resolve: Container, build: Container) -> tuple[Task, Task]:
     """resolve-artifact → build-image, wired by the resolved jar's outputs (inside a DAG)."""
-    r = resolve(name="resolve-artifact")
-    b = build(
-        name="build-image",
+    r = task(resolve, "resolve-artifact")
+    b = task(
+        build,
+        "build-image",
         arguments={
-            "jar": r.get_parameter("path").value,
-            "jar-sha256": r.get_parameter("sha256").value,
-            "coordinates": r.get_parameter("coordinates").value,
-            "version": r.get_parameter("version").value,
+            "jar": out(r, "path"),
+            "jar-sha256": out(r, "sha256"),
+            "coordinates": out(r, "coordinates"),
+            "version": out(r, "version"),
         },
     )
     r >> b
@@ -208,7 +231,7 @@ def _exit_handler() -> tuple[Container, DAG]:
         timeout=120,
     )  # fmt: skip
     with DAG(name="exit-handler") as handler:
-        report(name="report")
+        task(report, "report")
     return report, handler
 
 
@@ -273,35 +296,39 @@ def deploy_template() -> WorkflowTemplate:
 
         with DAG(name="main"):
             r, b = _build_tasks(resolve, build)
-            f = fetch(name="fetch-chart")
-            rd = render(
-                name="render",
+            f = task(fetch, "fetch-chart")
+            rd = task(
+                render,
+                "render",
                 arguments={
-                    "chart-dir": f.get_parameter("chart-dir").value,
-                    "image": b.get_parameter("image").value,
+                    "chart-dir": out(f, "chart-dir"),
+                    "image": out(b, "image"),
                 },
             )
-            rollout = "{{tasks.apply.outputs.parameters.rollout}}"
-            a = apply(
-                name="apply",
+            a = task(
+                apply,
+                "apply",
                 arguments={
-                    "manifests": rd.get_parameter("manifests").value,
-                    "coordinates": r.get_parameter("coordinates").value,
-                    "jar-sha256": r.get_parameter("sha256").value,
-                    "digest": b.get_parameter("digest").value,
-                    "commit": f.get_parameter("commit").value,
+                    "manifests": out(rd, "manifests"),
+                    "coordinates": out(r, "coordinates"),
+                    "jar-sha256": out(r, "sha256"),
+                    "digest": out(b, "digest"),
+                    "commit": out(f, "commit"),
                 },
             )
-            w1 = wait(name="wait-rollout", arguments={"rollout": rollout, "until": "paused"})
+            rollout = out(a, "rollout")
+            w1 = task(wait, "wait-rollout", {"rollout": rollout, "until": "paused"})
             # The manual-judgement gate: a paused rollout (blue-green preview up, or a canary
             # pause) waits here until `app promote` / `app approve` resumes it. Who may resume it
             # (an approver, when the environment requires approval) is the API server's policy.
-            paused = "{{tasks.wait-rollout.outputs.parameters.phase}} == Paused"
-            gate = approval(name="approval", when=paused)
-            p = promote(name="promote", arguments={"rollout": rollout}, when=paused)
-            w2 = wait(name="wait-healthy", arguments={"rollout": rollout, "until": "healthy"})
-            [b, f] >> rd
-            rd >> a >> w1 >> gate >> p >> w2
+            paused = f"{out(w1, 'phase')} == Paused"
+            gate = task(approval, "approval", when=paused)
+            p = task(promote, "promote", {"rollout": rollout}, when=paused)
+            w2 = task(wait, "wait-healthy", {"rollout": rollout, "until": "healthy"})
+            b >> rd
+            f >> rd
+            for before, after in pairwise([rd, a, w1, gate, p, w2]):
+                before >> after
     return wt
 
 

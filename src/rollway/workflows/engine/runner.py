@@ -481,9 +481,9 @@ class _Run:
                 if code == 0:
                     values, missing = {}, []
                     for name, path in template.outputs.items():
-                        local = Path(_map(path, mapping))
-                        if local.exists():
-                            values[name] = local.read_text().strip()
+                        written = Path(_map(path, mapping))
+                        if written.exists():
+                            values[name] = written.read_text().strip()
                         else:
                             missing.append(name)
                     node["outputs"] = values
