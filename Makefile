@@ -39,6 +39,8 @@ test-unit: setup
 lint: setup
 	$(VENV)/bin/ruff check src devstack tests bench
 	$(VENV)/bin/ruff format --check src devstack tests bench
+	$(VENV)/bin/mypy src devstack
+	$(PY) -m rollway.workflows.render workflow-templates --check
 
 ## workflow-templates: render the Hera templates to workflow-templates/*.yaml
 workflow-templates: setup

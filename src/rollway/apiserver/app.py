@@ -2,7 +2,8 @@
 
 `create_app` builds everything from Settings; tests may hand in the engine backend and the
 Rollouts client factory. Startup applies the migrations and starts the reconciler, which
-first brings every in-flight deployment up to date with the engine.
+first brings every in-flight deployment up to date with the engine, and the notifier, which
+sends the webhooks' messages.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -26,7 +27,19 @@ from .context import Context
 from .db import Database
 from .deps import PrincipalDep
 from .metrics import Metrics, MetricsMiddleware
-from .routers import actions, apps, audit, deployments, health, rollouts
+from .routers import (
+    actions,
+    apps,
+    artifacts,
+    audit,
+    deployments,
+    health,
+    internal,
+    rollouts,
+)
+from .schemas.common import ProblemDetails, problem_responses
+from .services import notifications
+from .services.notifications import Notifier
 from .services.reconciler import Reconciler
 from .settings import Settings
 
@@ -45,6 +58,7 @@ def create_app(
     settings = settings or Settings()
     assert settings.database_url is not None
     db = Database(settings.database_url)
+    notifications.install(db.writes)
     backend = backend or from_settings(settings.engine, **settings.engine_options)
     assert settings.keycloak_url is not None and settings.oidc_issuer is not None
     ctx = Context(
@@ -67,6 +81,7 @@ def create_app(
             submit_grace=settings.submit_grace,
             submit_deadline=settings.submit_deadline,
         ),
+        notifier=Notifier(db, interval=settings.sync_interval),
         metrics=Metrics(),
         rollouts_factory=rollouts_factory or (lambda: _rollouts_client(settings)),
     )
@@ -80,9 +95,11 @@ def create_app(
         gc.collect()
         gc.freeze()
         ctx.reconciler.start()
+        ctx.notifier.start()
         try:
             yield
         finally:
+            ctx.notifier.stop()
             ctx.reconciler.stop()
             db.dispose()
 
@@ -101,8 +118,9 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
 
     app.include_router(health.router)
-    for module in (deployments, apps, actions, rollouts, audit):
-        app.include_router(module.router, prefix=API_PREFIX)
+    errors = problem_responses(400, 401, 403, 404, 409, 422, 502)
+    for module in (deployments, apps, artifacts, actions, rollouts, audit, internal):
+        app.include_router(module.router, prefix=API_PREFIX, responses=errors)
     _documentation(app)
     return app
 
@@ -110,9 +128,15 @@ def create_app(
 def _documentation(app: FastAPI) -> None:
     """The OpenAPI document and Swagger UI, for authenticated callers like every API route."""
 
+    def document() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = app.openapi()
+            spec["components"]["schemas"]["Problem"] = ProblemDetails.model_json_schema()
+        return app.openapi_schema or {}
+
     @app.get("/openapi.json", include_in_schema=False)
     def openapi(caller: PrincipalDep) -> JSONResponse:
-        return JSONResponse(app.openapi())
+        return JSONResponse(document())
 
     @app.get("/docs", include_in_schema=False)
     def docs(caller: PrincipalDep) -> HTMLResponse:
@@ -120,7 +144,7 @@ def _documentation(app: FastAPI) -> None:
         return get_swagger_ui_html(
             openapi_url="/openapi.json",
             title=f"{app.title} — docs",
-            swagger_ui_parameters={"spec": app.openapi()},
+            swagger_ui_parameters={"spec": document()},
         )
 
 

@@ -11,6 +11,7 @@ from ..auth.tokens import TokenValidator
 from ..workflows.backends import Backend
 from .db import Database
 from .metrics import Metrics
+from .services.notifications import Notifier
 from .services.reconciler import Reconciler
 from .settings import Settings
 
@@ -25,6 +26,7 @@ class Context:
     backend: Backend
     validator: TokenValidator
     reconciler: Reconciler
+    notifier: Notifier
     metrics: Metrics
     #: Builds the Rollouts client on first use: Kubernetes may be configured later than startup.
     rollouts_factory: Callable[[], RolloutsClient]

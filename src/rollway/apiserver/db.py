@@ -7,14 +7,16 @@ reads keep running beside it (WAL), each statement on its own (no transaction to
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
+T = TypeVar("T")
 #: Seconds a SQLite writer waits for the lock before giving up.
 SQLITE_BUSY_TIMEOUT = 30
 #: Rows per index SQLite's ANALYZE samples.
@@ -27,7 +29,22 @@ class Database:
         self.engine = make_engine(url)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self.writer = self.engine.execution_options(rollway_write=True)
-        self._write = sessionmaker(self.writer, expire_on_commit=False)
+        #: Sessions of write transactions (`write`); listeners attach to it.
+        self.writes = sessionmaker(self.writer, expire_on_commit=False)
+
+    async def reading(self, work: Callable[[Session], T]) -> T:
+        """`work(session)` for a route on the event loop: inline on SQLite, where a read of the
+        local file costs less than handing it to a worker thread (and the GIL hand-offs that
+        come with threads make the latency tail), in a worker thread for a database across
+        the network."""
+
+        def call() -> T:
+            with self.read() as session:
+                return work(session)
+
+        if self.engine.dialect.name == "sqlite":
+            return call()
+        return await run_in_threadpool(call)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -37,7 +54,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction committed on success and rolled back on any exception."""
-        with self._write() as session, session.begin():
+        with self.writes() as session, session.begin():
             yield session
 
     def analyze(self) -> None:

@@ -67,14 +67,15 @@ async def principal(
 PrincipalDep = Annotated[Principal, Depends(principal)]
 
 
-def visible_deployment(
+async def visible_deployment(
     deployment_id: DeploymentId, request: Request, caller: PrincipalDep
 ) -> Deployment:
     """The deployment if the caller may see it (else 404), loaded before the route runs, so
     the audit names it and a stream never starts for a missing one."""
     request.state.audit = {"target": deployment_id}
-    with server(request).db.read() as session:
-        deployment = deployments.get(session, caller, deployment_id)
+    deployment = await server(request).db.reading(
+        lambda session: deployments.get(session, caller, deployment_id)
+    )
     request.state.audit.update(app=deployment.app, env=deployment.env)
     return deployment
 

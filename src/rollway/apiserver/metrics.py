@@ -52,17 +52,14 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
 
         async def send_status(message: Message) -> None:
-            nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
                 route = _route(scope)
                 self.metrics.latency.labels(scope["method"], route).observe(
                     time.perf_counter() - started
                 )
-                self.metrics.requests.labels(scope["method"], route, str(status)).inc()
+                self.metrics.requests.labels(scope["method"], route, str(message["status"])).inc()
             await send(message)
 
         await self.app(scope, receive, send_status)

@@ -11,15 +11,16 @@ from sqlalchemy import Engine
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def config(engine: Engine) -> Config:
+def config() -> Config:
+    """Alembic's configuration, without an alembic.ini: `env.py` takes the connection from
+    `attributes["connection"]`."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.attributes["engine"] = engine
     return cfg
 
 
 def upgrade(engine: Engine) -> None:
-    cfg = config(engine)
+    cfg = config()
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")

@@ -18,7 +18,6 @@ from sqlalchemy.types import TypeDecorator
 #: States in which a deployment holds its app+environment.
 IN_FLIGHT = ("pending", "running", "waiting")
 FINISHED = ("succeeded", "failed", "aborted", "rejected")
-STATES = IN_FLIGHT + FINISHED
 _IN_FLIGHT_SQL = text("state IN ('pending', 'running', 'waiting')")
 
 
@@ -63,6 +62,8 @@ class Application(Base):
     owning_groups: Mapped[list[Any]]
     #: [{name, namespace, policy: {autoDeploy, approvalRequired, windows}}]
     environments: Mapped[list[Any]]
+    #: [{url, events}]: webhooks told about deployments (see `services.notifications`).
+    notifications: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     created_by: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -81,6 +82,7 @@ class Deployment(Base):
         ),
         Index("uq_deployments_idempotency", "created_by", "idempotency_key", unique=True),
         Index("ix_deployments_app_env_seq", "app", "env", "seq"),
+        Index("ix_deployments_app_seq", "app", "seq"),
         Index("ix_deployments_state_seq", "state", "seq"),
     )
 
@@ -145,3 +147,22 @@ class AuditEvent(Base):
     status: Mapped[int]
     outcome: Mapped[str] = mapped_column(String(16))  # success / denied / rejected / failed
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class Notification(Base):
+    """The outbox: written in the transaction that changes a deployment's state, sent after."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_due", "due_at"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    deployment_id: Mapped[str] = mapped_column(String(63))
+    event: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(String(2048))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: When to try (again); null once delivered or given up.
+    due_at: Mapped[datetime | None] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")

@@ -27,7 +27,6 @@ class Capability(enum.Enum):
     READ = frozenset(Role)
     DEPLOY = frozenset({Role.DEPLOYER, Role.ADMIN})
     APPROVE = frozenset({Role.APPROVER, Role.ADMIN})
-    ADMIN = frozenset({Role.ADMIN})
 
     @property
     def grants(self) -> frozenset[Role]:

@@ -3,10 +3,13 @@ SQLite database, and the two applications of the realm's teams (hello, payments)
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 from keycloak import KeycloakOpenID
+from sqlalchemy import create_engine
 
 from rollway.apiserver import Settings, create_app
 from tests.helpers import wait_for
@@ -83,9 +87,29 @@ def tokens(devstack_env: dict[str, str]) -> Tokens:
     return Tokens(devstack_env)
 
 
-def settings(env: dict[str, str], database: Path, **overrides: Any) -> Settings:
+@contextmanager
+def database(tmp_path: Path) -> Iterator[str]:
+    """SQLite in `tmp_path`; or, when ROLLWAY_TEST_POSTGRES names a PostgreSQL server
+    (`postgresql+psycopg://user@host:port`), a database of its own there, dropped afterwards."""
+    server = os.environ.get("ROLLWAY_TEST_POSTGRES")
+    if not server:
+        yield f"sqlite:///{tmp_path / 'rollway.db'}"
+        return
+    name = f"rollway_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    try:
+        yield f"{server}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+        admin.dispose()
+
+
+def settings(env: dict[str, str], database_url: str, **overrides: Any) -> Settings:
     return Settings(
-        database_url=f"sqlite:///{database}",
+        database_url=database_url,
         keycloak_url=env["ROLLWAY_KEYCLOAK_URL"],
         keycloak_realm=env["ROLLWAY_KEYCLOAK_REALM"],
         oidc_issuer=env["ROLLWAY_OIDC_ISSUER"],
@@ -119,8 +143,12 @@ class Api:
 def api(devstack_env: dict[str, str], tokens: Tokens, tmp_path: Path) -> Iterator[Api]:
     """A fresh server with hello and payments registered (by the admin)."""
     backend = ScriptedBackend()
-    app = create_app(settings(devstack_env, tmp_path / "rollway.db"), backend=backend)
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with (
+        database(tmp_path) as url,
+        TestClient(
+            create_app(settings(devstack_env, url), backend=backend), raise_server_exceptions=False
+        ) as client,
+    ):
         server = Api(client, backend, tokens)
         for spec in (HELLO, PAYMENTS):
             answer = server.call("dave", "POST", "/api/v1/apps", json=spec)
@@ -137,11 +165,11 @@ def free_port() -> int:
 class LiveServer:
     """The app behind a real uvicorn on a loopback port, in a thread of the test process."""
 
-    def __init__(self, env: dict[str, str], database: Path, backend: ScriptedBackend) -> None:
+    def __init__(self, env: dict[str, str], database_url: str, backend: ScriptedBackend) -> None:
         self.backend = backend
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        app = create_app(settings(env, database), backend=backend)
+        app = create_app(settings(env, database_url), backend=backend)
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -159,7 +187,7 @@ class LiveServer:
 @pytest.fixture
 def live(devstack_env: dict[str, str], tokens: Tokens, tmp_path: Path) -> Iterator[LiveServer]:
     """A live server with hello and payments registered."""
-    with LiveServer(devstack_env, tmp_path / "rollway.db", ScriptedBackend()) as server:
+    with database(tmp_path) as url, LiveServer(devstack_env, url, ScriptedBackend()) as server:
         for spec in (HELLO, PAYMENTS):
             answer = httpx.post(
                 f"{server.url}/api/v1/apps", json=spec, headers=tokens.headers("dave")

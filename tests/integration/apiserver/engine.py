@@ -1,8 +1,9 @@
 """A scripted workflow engine for API tests: the `Backend` protocol over an in-memory DAG.
 
 It runs nothing. A submitted `rollway-deploy` workflow goes straight to the point the API cares
-about: waiting at the `approval` suspend node when approval is required, else running its
-`promote` step until the test calls `finish`. Resume, stop and retry move it the way Argo
+about: waiting at the `approval` gate when approval is required, else past the gate (its
+`promote` step running) until the test calls `finish`; `gate` puts one at the gate anyway, as
+a blue-green rollout waiting for promotion would be. Resume, stop and retry move it the way Argo
 would. The parameters are validated with DEPLOY_PARAMS, as every backend must.
 """
 
@@ -131,6 +132,13 @@ class ScriptedBackend:
                 yield f"{n.name}: {n.name} is {n.phase}"
 
     # -- driving it from a test -----------------------------------------------------------------
+
+    def gate(self, name: str) -> None:
+        """Back at the approval gate (the rollout paused, waiting to be promoted)."""
+        workflow = self.get(name)
+        nodes = tuple(n for n in workflow.nodes if n.name != "promote")
+        self._store(dataclasses.replace(
+            workflow, nodes=(*nodes, _node("approval", "Running", "Suspend"))), "gate")  # fmt: skip
 
     def finish(self, name: str, call: str = "finish") -> None:
         """Everything still running succeeds, and the workflow with it."""

@@ -124,6 +124,18 @@ def test_promoting_through_the_approval_gate_is_an_approval(api: Api) -> None:
     assert api.backend.calls[-1] == ("resume", deployment)
 
 
+def test_without_required_approval_the_gate_is_the_deployers_to_pass(api: Api) -> None:
+    deployment = api.deploy("alice").json()["id"]  # dev: no approval required
+    api.backend.gate(deployment)
+
+    by_approver = api.call("bob", "POST", f"/api/v1/deployments/{deployment}/promote")
+    by_deployer = api.call("alice", "POST", f"/api/v1/deployments/{deployment}/promote")
+
+    assert by_approver.status_code == 403
+    assert by_deployer.status_code == 200, by_deployer.text
+    assert api.backend.calls[-1] == ("resume", deployment)
+
+
 def test_rejecting_stops_the_workflow(api: Api) -> None:
     deployment = waiting_deployment(api, "alice")
 
@@ -212,3 +224,15 @@ def test_audit_log_is_scoped_to_owned_apps(api: Api, user: str, sees_hello: bool
     assert all(e["app"] is not None for e in events)  # unattributed events are for admins
     filtered = api.call(user, "GET", "/api/v1/audit", params={"app": "hello", "actor": "alice"})
     assert filtered.status_code == (200 if sees_hello else 404)
+
+
+def test_audit_log_filters_by_time(api: Api) -> None:
+    api.deploy("alice")
+    events = api.call("dave", "GET", "/api/v1/audit").json()["items"]
+    newest = events[0]["at"]
+
+    later = api.call("dave", "GET", "/api/v1/audit", params={"since": newest}).json()["items"]
+    earlier = api.call("dave", "GET", "/api/v1/audit", params={"until": newest}).json()["items"]
+
+    assert [e["at"] for e in later] == [newest]
+    assert len(earlier) == len(events) - 1

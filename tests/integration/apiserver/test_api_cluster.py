@@ -86,17 +86,40 @@ def test_rollout_status_history_and_rollback(
     paused = wait_for("the update to pause at its canary step", lambda: phase("Paused"))
     assert paused["revision"] == 2 and paused["setWeight"] == 50
 
+    # A deployment whose workflow is past its approval gate: promote goes to the Rollout.
+    deployment = api.deploy("alice", app="rolly").json()["id"]
+    assert api.call("carol", "POST", f"/api/v1/deployments/{deployment}/promote").status_code == 403
+    promoted = api.call("alice", "POST", f"/api/v1/deployments/{deployment}/promote",
+                        json={"full": True})  # fmt: skip
+    assert promoted.status_code == 200, promoted.text
+    assert promoted.json()["detail"].startswith("rollout rolly promoted fully")
+    done = wait_for("the promoted rollout to be Healthy", lambda: phase("Healthy"))
+    assert done["images"] == ["example.com/rolly:2"]
+
     history = api.call("carol", "GET", f"{path}/history").json()["items"]
     assert [(r["revision"], r["images"]) for r in history] == [
         (2, ["example.com/rolly:2"]), (1, ["example.com/rolly:1"]),
     ]  # fmt: skip
 
+    busy = api.call("alice", "POST", f"{path}/rollback", json={"revision": 1})
+    assert busy.status_code == 409 and busy.json()["deploymentId"] == deployment
+    api.backend.finish(deployment)
+    wait_for("the deployment to be recorded as finished",
+             lambda: api.call("alice", "GET", f"/api/v1/deployments/{deployment}").json()["state"]
+             == "succeeded")  # fmt: skip
+
     assert api.call("carol", "POST", f"{path}/rollback", json={"revision": 1}).status_code == 403
     assert api.call("erin", "GET", path).status_code == 404
     rolled = api.call("alice", "POST", f"{path}/rollback", json={"revision": 1})
     assert rolled.status_code == 200, rolled.text
-    back = wait_for("the rollback to finish", lambda: phase("Healthy"))
-    assert back["images"] == ["example.com/rolly:1"] and back["revision"] == 3
+
+    def rolled_back() -> dict[str, Any] | None:
+        found = api.call("carol", "GET", path).json()
+        return found if found["revision"] == 3 else None
+
+    back = wait_for("the rollback to make revision 3", rolled_back)
+    # Revision 3 carries revision 1's pod template (then goes through the canary steps).
+    assert back["revisions"][0]["images"] == ["example.com/rolly:1"]
     events = api.call("dave", "GET", "/api/v1/audit", params={"app": "rolly"}).json()["items"]
     assert ("alice", "rollback", 200) in [(e["actor"], e["action"], e["status"]) for e in events]
 

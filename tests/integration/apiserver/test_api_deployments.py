@@ -265,3 +265,41 @@ def test_pagination_walks_every_record_once(api: Api) -> None:
 
     assert len(seen) == len(set(seen)) == 60
     assert seen == sorted(seen, reverse=True)  # newest first
+
+
+def test_a_published_version_is_deployed_where_policy_says_auto_deploy(api: Api) -> None:
+    spec = {**HELLO, "name": "auto", "environments": [
+        {"name": "dev", "policy": {"autoDeploy": True}},
+        {"name": "staging", "policy": {"autoDeploy": True, "windows": [{"cron": "0 0 1 1 *"}]}},
+        {"name": "prod"},
+    ]}  # fmt: skip
+    assert api.call("dave", "POST", "/api/v1/apps", json=spec).status_code == 201
+    path = "/api/v1/apps/auto/artifacts"
+
+    first = api.call("ci", "POST", path, json={"version": "1.1.0"})
+    again = api.call("ci", "POST", path, json={"version": "1.1.1"})
+
+    assert first.status_code == 200, first.text
+    outcomes = {o["env"]: o for o in first.json()["items"]}
+    assert set(outcomes) == {"dev", "staging"}  # prod is deployed by hand only
+    assert outcomes["dev"]["status"] == 201
+    assert outcomes["staging"]["status"] == 409
+    assert "outside its deployment windows" in outcomes["staging"]["detail"]
+    running = {o["env"]: o for o in again.json()["items"]}["dev"]
+    assert (running["status"], running["deploymentId"]) == (409, outcomes["dev"]["deploymentId"])
+    assert api.call("carol", "POST", path, json={"version": "1.1.0"}).status_code == 403
+
+
+def test_the_exit_handlers_report_brings_the_record_up_to_date(api: Api) -> None:
+    deployment = api.deploy("alice").json()["id"]
+    api.backend.finish(deployment)
+    path = f"/api/v1/internal/deployments/{deployment}/outcome"
+    report = {"deploymentId": deployment, "status": "Failed", "failures": []}  # a forged status
+
+    assert api.call(None, "POST", path, json=report).status_code == 401
+    assert api.call("carol", "POST", path, json=report).status_code == 403
+    assert api.call("erin", "POST", path, json=report).status_code == 404
+    answer = api.call("ci", "POST", path, json=report)
+
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["state"] == "succeeded"  # what the engine says, not the report

@@ -226,3 +226,13 @@ def test_health_and_metrics_need_no_token(api: Api) -> None:
         assert api.call(None, "GET", path).status_code == 200, path
     for path in ("/openapi.json", "/docs", "/api/v1/deployments", "/api/v1/audit"):
         assert api.call(None, "GET", path).status_code == 401, path
+    assert "rollway_http_requests_total" in api.call(None, "GET", "/metrics").text
+
+
+def test_documentation_for_a_valid_token(api: Api) -> None:
+    spec = api.call("carol", "GET", "/openapi.json").json()
+    docs = api.call("carol", "GET", "/docs")
+
+    assert "/api/v1/apps/{app}/deployments" in spec["paths"]
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    assert docs.headers["content-type"].startswith("text/html") and "swagger" in docs.text

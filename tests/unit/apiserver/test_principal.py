@@ -31,7 +31,7 @@ def test_capabilities_follow_the_role_ladder() -> None:
     assert can("viewer") == {"READ"}
     assert can("deployer") == {"READ", "DEPLOY"}
     assert can("approver") == {"READ", "APPROVE"}
-    assert can("admin") == {"READ", "DEPLOY", "APPROVE", "ADMIN"}
+    assert can("admin") == {"READ", "DEPLOY", "APPROVE"}
     assert can() == set()
 
 

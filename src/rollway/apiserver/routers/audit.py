@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from ..deps import PrincipalDep, SessionDep
 from ..schemas.audit import AuditEventOut, AuditPage
 from ..services import audit_log
+from .params import LabelQuery
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -18,9 +19,7 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 def audit_events(
     session: SessionDep,
     caller: PrincipalDep,
-    app: Annotated[
-        str | None, Query(max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-    ] = None,
+    app: LabelQuery | None = None,
     actor: Annotated[str | None, Query(max_length=255)] = None,
     since: datetime | None = None,
     until: datetime | None = None,

@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from sqlalchemy.orm import Session
 
-from ..deps import ContextDep, PrincipalDep, SessionDep, VisibleDeployment
+from ..deps import ContextDep, PrincipalDep, VisibleDeployment
 from ..models import FINISHED
 from ..schemas.common import Model
 from ..schemas.deployments import (
@@ -26,14 +27,11 @@ from ..schemas.plan import Plan
 from ..services import deployments as service
 from ..services import plan as planner
 from ..services import status as workflow_status
-from .params import AppName, IdempotencyKey
+from .params import AppName, IdempotencyKey, LabelQuery
 
 router = APIRouter(tags=["deployments"])
 
 NDJSON = "application/x-ndjson"
-Label = Annotated[
-    str, Query(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-]
 
 
 @router.post(
@@ -58,6 +56,7 @@ def create_deployment(
     """Record the deployment, then submit its workflow (`dryRun=true`: only say what it would do)."""
     request.state.audit = {"app": app, "env": body.env}
     if dry_run:
+        request.state.audit["detail"] = "dry run: nothing recorded or submitted"
         response.status_code = status.HTTP_200_OK
         with ctx.db.read() as session:
             return planner.plan(session, caller, ctx.settings, app, body)
@@ -76,21 +75,26 @@ def create_deployment(
 
 
 @router.get("/deployments", response_model=DeploymentPage)
-def list_deployments(
-    session: SessionDep,
+async def list_deployments(
+    ctx: ContextDep,
     caller: PrincipalDep,
-    app: Label | None = None,
-    env: Label | None = None,
+    app: LabelQuery | None = None,
+    env: LabelQuery | None = None,
     state: State | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     """Newest first; pass `nextCursor` back as `cursor` for the next page."""
-    rows, next_cursor = service.page(
-        session, caller, app=app, env=env, state=state, limit=limit, cursor=cursor
-    )
-    return _json(DeploymentPage(items=[DeploymentSummary.of(d) for d in rows],
-                                next_cursor=next_cursor))  # fmt: skip
+
+    def page(session: Session) -> DeploymentPage:
+        rows, next_cursor = service.page(
+            session, caller, app=app, env=env, state=state, limit=limit, cursor=cursor
+        )
+        return DeploymentPage(
+            items=[DeploymentSummary.from_row(d) for d in rows], next_cursor=next_cursor
+        )
+
+    return _json(await ctx.db.reading(page))
 
 
 @router.get("/deployments/{deployment_id}", response_model=DeploymentOut)
@@ -108,7 +112,7 @@ def deployment_logs(
     deployment: VisibleDeployment,
     ctx: ContextDep,
     request: Request,
-    step: Label | None = None,
+    step: LabelQuery | None = None,
     follow: bool = False,
 ) -> StreamingResponse:
     """The steps' log lines: text/plain `<step>: <line>`, or NDJSON when Accept asks for it."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Header, Path
+from fastapi import Header, Path, Query
 
 from ...validation import DNS1123_LABEL
 
@@ -28,3 +28,5 @@ IdempotencyKey = Annotated[
         description="Makes a retried POST safe: the same key and body give the same deployment.",
     ),
 ]
+#: A DNS-1123 label in the query string (filters by app or environment).
+LabelQuery = Annotated[str, Query(min_length=1, max_length=63, pattern=DNS1123_LABEL.pattern)]

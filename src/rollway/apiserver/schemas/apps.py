@@ -117,6 +117,18 @@ class Environment(Model):
     policy: Policy = Field(default_factory=lambda: Policy())
 
 
+Event = Literal["running", "waiting", "succeeded", "failed", "aborted", "rejected"]
+#: What a webhook hears about unless it says otherwise: waiting for approval, and every end.
+DEFAULT_EVENTS: list[Event] = ["waiting", "succeeded", "failed", "aborted", "rejected"]
+
+
+class Notification(Model):
+    """A webhook told, with a JSON POST, when a deployment of the app reaches one of `events`."""
+
+    url: Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://[^\s]+$")]
+    events: list[Event] = Field(default_factory=lambda: list(DEFAULT_EVENTS), min_length=1)
+
+
 class Chart(Model):
     repo: GitUrl
     path: ChartPath = "charts/app"
@@ -134,6 +146,7 @@ class AppSpec(Model):
     strategy: Strategy = "bluegreen"
     parameters: StrategyParameters = Field(default_factory=lambda: StrategyParameters())
     owning_groups: list[Group] = Field(min_length=1, max_length=20)
+    notifications: list[Notification] = Field(default_factory=list, max_length=10)
 
     @field_validator("artifact")
     @classmethod
@@ -172,6 +185,7 @@ class AppOut(AppCreate):
             strategy=app.strategy,  # type: ignore[arg-type]
             parameters=StrategyParameters.model_validate(app.parameters),
             owning_groups=app.owning_groups,
+            notifications=[Notification.model_validate(n) for n in app.notifications],
             created_by=app.created_by,
             created_at=app.created_at,
             updated_at=app.updated_at,

@@ -61,3 +61,30 @@ MavenVersion = Annotated[
     str, StringConstraints(min_length=1, max_length=128), checked(_maven_version)
 ]
 TemplateFree = AfterValidator(_json_text_free_of_templates)
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details, as every error is answered (`application/problem+json`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    #: The input at fault, with its location: `body.version`, `query.limit`, `path.env`.
+    field: str | None = None
+    hint: str | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries documenting these statuses as problem+json."""
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {
+        status: {
+            "description": "Problem",
+            "content": {"application/problem+json": {"schema": schema}},
+        }
+        for status in statuses
+    }

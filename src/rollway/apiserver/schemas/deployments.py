@@ -96,8 +96,9 @@ class DeploymentSummary(Model):
     started_at: datetime | None
     finished_at: datetime | None
 
-    @classmethod
-    def fields_of(cls, d: models.Deployment) -> dict[str, Any]:
+    @staticmethod
+    def fields_of(d: Any) -> dict[str, Any]:
+        """From a record, or a row of its summary columns (`services.deployments.page`)."""
         return {
             "id": d.id,
             "app": d.app,
@@ -117,8 +118,8 @@ class DeploymentSummary(Model):
         }
 
     @classmethod
-    def of(cls, d: models.Deployment) -> DeploymentSummary:
-        return cls(**cls.fields_of(d))
+    def from_row(cls, row: Any) -> DeploymentSummary:
+        return cls(**cls.fields_of(row))
 
 
 class DeploymentOut(DeploymentSummary):
@@ -187,3 +188,11 @@ class Progress(Model):
     phase: str
     message: str
     steps: list[Step]
+
+
+class Outcome(Model):
+    """What the exit handler (`rollway-step report`) sends."""
+
+    deployment_id: Annotated[str, StringConstraints(max_length=63)]
+    status: Annotated[str, StringConstraints(max_length=32)]
+    failures: list[dict[str, Any]] = Field(default_factory=list, max_length=100)

@@ -20,7 +20,6 @@ ACTIONS = {
     Capability.READ: "read",
     Capability.DEPLOY: "deploy or operate",
     Capability.APPROVE: "approve or reject",
-    Capability.ADMIN: "administer",
 }
 
 

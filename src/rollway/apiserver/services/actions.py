@@ -24,6 +24,11 @@ APPROVAL_SELECTOR = f"displayName={APPROVAL}"
 
 def promote(ctx: Context, principal: Principal, deployment_id: str, *, full: bool) -> str:
     deployment = _load(ctx, principal, deployment_id)
+    if deployment.state == "succeeded":
+        paused = _paused_since(ctx, principal, deployment)
+        if paused is not None:
+            info = ctx.rollouts().promote(deployment.namespace, paused, full=full)
+            return f"rollout {paused} promoted{' fully' if full else ''}; phase {info.phase}"
     workflow = _running_workflow(ctx, deployment, "promote")
     if _at_approval(workflow) and workflow.parameters.get("approval-required") == "true":
         _decide(ctx, principal, deployment, "approved", "approved by promotion")
@@ -128,6 +133,18 @@ def _running_workflow(ctx: Context, deployment: Deployment, action: str) -> Work
     if deployment.workflow is None:
         raise Conflict(f"deployment {deployment.id} has not started yet: nothing to {action}")
     return ctx.backend.get(deployment.workflow)
+
+
+def _paused_since(ctx: Context, principal: Principal, deployment: Deployment) -> str | None:
+    """The Rollout's name when it paused after this deployment finished, with nothing in flight:
+    a rollback (`undo`) the controller does not fast-track waits as a blue-green preview (or at
+    a canary pause) for promotion, as after `kubectl argo rollouts undo`."""
+    access.require(principal, Capability.DEPLOY)
+    with ctx.db.read() as session:
+        if deployments.in_flight(session, deployment.app, deployment.env) is not None:
+            return None
+    rollout = rollout_name(deployment)
+    return rollout if ctx.rollouts().get(deployment.namespace, rollout).phase == "Paused" else None
 
 
 def _at_approval(workflow: WorkflowStatus) -> bool:

@@ -69,4 +69,5 @@ def _columns(name: str, spec: AppSpec) -> dict[str, Any]:
         "strategy": spec.strategy,
         "parameters": spec.parameters.model_dump(mode="json", exclude_none=True),
         "owning_groups": sorted(set(spec.owning_groups)),
+        "notifications": [n.model_dump(mode="json") for n in spec.notifications],
     }

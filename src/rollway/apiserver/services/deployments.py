@@ -13,10 +13,11 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session
 
 from ...auth import Capability, Principal
 from ...errors import Conflict, InvalidInput, NotFound
@@ -126,9 +127,12 @@ def page(
     state: str | None,
     limit: int,
     cursor: str | None,
-) -> tuple[list[Deployment], str | None]:
-    """Newest first, `limit` at a time; the cursor is the position after the last item."""
-    query = select(Deployment).options(load_only(*SUMMARY_COLUMNS))
+) -> tuple[list[Any], str | None]:
+    """Newest first, `limit` at a time; the cursor is the position after the last item.
+
+    Plain rows of the summary columns, not ORM objects: a page is read-only, and building 50
+    tracked instances would cost more than the query."""
+    query = select(*SUMMARY_COLUMNS)
     if app is not None:
         access.app_for(session, principal, app)
         query = query.where(Deployment.app == app)
@@ -142,7 +146,7 @@ def page(
         query = query.where(Deployment.state == state)
     if cursor is not None:
         query = query.where(Deployment.seq < decode_cursor(cursor))
-    rows = list(session.scalars(query.order_by(Deployment.seq.desc()).limit(limit + 1)))
+    rows = list(session.execute(query.order_by(Deployment.seq.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1].seq) if more and rows else None

@@ -76,24 +76,27 @@ class Reconciler:
                 log.warning("reconciling %s failed: %s", deployment_id, type(err).__name__)
 
     def refresh(self, deployment_id: str) -> Deployment:
-        """Read the deployment's workflow now and record what it says."""
+        """Read the deployment's workflow now and record what it says (writing only when that
+        changes something: a write takes SQLite's one write lock)."""
         with self.db.read() as session:
-            workflow_name = session.scalar(
-                select(Deployment.workflow).where(Deployment.id == deployment_id)
-            )
+            current = submission.load(session, deployment_id)
         workflow, lost = None, False
-        if workflow_name:
+        if current.workflow:
             try:
-                workflow = self.backend.get(workflow_name)
+                workflow = self.backend.get(current.workflow)
             except NotFound:
-                lost = True
+                lost = current.state in IN_FLIGHT
+        if workflow is None and not lost:
+            return current
+        if workflow is not None and not status.apply(current, workflow):
+            return current
         with self.db.write() as session:
             record = submission.load(session, deployment_id)
             if workflow is not None:
                 status.apply(record, workflow)
-            elif lost and record.state in IN_FLIGHT:
+            elif record.state in IN_FLIGHT:
                 record.state, record.finished_at = "failed", utcnow()
-                record.message = f"workflow {workflow_name} no longer exists in the engine"
+                record.message = f"workflow {record.workflow} no longer exists in the engine"
             return record
 
     def refresh_quietly(self, deployment_id: str) -> Deployment:

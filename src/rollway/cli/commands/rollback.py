@@ -22,7 +22,9 @@ def rollback(name: str, to_revision: int | None) -> None:
     """Roll back to an earlier Rollout revision.
 
     As `kubectl argo rollouts undo` does; refused while a deployment is in flight (abort it
-    first). `app history NAME` lists the revisions.
+    first). `app history NAME` lists the revisions. Blue-green switches at once only to an
+    older revision whose pods are still up; otherwise it comes up as the preview and
+    `app promote NAME` switches to it.
     """
     lookup.app_name(name)
     session = Session.current()

@@ -1,0 +1,84 @@
+"""Fixtures for the end-to-end tests: the devstack platform, one real `rollway-apiserver` for the
+session (embedded engine, SQLite), `app` logged in as any realm user, the cluster's API, and an
+application name of the test's own whose namespaces are deleted when the test ends."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from devstack.stack import Context, up
+from tests.e2e.flow import Api, Kube
+from tests.integration.cli.harness import PLATFORM, ApiServer, Cli, environ_without_rollway
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def platform(devstack: Context) -> Context:
+    up(devstack, PLATFORM, echo=lambda line: print(line, file=sys.stderr))
+    return devstack
+
+
+@pytest.fixture(scope="session")
+def apiserver(
+    platform: Context, devstack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiServer]:
+    server = ApiServer(devstack_env, tmp_path_factory.mktemp("e2e-apiserver"), free_port())
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def api(apiserver: ApiServer, devstack_env: dict[str, str]) -> Api:
+    return Api(devstack_env, apiserver.url)
+
+
+@pytest.fixture(scope="session")
+def kube(platform: Context, devstack_env: dict[str, str]) -> Kube:
+    return Kube(devstack_env["KUBECONFIG"])
+
+
+@pytest.fixture
+def login(
+    apiserver: ApiServer, devstack_env: dict[str, str], tmp_path: Path
+) -> Callable[[str], Cli]:
+    """`login("alice")`: `app` with a config file of its own, logged in as that user (password
+    grant against the devstack's Keycloak)."""
+    made: dict[str, Cli] = {}
+
+    def as_user(user: str) -> Cli:
+        if user not in made:
+            config = tmp_path / "rollway" / f"{user}.yaml"
+            env = {
+                **environ_without_rollway(devstack_env),
+                "ROLLWAY_CONFIG": str(config),
+                "ROLLWAY_SERVER": apiserver.url,
+                "NO_COLOR": "1",
+            }
+            cli = Cli(env, config, devstack_env["DEVSTACK_USER_PASSWORD"])
+            cli.login(user)
+            made[user] = cli
+        return made[user]
+
+    return as_user
+
+
+@pytest.fixture
+def app_name(devstack_env: dict[str, str]) -> Iterator[str]:
+    """A name no other test (or earlier session) used; its namespaces go when the test ends."""
+    name = f"e2e-{uuid.uuid4().hex[:6]}"
+    yield name
+    namespaces = [f"{name}-{env}" for env in ("dev", "prod")]
+    subprocess.run(["kubectl", "delete", "namespace", "--ignore-not-found", "--wait=false",
+                    *namespaces], env=devstack_env, capture_output=True, check=False)  # fmt: skip

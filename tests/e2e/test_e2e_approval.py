@@ -1,0 +1,107 @@
+"""An environment whose policy requires approval (`prod`), registered by the admin through the
+API: upgrades stop at the gate with the new version up as the preview; only an approver other
+than the one who started it lets it go on, and a deployer's `app promote` is no way around it.
+
+The realm's approver bob has no deployer role, so he cannot start a deployment of his own; the
+"approver approving their own deployment" case is played by demo, who is deployer and approver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.e2e.flow import HELLO, Api, Kube, reaches, settled, status
+from tests.integration.cli.harness import Cli, one_error_line
+
+pytestmark = pytest.mark.integration
+
+PROD = ("--env", "prod")
+
+
+def test_prod_needs_an_approver_who_did_not_start_the_deployment(
+    login: Callable[[str], Cli], app_name: str, api: Api, kube: Kube, devstack_env: dict[str, str]
+) -> None:
+    spec = _register(api, devstack_env, app_name)
+    assert [e["policy"]["approvalRequired"] for e in spec["environments"]] == [False, True]
+    alice, bob, demo, dave = (login(u) for u in ("alice", "bob", "demo", "dave"))
+    ns = f"{app_name}-prod"
+    alice.ok("deploy", app_name, *PROD, "--artifact", f"{HELLO}:1.0.0", "--wait")
+    active = kube.selector_hash(ns, app_name)
+
+    # alice (deployer) upgrades: it waits at the gate, the preview up beside the active version.
+    waiting = alice.run("upgrade", app_name, *PROD, "--version", "1.1.0", "--wait")
+    assert waiting.returncode == 0, waiting.stderr
+    assert "waits for approval" in waiting.stdout
+    first = _at_gate(alice, app_name)
+    assert f"hint: an approver runs: app approve {first}" in waiting.stderr
+
+    refused = alice.run("approve", first)
+    assert refused.returncode == 3
+    assert "role is needed to approve or reject" in one_error_line(refused.stderr)
+    bypass = alice.run("promote", app_name, *PROD)
+    assert bypass.returncode == 3, bypass.stderr
+    assert "role is needed to approve or reject" in one_error_line(bypass.stderr)
+    assert _at_gate(alice, app_name) == first
+    assert kube.selector_hash(ns, app_name) == active  # nothing moved
+
+    approved = bob.run("approve", first, "--comment", "release notes checked")
+    assert approved.returncode == 0, approved.stderr
+    done = reaches(alice, app_name, settled("succeeded", "Healthy"), "approved", *PROD)
+    decision = done["deployment"]["decision"]
+    assert (decision["decision"], decision["by"]) == ("approved", "bob")
+    assert decision["comment"] == "release notes checked"
+    new = kube.selector_hash(ns, app_name)
+    assert new != active and _images(kube, ns, new) == {done["deployment"]["provenance"]["image"]}
+
+    # An approver may not approve what they started: bob cannot start one at all (approver
+    # only), demo (deployer and approver) can, and demo's approval is refused.
+    cannot = bob.run("upgrade", app_name, *PROD, "--version", "1.0.0")
+    assert cannot.returncode == 3
+    assert "role is needed to deploy or operate" in one_error_line(cannot.stderr)
+    demo.ok("upgrade", app_name, *PROD, "--version", "1.0.0", "--wait")
+    second = _at_gate(demo, app_name)
+    own = demo.run("approve", second)
+    assert own.returncode == 3
+    assert one_error_line(own.stderr) == (
+        "error: you started this deployment: someone else must approve or reject it"
+    )
+    assert demo.run("promote", app_name, *PROD).returncode == 3  # not by promoting either
+    assert _at_gate(demo, app_name) == second
+
+    admin = dave.run("approve", second, "-m", "rolling back to 1.0.0")
+    assert admin.returncode == 0, admin.stderr
+    final = reaches(demo, app_name, settled("succeeded", "Healthy"), "approved by the admin", *PROD)
+    assert final["deployment"]["decision"]["by"] == "dave"
+    assert _images(kube, ns, kube.selector_hash(ns, app_name)) == {
+        final["deployment"]["provenance"]["image"]
+    }
+
+
+def _register(api: Api, env: dict[str, str], name: str) -> dict[str, Any]:
+    """As dave (admin), through the API: the CLI has no flags for environment policies."""
+    return api.register("dave", {
+        "name": name,
+        "environments": [{"name": "dev"}, {"name": "prod", "policy": {"approvalRequired": True}}],
+        "chart": {"repo": env["ROLLWAY_CHART_REPO"], "path": "charts/app", "ref": "main"},
+        "artifact": HELLO,
+        "strategy": "bluegreen",
+        "owningGroups": ["team-hello"],
+    })  # fmt: skip
+
+
+def _at_gate(cli: Cli, app: str) -> str:
+    """The id of the prod deployment waiting at its approval gate, the Rollout Paused."""
+    found = status(cli, app, *PROD)
+    assert (found["deployment"]["state"], found["rollout"]["phase"]) == ("waiting", "Paused")
+    gate = {s["name"]: s["phase"] for s in found["deployment"]["steps"]}
+    assert gate["approval"] == "Running" and "promote" not in gate
+    return str(found["deployment"]["id"])
+
+
+def _images(kube: Kube, namespace: str, pod_hash: str) -> set[str]:
+    return {
+        c["image"] for p in kube.ready_pods(namespace, pod_hash) for c in p["spec"]["containers"]
+    }

@@ -1,0 +1,115 @@
+"""Webhook notifications: a deployment's state changes reach the app's webhooks, retried when
+the webhook fails, each message carrying its event and an Idempotency-Key."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from rollway.apiserver.models import Notification
+from tests.helpers import wait_for
+from tests.integration.apiserver.conftest import HELLO, Api
+
+pytestmark = pytest.mark.integration
+
+
+class Receiver(ThreadingHTTPServer):
+    """A webhook on loopback that records what it is sent, failing the first `failures`."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.received: list[tuple[dict[str, str], dict[str, Any]]] = []
+        self.failures = failures
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if receiver.failures > 0:
+                    receiver.failures -= 1
+                    self.send_response(503)
+                else:
+                    receiver.received.append((dict(self.headers), body))
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}/hook"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+def register(api: Api, url: str, **hook: Any) -> None:
+    spec = {**HELLO, "name": "notified", "notifications": [{"url": url, **hook}]}
+    answer = api.call("dave", "POST", "/api/v1/apps", json=spec)
+    assert answer.status_code == 201, answer.text
+
+
+def test_state_changes_reach_the_webhook(api: Api, receiver: Receiver) -> None:
+    register(api, receiver.url)
+    deployment = api.deploy("alice", app="notified", env="prod").json()["id"]  # waits for approval
+
+    wait_for("the waiting notification", lambda: len(receiver.received) == 1)
+    approved = api.call("bob", "POST", f"/api/v1/deployments/{deployment}/approve", json={})
+    assert approved.status_code == 200
+    wait_for("the succeeded notification", lambda: len(receiver.received) == 2)
+
+    events = [body["event"] for _, body in receiver.received]
+    assert events == ["waiting", "succeeded"]
+    headers, body = receiver.received[1]
+    assert headers["X-Rollway-Event"] == "succeeded"
+    assert headers["Idempotency-Key"].startswith("rollway-notification-")
+    assert body["deployment"]["id"] == deployment and body["deployment"]["createdBy"] == "alice"
+
+
+def test_only_the_chosen_events_are_sent(api: Api, receiver: Receiver) -> None:
+    register(api, receiver.url, events=["aborted"])
+    deployment = api.deploy("alice", app="notified").json()["id"]
+    api.call("alice", "POST", f"/api/v1/deployments/{deployment}/abort")
+
+    wait_for("the aborted notification", lambda: receiver.received)
+    assert [body["event"] for _, body in receiver.received] == ["aborted"]
+
+
+def test_a_failing_webhook_is_tried_again(api: Api) -> None:
+    failing = Receiver(failures=1)
+    threading.Thread(target=failing.serve_forever, daemon=True).start()
+    try:
+        register(api, failing.url, events=["running"])
+        api.deploy("alice", app="notified")
+        db = api.client.app.state.context.db
+
+        def attempted() -> Notification | None:
+            with db.read() as session:
+                message = session.query(Notification).one_or_none()
+            return message if message is not None and message.attempts == 1 else None
+
+        first = wait_for("the first, failed attempt", attempted)
+        assert first.last_error == "HTTP 503" and first.due_at is not None
+        with db.write() as session:  # as if the retry delay had passed
+            session.get_one(Notification, first.seq).due_at = first.created_at
+        wait_for("the second attempt to deliver it", lambda: failing.received)
+    finally:
+        failing.shutdown()
+
+
+def test_webhook_urls_are_validated(api: Api) -> None:
+    spec = {**HELLO, "name": "notified", "notifications": [{"url": "ftp://x"}]}
+    answer = api.call("dave", "POST", "/api/v1/apps", json=spec)
+
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "body.notifications[0].url"
