@@ -46,6 +46,8 @@ from devstack.cli import exports  # noqa: E402
 from devstack.stack import Context, up  # noqa: E402
 
 ADMISSION_APPS = 200
+#: The server process being measured (set once it is started).
+SERVER_PID = [0]
 
 
 class RecordingBackend:
@@ -100,6 +102,8 @@ class Result:
     latencies: list[float]
     errors: int
     seconds: float
+    #: CPU the server process used per answer: its cost, whatever else runs on the machine.
+    server_cpu: float = 0.0
 
     def line(self) -> str:
         if not self.latencies:
@@ -109,7 +113,7 @@ class Result:
         return (
             f"{self.name:<34} {len(self.latencies):>6} req {rate:>6.0f}/s  p50 {q[49] * 1e3:6.2f} ms"
             f"  p90 {q[89] * 1e3:6.2f}  p99 {q[98] * 1e3:6.2f}  max {max(self.latencies) * 1e3:7.2f}"
-            f"  errors {self.errors}"
+            f"  errors {self.errors}  server CPU {self.server_cpu * 1e3:5.2f} ms/req"
         )
 
     @property
@@ -121,6 +125,12 @@ class Result:
 class Answer:
     status: int
     body: bytes
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def open_loop(
@@ -152,6 +162,7 @@ async def open_loop(
 
     gc.collect()
     gc.disable()  # a collection in the load generator would show up as server latency
+    cpu = cpu_seconds(SERVER_PID[0])
     start = time.perf_counter()
     tasks = []
     for i in range(count):
@@ -162,7 +173,9 @@ async def open_loop(
         tasks.append(asyncio.create_task(one(i, due)))
     await asyncio.gather(*tasks)
     gc.enable()
-    return Result(name, latencies, errors, time.perf_counter() - start)
+    elapsed = time.perf_counter() - start
+    used = (cpu_seconds(SERVER_PID[0]) - cpu) / max(1, len(latencies) + errors)
+    return Result(name, latencies, errors, elapsed, used)
 
 
 def tokens(env: Mapping[str, str]) -> dict[str, str]:
@@ -193,7 +206,7 @@ def seed_records(database: Path, count: int) -> None:
     from sqlalchemy import create_engine, insert
 
     from rollway.apiserver import migrate
-    from rollway.apiserver.models import Application, Deployment
+    from rollway.apiserver.models import Application, AppOwner, Deployment
 
     engine = create_engine(f"sqlite:///{database}")
     migrate.upgrade(engine)
@@ -202,11 +215,12 @@ def seed_records(database: Path, count: int) -> None:
         conn.execute(insert(Application), [{
             "name": "hello", "namespace": "hello", "artifact": hello["artifact"],
             "chart_repo": hello["chart"]["repo"], "chart_path": "charts/app", "chart_ref": "main",
-            "strategy": "bluegreen", "parameters": {}, "owning_groups": ["team-hello"],
+            "strategy": "bluegreen", "parameters": {},
             "environments": [{"name": e, "namespace": f"hello-{e}", "policy": {}}
                              for e in ("dev", "prod")],
             "created_by": "bench",
         }])  # fmt: skip
+        conn.execute(insert(AppOwner), [{"app": "hello", "group": "team-hello"}])
     base = datetime(2026, 1, 1, tzinfo=UTC)
     rows = [
         {
@@ -305,6 +319,7 @@ def main() -> None:
         server = subprocess.Popen(
             [sys.executable, __file__, "--serve", str(port), state], env=env,
         )  # fmt: skip
+        SERVER_PID[0] = server.pid
         try:
             deadline = time.monotonic() + 60
             while True:

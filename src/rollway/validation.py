@@ -16,9 +16,10 @@ MAVEN_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 def no_template(field: str, value: str) -> str:
-    """Reject text Argo would expand as a template expression."""
-    if "{{" in value or "}}" in value:
-        raise InvalidInput("must not contain '{{' or '}}' (Argo template syntax)", field=field)
+    """Reject text Argo would expand as a template expression (it starts at `{{`; a lone `}}`,
+    as at the end of nested JSON, is inert)."""
+    if "{{" in value:
+        raise InvalidInput("must not contain '{{' (Argo template syntax)", field=field)
     return value
 
 

@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from keycloak import KeycloakOpenID
@@ -43,9 +43,9 @@ def reaches(
 ) -> dict[str, Any]:
     """Poll `app status -o json` until `check` holds; the last status it saw."""
 
-    def seen() -> dict[str, Any] | None:
+    def seen() -> dict[str, Any]:
         found = status(cli, app, *args)
-        return found if check(found) else None
+        return found if check(found) else {}
 
     return wait_for(f"{app}: {what}", seen, timeout=180, interval=0.5)
 
@@ -81,8 +81,9 @@ class Kube:
         self.custom = client.CustomObjectsApi(api)
 
     def rollout(self, namespace: str, name: str) -> dict[str, Any]:
-        return dict(self.custom.get_namespaced_custom_object(*ROLLOUTS[:2], namespace,
-                                                             ROLLOUTS[2], name))  # fmt: skip
+        found = self.custom.get_namespaced_custom_object(*ROLLOUTS[:2], namespace, ROLLOUTS[2],
+                                                         name)  # fmt: skip
+        return cast(dict[str, Any], found)
 
     def rollouts(self, namespace: str) -> list[dict[str, Any]]:
         """The namespace's Rollouts; none when the namespace does not exist either."""
@@ -95,10 +96,7 @@ class Kube:
             if err.status == 404:
                 return []
             raise
-        return list(found["items"])
-
-    def namespace_exists(self, namespace: str) -> bool:
-        return any(n.metadata.name == namespace for n in self.core.list_namespace().items)
+        return list(cast(dict[str, Any], found)["items"])
 
     def service(self, namespace: str, name: str) -> dict[str, Any]:
         return self._json(self.core.read_namespaced_service, name, namespace)
@@ -140,14 +138,14 @@ def settles(kube: Kube, namespace: str, name: str) -> str:
     """The phase a Rollout comes to rest in once the controller saw its latest spec: Healthy,
     or Paused for promotion (a rollback the controller does not fast-track, for one)."""
 
-    def phase() -> str | None:
+    def phase() -> str:
         rollout = kube.rollout(namespace, name)
         status = rollout.get("status") or {}
         current = status.get("observedGeneration") == str(rollout["metadata"]["generation"])
-        found = status.get("phase")
-        return found if current and found in ("Healthy", "Paused") else None
+        found = str(status.get("phase"))
+        return found if current and found in ("Healthy", "Paused") else ""
 
-    return str(wait_for(f"{name} to settle", phase, timeout=120))
+    return wait_for(f"{name} to settle", phase, timeout=120)
 
 
 def _ready(pod: dict[str, Any]) -> bool:
@@ -179,11 +177,15 @@ class ServiceWatch:
         self._reader.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         assert self._process is not None and self._reader is not None
+        ended = self._process.poll()  # a watch that stopped early would have missed changes
         self._process.terminate()
         self._process.wait(timeout=30)
         self._reader.join(timeout=30)
+        if ended is not None and kind is None:
+            stderr = self._process.stderr.read() if self._process.stderr else ""
+            raise AssertionError(f"the watch ended before the block did ({ended}): {stderr}")
 
     def _read(self) -> None:
         """kubectl prints one JSON document per event ({"type": …, "object": …})."""
@@ -217,7 +219,8 @@ class ServiceWatch:
 
         def live() -> bool:
             if self._process is not None and self._process.poll() is not None:
-                raise AssertionError(f"kubectl watch exited: {self._process.stderr}")
+                stderr = self._process.stderr.read() if self._process.stderr else ""
+                raise AssertionError(f"kubectl watch exited: {stderr}")
             return check()
 
         wait_for(f"the Service watch to see {what}", live, timeout=60, interval=0.1)

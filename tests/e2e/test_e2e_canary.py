@@ -78,11 +78,11 @@ def test_canary_steps_promoted_through_every_pause_to_healthy(
 def _paused_at(kube: Kube, namespace: str, name: str, step: int) -> dict[str, Any]:
     """The Rollout once the controller paused it at step `step` (0-based, as in its status)."""
 
-    def paused() -> dict[str, Any] | None:
+    def paused() -> dict[str, Any]:
         rollout = kube.rollout(namespace, name)
         status = rollout["status"]
         at = status.get("currentStepIndex") == step and status.get("pauseConditions")
-        return rollout if at else None
+        return rollout if at else {}
 
     return wait_for(f"{name} paused at step {step}", paused, timeout=120)
 

@@ -84,13 +84,15 @@ def _serves(kube: Kube, namespace: str, name: str, image: str) -> None:
     """The Rollout is Healthy again with the active Service on pods running `image` only."""
 
     def done() -> bool:
-        rollout = kube.rollout(namespace, name)["status"]
-        healthy = rollout.get("phase") == "Healthy" and rollout["stableRS"] == rollout[
-            "blueGreen"
-        ].get("activeSelector")
+        status = kube.rollout(namespace, name)["status"]
         active = kube.selector_hash(namespace, name)
-        return bool(healthy and len(kube.ready_pods(namespace, active)) == 2
-                    and _live(kube, namespace, name) == {image})  # fmt: skip
+        switched = status["stableRS"] == status["blueGreen"].get("activeSelector") == active
+        return (
+            status.get("phase") == "Healthy"
+            and switched
+            and len(kube.ready_pods(namespace, active)) == 2
+            and _images(kube, namespace, active) == {image}
+        )
 
     wait_for(f"{name} to serve {image} again", done, timeout=120)
 

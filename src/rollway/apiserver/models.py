@@ -1,5 +1,6 @@
 """Database tables (SQLAlchemy); what the API shows is in `schemas`, kept apart on purpose.
 
+Ownership is a table of its own (`app_owners`), so what a caller may see is a join, not a scan.
 Two indexes carry the rules the API promises under concurrency: one in-flight deployment per
 app and environment (a partial unique index on the in-flight states), and one deployment per
 caller and Idempotency-Key.
@@ -12,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 #: States in which a deployment holds its app+environment.
@@ -59,7 +60,10 @@ class Application(Base):
     strategy: Mapped[str] = mapped_column(String(16))
     #: Default strategy parameters (canarySteps, autoPromote, replicas, values).
     parameters: Mapped[dict[str, Any]]
-    owning_groups: Mapped[list[Any]]
+    #: The teams (Keycloak groups) whose members see and operate the application.
+    owners: Mapped[list[AppOwner]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="AppOwner.group"
+    )
     #: [{name, namespace, policy: {autoDeploy, approvalRequired, windows}}]
     environments: Mapped[list[Any]]
     #: [{url, events}]: webhooks told about deployments (see `services.notifications`).
@@ -67,6 +71,22 @@ class Application(Base):
     created_by: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def owning_groups(self) -> list[str]:
+        return [owner.group for owner in self.owners]
+
+
+class AppOwner(Base):
+    """One owning group of an application: a table, so authorisation filters in SQL."""
+
+    __tablename__ = "app_owners"
+    __table_args__ = (Index("ix_app_owners_group", "group"),)
+
+    app: Mapped[str] = mapped_column(
+        ForeignKey("applications.name", ondelete="CASCADE"), primary_key=True
+    )
+    group: Mapped[str] = mapped_column(String(255), primary_key=True)
 
 
 class Deployment(Base):

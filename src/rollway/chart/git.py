@@ -97,10 +97,12 @@ def fetch(
     `accept(work_tree, commit)` returns.
 
     Works in a hidden sibling directory renamed to `dest` only once `accept` took it, so a
-    failure (of git, or `accept` raising) leaves nothing behind. `dest` must be absent or an
-    empty directory.
+    failure (of git, or `accept` raising) leaves nothing behind. `dest` must be absent, an empty
+    directory, or an earlier fetch (a git work tree), which is replaced: a retried or resumed
+    step runs again.
     """
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+    earlier = dest.is_dir() and (dest / ".git").is_dir()
+    if dest.exists() and not earlier and (not dest.is_dir() or any(dest.iterdir())):
         raise InvalidInput(f"{dest} exists and is not an empty directory", field="dest")
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.fetch-"))
@@ -112,9 +114,11 @@ def fetch(
         commit = git("rev-parse", "--verify", "FETCH_HEAD^{commit}")
         git("-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit)
         accepted = accept(work, commit)
+        replaced = dest.with_name(f".{dest.name}.replaced-{work.name}")
         if dest.exists():
-            dest.rmdir()
+            dest.rename(replaced)
         work.rename(dest)
+        shutil.rmtree(replaced, ignore_errors=True)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

@@ -166,3 +166,19 @@ def test_the_console_script_fetches_and_reports(
     )
     assert result.exit_code == 0, result.stderr
     assert result.outputs["commit"] == server_repo.out("rev-parse", "refs/heads/main")
+
+
+def test_a_rerun_replaces_the_earlier_fetch(env: Quiet, tmp_path: Path, server_repo: Git) -> None:
+    """Retries and an engine resuming after a crash run the step again into the same dest."""
+    first = fetch(env, tmp_path, "main")
+    assert first.exit_code == 0, first.output
+    (tmp_path / "checkout" / "stale-file").write_text("from the first run")
+    second = fetch(env, tmp_path, "main")
+    assert second.exit_code == 0, second.output
+    assert not (tmp_path / "checkout" / "stale-file").exists()
+    assert leftovers(tmp_path) == ["checkout"]
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "keep").write_text("not a fetch")
+    refused = invoke(env, tmp_path / "outputs", "fetch-chart", "--repo", env["ROLLWAY_CHART_REPO"],
+                     "--ref", "main", "--dest", str(tmp_path / "other"))  # fmt: skip
+    assert refused.exit_code != 0 and (tmp_path / "other" / "keep").exists()

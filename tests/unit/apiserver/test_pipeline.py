@@ -20,7 +20,7 @@ def app(**parameters: object) -> Application:
     return Application(
         name="orders", namespace="orders", artifact="com.acme:orders",
         chart_repo="http://git/charts.git", chart_path="charts/app", chart_ref="main",
-        image_repository=None, strategy="canary", parameters=parameters, owning_groups=["t"],
+        image_repository=None, strategy="canary", parameters=parameters,
         environments=[{"name": "prod", "namespace": "orders-prod",
                        "policy": {"approvalRequired": True, "windows": []}}],
     )  # fmt: skip

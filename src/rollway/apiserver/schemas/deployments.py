@@ -29,8 +29,8 @@ class Overrides(Model):
         for key, item in value.items():
             if len(key) > 253 or not KEY_PATH.fullmatch(key):
                 raise ValueError(f"key {key[:60]!r} must be a dotted path like canary.maxSurge")
-            if isinstance(item, str) and ("{{" in item or "}}" in item):
-                raise ValueError(f"value of {key!r} must not contain '{{{{' or '}}}}'")
+            if isinstance(item, str) and "{{" in item:
+                raise ValueError(f"value of {key!r} must not contain '{{{{' (Argo template syntax)")
         return value
 
 

@@ -8,13 +8,14 @@ action answers 403.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, select, true
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ...auth import Capability, Principal
 from ...errors import Forbidden, NotFound
-from ..models import Application
+from ..models import Application, AppOwner
 
 ACTIONS = {
     Capability.READ: "read",
@@ -37,12 +38,12 @@ def app_for(session: Session, principal: Principal, name: str) -> Application:
     return app
 
 
-def visible_apps(session: Session, principal: Principal) -> list[str] | None:
-    """Names of the applications the caller sees; None means all of them (admin)."""
+def visible(principal: Principal, app: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
+    """A SQL condition: `app` names an application the caller sees (always true for admins)."""
     if principal.is_admin:
-        return None
-    rows = session.execute(select(Application.name, Application.owning_groups)).all()
-    return [name for name, groups in rows if principal.owns(groups)]
+        return true()
+    owned = select(AppOwner.app).where(AppOwner.group.in_(sorted(principal.groups)))
+    return app.in_(owned)
 
 
 def may_own(principal: Principal, groups: Iterable[str]) -> None:

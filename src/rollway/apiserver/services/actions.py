@@ -139,12 +139,17 @@ def _paused_since(ctx: Context, principal: Principal, deployment: Deployment) ->
     """The Rollout's name when it paused after this deployment finished, with nothing in flight:
     a rollback (`undo`) the controller does not fast-track waits as a blue-green preview (or at
     a canary pause) for promotion, as after `kubectl argo rollouts undo`."""
-    access.require(principal, Capability.DEPLOY)
     with ctx.db.read() as session:
         if deployments.in_flight(session, deployment.app, deployment.env) is not None:
             return None
     rollout = rollout_name(deployment)
-    return rollout if ctx.rollouts().get(deployment.namespace, rollout).phase == "Paused" else None
+    try:
+        if ctx.rollouts().get(deployment.namespace, rollout).phase != "Paused":
+            return None
+    except NotFound:  # deleted since: nothing to promote, as before
+        return None
+    access.require(principal, Capability.DEPLOY)
+    return rollout
 
 
 def _at_approval(workflow: WorkflowStatus) -> bool:

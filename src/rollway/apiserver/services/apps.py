@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -12,7 +13,7 @@ from ...auth import Capability, Principal
 from ...errors import Conflict, InvalidInput
 from ...validation import dns_label
 from ..db import Database
-from ..models import Application, utcnow
+from ..models import Application, AppOwner, utcnow
 from ..schemas.apps import AppCreate, AppSpec
 from . import access
 
@@ -21,6 +22,7 @@ def register(db: Database, principal: Principal, spec: AppCreate) -> Application
     access.require(principal, Capability.DEPLOY)
     access.may_own(principal, spec.owning_groups)
     app = Application(name=spec.name, created_by=principal.name, **_columns(spec.name, spec))
+    app.owners = _owners(spec)
     try:
         with db.write() as session:
             session.add(app)
@@ -37,13 +39,20 @@ def update(db: Database, principal: Principal, name: str, spec: AppSpec) -> Appl
         access.may_own(principal, spec.owning_groups)
         for column, value in _columns(name, spec).items():
             setattr(app, column, value)
+        app.owners = _owners(spec, app.owners)
         app.updated_at = utcnow()
     return app
 
 
 def listing(session: Session, principal: Principal) -> list[Application]:
-    apps = session.scalars(select(Application).order_by(Application.name))
-    return [app for app in apps if principal.owns(app.owning_groups)]
+    query = select(Application).where(access.visible(principal, Application.name))
+    return list(session.scalars(query.order_by(Application.name)))
+
+
+def _owners(spec: AppSpec, current: Sequence[AppOwner] = ()) -> list[AppOwner]:
+    """The spec's groups as rows, reusing the ones already there (their keys do not change)."""
+    kept = {owner.group: owner for owner in current}
+    return [kept.get(group) or AppOwner(group=group) for group in sorted(set(spec.owning_groups))]
 
 
 def _columns(name: str, spec: AppSpec) -> dict[str, Any]:
@@ -68,6 +77,5 @@ def _columns(name: str, spec: AppSpec) -> dict[str, Any]:
         "image_repository": spec.image_repository,
         "strategy": spec.strategy,
         "parameters": spec.parameters.model_dump(mode="json", exclude_none=True),
-        "owning_groups": sorted(set(spec.owning_groups)),
         "notifications": [n.model_dump(mode="json") for n in spec.notifications],
     }

@@ -30,9 +30,7 @@ def page(
         access.app_for(session, principal, app)
         query = query.where(AuditEvent.app == app)
     else:
-        visible = access.visible_apps(session, principal)
-        if visible is not None:
-            query = query.where(AuditEvent.app.in_(visible))
+        query = query.where(access.visible(principal, AuditEvent.app))
     if actor is not None:
         query = query.where(AuditEvent.actor == actor)
     if since is not None:

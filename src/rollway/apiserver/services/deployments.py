@@ -23,7 +23,7 @@ from ...auth import Capability, Principal
 from ...errors import Conflict, InvalidInput, NotFound
 from ...workflows.backends import Backend
 from ..db import Database
-from ..models import IN_FLIGHT, Application, Deployment, utcnow
+from ..models import IN_FLIGHT, Deployment, utcnow
 from ..problems import Problem
 from ..schemas.deployments import DeploymentCreate
 from ..settings import Settings
@@ -108,14 +108,14 @@ def create(
 
 def get(session: Session, principal: Principal, deployment_id: str) -> Deployment:
     """The deployment, if the caller may see its application (one query: it is the hot path)."""
-    row = session.execute(
-        select(Deployment, Application.owning_groups)
-        .join(Application, Application.name == Deployment.app)
-        .where(Deployment.id == deployment_id)
-    ).first()
-    if row is None or not principal.owns(row[1]):
+    deployment = session.scalar(
+        select(Deployment).where(
+            Deployment.id == deployment_id, access.visible(principal, Deployment.app)
+        )
+    )
+    if deployment is None:
         raise NotFound(f"deployment '{deployment_id}' not found", field="deploymentId")
-    return row[0]
+    return deployment
 
 
 def page(
@@ -137,9 +137,7 @@ def page(
         access.app_for(session, principal, app)
         query = query.where(Deployment.app == app)
     else:
-        visible = access.visible_apps(session, principal)
-        if visible is not None:
-            query = query.where(Deployment.app.in_(visible))
+        query = query.where(access.visible(principal, Deployment.app))
     if env is not None:
         query = query.where(Deployment.env == env)
     if state is not None:

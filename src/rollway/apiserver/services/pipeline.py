@@ -103,9 +103,7 @@ def parameters(
         "chart-repo": app.chart_repo,
         "chart-ref": app.chart_ref,
         "chart-path": app.chart_path,
-        # One object per line: nested objects would otherwise end in "}}", which the
-        # parameter check refuses as Argo template syntax.
-        "values": json.dumps(resolved.chart_values, sort_keys=True, indent=0),
+        "values": json.dumps(resolved.chart_values, sort_keys=True),
         "approval-required": str(env.policy.approval_required).lower(),
     }
     if resolved.parameters.replicas is not None:

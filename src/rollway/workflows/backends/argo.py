@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from ...errors import Conflict, InvalidInput, NotFound, RollwayError, Unauthorized, UpstreamError
+from ...validation import no_template
 from .base import NodeStatus, WorkflowStatus
 
 T = TypeVar("T")
@@ -44,8 +45,7 @@ class ArgoBackend:
         from ..engine import Parameter, validate_arguments
 
         for key, value in parameters.items():
-            if "{{" in value or "}}" in value:  # refuse before anything reaches the server
-                raise InvalidInput("must not contain '{{' or '}}'", field=key)
+            no_template(key, value)  # refuse before anything reaches the server
         wft = self._call(
             f"template {template}", lambda: self.service.get_workflow_template(template)
         )

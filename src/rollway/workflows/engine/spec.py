@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...errors import InvalidInput
+from ...validation import no_template
 from .expressions import references
 
 
@@ -121,8 +122,7 @@ def validate_arguments(
         if value is None:
             raise InvalidInput("is required", field=param.name)
         value = str(value)
-        if "{{" in value or "}}" in value:
-            raise InvalidInput("must not contain '{{' or '}}'", field=param.name)
+        no_template(param.name, value)
         if param.enum and value not in param.enum:
             raise InvalidInput(f"must be one of {', '.join(param.enum)}", field=param.name)
         values[param.name] = value
