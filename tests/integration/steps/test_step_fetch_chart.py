@@ -171,10 +171,10 @@ def test_the_console_script_fetches_and_reports(
 def test_a_rerun_replaces_the_earlier_fetch(env: Quiet, tmp_path: Path, server_repo: Git) -> None:
     """Retries and an engine resuming after a crash run the step again into the same dest."""
     first = fetch(env, tmp_path, "main")
-    assert first.exit_code == 0, first.output
+    assert first.exit_code == 0, first.stderr
     (tmp_path / "checkout" / "stale-file").write_text("from the first run")
     second = fetch(env, tmp_path, "main")
-    assert second.exit_code == 0, second.output
+    assert second.exit_code == 0, second.stderr
     assert not (tmp_path / "checkout" / "stale-file").exists()
     assert leftovers(tmp_path) == ["checkout"]
     (tmp_path / "other").mkdir()
