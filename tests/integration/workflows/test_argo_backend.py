@@ -121,9 +121,11 @@ def test_stop_ends_a_suspended_workflow(backend: ArgoBackend) -> None:
 def test_bad_input_is_refused(backend: ArgoBackend, devstack_env: dict[str, str]) -> None:
     params = deploy_params(devstack_env, "bad1")
     with pytest.raises(InvalidInput) as err:
-        backend.submit("rollway-deploy", {**params, "app": "{{workflow.name}}"}, labels={}, name="x1")
+        backend.submit(
+            "rollway-deploy", {**params, "app": "{{workflow.name}}"}, labels={}, name="x1"
+        )
     assert err.value.field == "app"
-    with pytest.raises(InvalidInput):  # Argo itself enforces the template's enum
+    with pytest.raises(InvalidInput):  # the template's enum, checked before submission
         backend.submit("rollway-deploy", {**params, "strategy": "yolo"}, labels={}, name="x2")
     with pytest.raises((NotFound, InvalidInput)):
         backend.submit("rollway-nope", params, labels={}, name="x3")
