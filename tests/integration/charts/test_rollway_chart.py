@@ -96,11 +96,13 @@ def stored_templates() -> dict[str, dict[str, Any]]:
 
 
 def value_refs(node: Any, kind: str) -> Iterator[tuple[str, str]]:
-    """(name, key) of every secretKeyRef / configMapKeyRef anywhere under `node`."""
+    """(name, key) of every required secretKeyRef / configMapKeyRef anywhere under `node`
+    (optional ones, like the exit handler's notification settings, may be absent)."""
     if isinstance(node, dict):
         for key, value in node.items():
             if key == kind:
-                yield value["name"], value["key"]
+                if not value.get("optional"):
+                    yield value["name"], value["key"]
             else:
                 yield from value_refs(value, kind)
     elif isinstance(node, list):
