@@ -37,8 +37,8 @@ def go_env() -> dict[str, str]:
     return {**os.environ, "CGO_ENABLED": "0", "GOTOOLCHAIN": "local"}
 
 
-def module_dir(module: str, version: str, log: Path) -> Path:
-    """Download a module through the Go proxy and return its (read-only) directory."""
+def module_info(module: str, version: str, log: Path) -> dict[str, str]:
+    """`go mod download -json module@version`: where the module is on disk, its .info file…"""
     if shutil.which("go") is None:
         raise DevstackError("the Go toolchain is not installed (needed to build devstack binaries)")
     proc = subprocess.run(
@@ -54,7 +54,12 @@ def module_dir(module: str, version: str, log: Path) -> Path:
         with log.open("a") as out:
             out.write(proc.stdout + proc.stderr)
         raise DevstackError(f"go mod download {module}@{version} failed: {info.get('Error', '')}")
-    return Path(info["Dir"])
+    return info  # type: ignore[no-any-return]
+
+
+def module_dir(module: str, version: str, log: Path) -> Path:
+    """Download a module through the Go proxy and return its (read-only) directory."""
+    return Path(module_info(module, version, log)["Dir"])
 
 
 def upstream_proxy() -> str:

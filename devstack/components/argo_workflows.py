@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
-from ..core import HOST, DevstackError, free_port_or_fail, http_status, run
-from ..gobuild import WORKFLOWS_VERSION, fill_local_proxy, go_env, locked
+from ..core import HOST, free_port_or_fail, http_status, locked, run
+from ..gobuild import WORKFLOWS_VERSION, fill_local_proxy, go_env, module_info
 from ..stack import Component, Context
 from .kube import kubeconfig, kubectl
 
@@ -39,27 +38,7 @@ UI_PLACEHOLDER = (
 )
 
 
-def module_info(log: Path) -> dict[str, object]:
-    """`go mod download -json` of the workflows module: its directory and the tagged commit."""
-    if shutil.which("go") is None:
-        raise DevstackError("the Go toolchain is not installed (needed to build devstack binaries)")
-    proc = subprocess.run(
-        ["go", "mod", "download", "-json", f"{MODULE}@{WORKFLOWS_VERSION}"],
-        capture_output=True,
-        text=True,
-        env=go_env(),
-        cwd="/",
-        check=False,
-    )
-    info = json.loads(proc.stdout or "{}")
-    if proc.returncode != 0 or "Dir" not in info:
-        with log.open("a") as out:
-            out.write(proc.stdout + proc.stderr)
-        raise DevstackError(f"go mod download {MODULE}@{WORKFLOWS_VERSION} failed: {info}")
-    return info  # type: ignore[no-any-return]
-
-
-def workflows_source(cache: Path, info: dict[str, object]) -> Path:
+def workflows_source(cache: Path, info: dict[str, str]) -> Path:
     """A writable copy of the module (go.mod has a replace directive, so no `go install @v`)."""
     src = cache / f"src-argo-workflows-{WORKFLOWS_VERSION}"
     if not (src / ".complete").exists():
@@ -84,7 +63,7 @@ def workflows_binaries(cache: Path, log: Path) -> Path:
     with locked(cache / "locks" / "argo-workflows-build"):
         if all((bindir / c).exists() for c in COMMANDS):
             return bindir
-        info = module_info(log)
+        info = module_info(MODULE, WORKFLOWS_VERSION, log)
         src = workflows_source(cache, info)
         # The proxy's .info names the tag's commit and time: stamp them like a release build.
         meta = json.loads(Path(str(info["Info"])).read_text())
