@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
@@ -35,3 +36,10 @@ def wait_for(what: str, check: Callable[[], T], timeout: float = 90.0, interval:
         time.sleep(interval)
         last = check()
     return last
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now (for servers a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

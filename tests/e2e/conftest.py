@@ -4,7 +4,6 @@ application name of the test's own whose namespaces are deleted when the test en
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import uuid
@@ -15,13 +14,8 @@ import pytest
 
 from devstack.stack import Context, up
 from tests.e2e.flow import Api, Kube
+from tests.helpers import free_port
 from tests.integration.cli.harness import PLATFORM, ApiServer, Cli, environ_without_rollway
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ SQLite database, and the two applications of the realm's teams (hello, payments)
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 import uuid
@@ -21,7 +20,7 @@ from keycloak import KeycloakOpenID
 from sqlalchemy import create_engine
 
 from rollway.apiserver import Settings, create_app
-from tests.helpers import wait_for
+from tests.helpers import free_port, wait_for
 from tests.integration.apiserver.engine import ScriptedBackend
 
 #: The realm's users (realm-rollway.json) and the CI service account.
@@ -154,12 +153,6 @@ def api(devstack_env: dict[str, str], tokens: Tokens, tmp_path: Path) -> Iterato
             answer = server.call("dave", "POST", "/api/v1/apps", json=spec)
             assert answer.status_code == 201, answer.text
         yield server
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class LiveServer:

@@ -10,9 +10,6 @@ submitting) is submitted on restart.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -25,51 +22,11 @@ import pytest
 from devstack.stack import Context, up
 from rollway.apiserver.db import Database
 from rollway.apiserver.models import Deployment
-from tests.helpers import wait_for
-from tests.integration.apiserver.conftest import Tokens, free_port
+from tests.helpers import free_port, wait_for
+from tests.integration.apiserver.conftest import Tokens
+from tests.integration.cli.harness import PLATFORM, ApiServer
 
 pytestmark = pytest.mark.integration
-
-SERVER = Path(sys.executable).with_name("rollway-apiserver")
-#: What a real deployment needs besides Keycloak.
-PLATFORM = ["rollway-platform", "argo-rollouts", "kwok", "helm", "keycloak"]
-
-
-class ServerProcess:
-    def __init__(self, env: dict[str, str], state_dir: Path) -> None:
-        self.env, self.state_dir = env, state_dir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = state_dir / "server.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> ServerProcess:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        args = [str(SERVER), "--port", str(self.port), "--state-dir", str(self.state_dir)]
-        env = {**self.env, "ROLLWAY_SYNC_INTERVAL": "0.5"}
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(args, env=env, stdout=log, stderr=log)
-        wait_for("the API server to be ready", self._ready, timeout=60)
-        return self
-
-    def kill9(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        assert self.process.wait(timeout=30) == -signal.SIGKILL
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-
-    def _ready(self) -> bool:
-        assert self.process is not None
-        if self.process.poll() is not None:
-            raise AssertionError(f"the server exited: {self.log.read_text()[-2000:]}")
-        try:
-            return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
 
 
 @pytest.fixture(scope="module")
@@ -79,22 +36,20 @@ def platform(devstack: Context) -> Context:
 
 
 @pytest.fixture
-def server(
-    platform: Context, devstack_env: dict[str, str], tmp_path: Path
-) -> Iterator[ServerProcess]:
-    process = ServerProcess(devstack_env, tmp_path / "state")
+def server(platform: Context, devstack_env: dict[str, str], tmp_path: Path) -> Iterator[ApiServer]:
+    process = ApiServer(devstack_env, tmp_path / "state", free_port())
     yield process
     process.stop()
 
 
-def get(server: ServerProcess, tokens: Tokens, deployment: str) -> dict[str, Any]:
+def get(server: ApiServer, tokens: Tokens, deployment: str) -> dict[str, Any]:
     answer = httpx.get(f"{server.url}/api/v1/deployments/{deployment}",
                        headers=tokens.headers("alice"), timeout=10)  # fmt: skip
     assert answer.status_code == 200, answer.text
     return dict(answer.json())
 
 
-def reaches(server: ServerProcess, tokens: Tokens, deployment: str, state: str) -> dict[str, Any]:
+def reaches(server: ApiServer, tokens: Tokens, deployment: str, state: str) -> dict[str, Any]:
     def check() -> dict[str, Any] | None:
         found = get(server, tokens, deployment)
         steps = [(s["name"], s["phase"], s["message"]) for s in found["steps"]]
@@ -107,7 +62,7 @@ def reaches(server: ServerProcess, tokens: Tokens, deployment: str, state: str) 
 
 
 def test_kill_9_mid_deployment_then_restart_loses_nothing(
-    server: ServerProcess, tokens: Tokens, devstack_env: dict[str, str]
+    server: ApiServer, tokens: Tokens, devstack_env: dict[str, str]
 ) -> None:
     prefix = f"k9-{uuid.uuid4().hex[:6]}"
     spec = {
@@ -140,7 +95,7 @@ def test_kill_9_mid_deployment_then_restart_loses_nothing(
     server.kill9()
     # A crash between recording and submitting leaves a pending record without a workflow.
     orphan = f"hello-dev-{uuid.uuid4().hex[:8]}"
-    db = Database(f"sqlite:///{server.state_dir / 'rollway.db'}")
+    db = Database(f"sqlite:///{server.state / 'rollway.db'}")
     with db.write() as session:
         session.add(Deployment(
             id=orphan, app="hello", env="dev", namespace=f"{prefix}-dev", kind="deploy",

@@ -3,7 +3,6 @@ a fresh `app` config per test, and unique application names so tests never share
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import uuid
@@ -13,16 +12,11 @@ from pathlib import Path
 import pytest
 
 from devstack.stack import Context, up
+from tests.helpers import free_port
 from tests.integration.cli.harness import PLATFORM, ApiServer, Cli, environ_without_rollway
 
 #: Namespaces the tests' applications were deployed to, removed at the end of the session.
 NAMESPACES: list[str] = []
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

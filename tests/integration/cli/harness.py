@@ -9,6 +9,7 @@ import html
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 from http.cookies import SimpleCookie
@@ -46,6 +47,12 @@ class ApiServer:
             self.process = subprocess.Popen(args, env=env, stdout=log, stderr=log)
         wait_for("the API server to be ready", self._ready, timeout=90)
         return self
+
+    def kill9(self) -> None:
+        """Die as a crash would: no shutdown, whatever was in flight left behind."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        assert self.process.wait(timeout=30) == -signal.SIGKILL
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

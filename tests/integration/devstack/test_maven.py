@@ -8,7 +8,6 @@ import http.client
 import io
 import os
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -23,6 +22,7 @@ import pytest
 
 from devstack.components.maven import MavenRepository
 from devstack.stack import Context
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -65,12 +65,6 @@ def download(client: httpx.Client, path: str, dest: Path) -> Path:
             for chunk in resp.iter_bytes():
                 out.write(chunk)
     return dest
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def serve_jar(jar: Path, log: Path, timeout: float = 90.0) -> str:

@@ -41,7 +41,7 @@ from jwcrypto import jwk, jwt
 from devstack.stack import Context
 from rollway.errors import TransientError
 from rollway.image import BuildRequest, build_image, parse_reference
-from tests.helpers import wait_for
+from tests.helpers import free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -469,12 +469,6 @@ def _can_unshare() -> bool:
 needs_unshare = pytest.mark.skipif(
     not _can_unshare(), reason="running an image needs `unshare --mount --pid` (root)"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run_image(layout: Path, manifest: dict[str, Any], config: dict[str, Any], rootfs: Path) -> str:
