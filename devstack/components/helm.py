@@ -44,8 +44,10 @@ class Helm(Component):
         link.symlink_to(binary)
 
     def ready(self, ctx: Context) -> bool:
-        binary = helm_binary(ctx)
-        if not binary.exists():
+        """The cached binary works and this checkout's bin/ links to it (a fresh checkout
+        shares the cache but has no link yet)."""
+        binary, link = helm_binary(ctx), ctx.paths.bin / "helm"
+        if not binary.exists() or not link.exists() or link.resolve() != binary.resolve():
             return False
         proc = subprocess.run(
             [binary, "version", "--short"], capture_output=True, text=True, check=False

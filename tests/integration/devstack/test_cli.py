@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
+from devstack.components.helm import Helm
+from devstack.core import Paths
 from devstack.stack import Context
 from tests.helpers import run_devstack
 
@@ -40,3 +43,17 @@ def test_env_exports_tools_and_endpoints(devstack: Context) -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("v3.")
     assert json.loads(out.stdout.split("\n", 1)[1])["serverVersion"]["gitVersion"] == "v1.34.5"
+
+
+def test_a_fresh_checkout_links_the_cached_helm(devstack: Context, tmp_path: Path) -> None:
+    """A second checkout shares the binary cache but starts with an empty bin/ of its own."""
+    fresh = Context.load(Paths(work=tmp_path / ".devstack", cache=devstack.paths.cache))
+    helm = Helm()
+    assert not helm.ready(fresh)
+
+    helm.install(fresh)
+
+    assert helm.ready(fresh)
+    version = subprocess.run([helm.endpoint(fresh), "version", "--short"],
+                             capture_output=True, text=True, check=True)  # fmt: skip
+    assert version.stdout.startswith(helm.version)
