@@ -1,7 +1,11 @@
 """Rollway's own configuration in the cluster, as `charts/rollway` installs it in production.
 
 The namespace `rollway` with the Secrets and ConfigMap that the workflow templates reference
-(secretKeyRef / configMapKeyRef), filled from the devstack's registry, Maven and git servers.
+(secretKeyRef / configMapKeyRef), filled from the devstack's registry, Maven and git servers, and
+Keycloak's `rollway-ci` client for the exit handler's callback. No `callback-url`: the API server
+runs on a different port in each test and demo (and reconciles from the engine anyway), so the
+report step skips the callback here. Keycloak's URL and secrets are known before it runs, so
+this component does not wait for it.
 """
 
 from __future__ import annotations
@@ -11,11 +15,13 @@ import json
 
 from ..stack import Component, Context
 from .git import GitServer
+from .keycloak import Keycloak
 from .kube import kubectl
 from .maven import MavenRepository
 from .registry import Registry
 
 NAMESPACE = "rollway"
+SECRETS = ("rollway-maven", "rollway-registry", "rollway-git", "rollway-callback")
 
 
 def _secret(name: str, data: dict[str, str]) -> dict[str, object]:
@@ -38,6 +44,7 @@ class RollwayPlatform(Component):
         maven = MavenRepository().exports(ctx)
         registry = Registry().exports(ctx)
         git = GitServer().exports(ctx)
+        keycloak = Keycloak().exports(ctx)
         return [
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
             _secret("rollway-maven", {"username": maven["ROLLWAY_MAVEN_USERNAME"],
@@ -45,6 +52,8 @@ class RollwayPlatform(Component):
             _secret("rollway-registry", {"username": registry["ROLLWAY_REGISTRY_USERNAME"],
                                          "password": registry["ROLLWAY_REGISTRY_PASSWORD"]}),
             _secret("rollway-git", {"token": git["ROLLWAY_GIT_TOKEN"]}),
+            _secret("rollway-callback", {"client-id": keycloak["ROLLWAY_CI_CLIENT_ID"],
+                                         "client-secret": keycloak["ROLLWAY_CI_CLIENT_SECRET"]}),
             {
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
@@ -55,6 +64,8 @@ class RollwayPlatform(Component):
                     "registry": registry["ROLLWAY_REGISTRY"],
                     "base-image": registry["ROLLWAY_BASE_IMAGE"],
                     "chart-repo": git["ROLLWAY_CHART_REPO"],
+                    "keycloak-url": keycloak["ROLLWAY_KEYCLOAK_URL"],
+                    "keycloak-realm": keycloak["ROLLWAY_KEYCLOAK_REALM"],
                 },
             },
         ]  # fmt: skip
@@ -69,9 +80,7 @@ class RollwayPlatform(Component):
             out = kubectl(ctx, "-n", NAMESPACE, "get", "secret,configmap", "-o", "name")
         except Exception:
             return False
-        return all(
-            f"secret/{n}" in out for n in ("rollway-maven", "rollway-registry", "rollway-git")
-        )
+        return all(f"secret/{n}" in out for n in SECRETS)
 
     def endpoint(self, ctx: Context) -> str:
         return f"namespace {NAMESPACE}"

@@ -166,7 +166,11 @@ template must name, and name alike (rollway-workflow).
   namespace: {{ .Release.Namespace }}
 {{- end }}
 
-{{/* The data of the ConfigMap rollway-platform (keys fixed by the WorkflowTemplates). */}}
+{{/*
+The data of the ConfigMap rollway-platform (keys fixed by the WorkflowTemplates). The exit
+handler reports to this release's API Service, with a token from Keycloak as the API server
+reaches it.
+*/}}
 {{- define "rollway.platformConfigData" -}}
 {{- $v := .Values }}
 {{- $data := dict
@@ -175,6 +179,12 @@ template must name, and name alike (rollway-workflow).
   "registry" $v.registry.host
   "base-image" $v.baseImage
   "chart-repo" $v.chartDefaults.repo
+  "keycloak-url" (trimSuffix "/" $v.keycloak.url)
+  "keycloak-realm" $v.keycloak.realm
 }}
+{{- if $v.callback.enabled }}
+{{- $service := include "rollway.part" (list . "apiserver") }}
+{{- $_ := set $data "callback-url" (printf "http://%s.%s.svc:%v" $service .Release.Namespace $v.service.port) }}
+{{- end }}
 {{- toYaml $data }}
 {{- end }}

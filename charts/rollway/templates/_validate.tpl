@@ -36,5 +36,8 @@ Included once, from configmap.yaml.
 {{- if not (and $s.registry.username $s.registry.password) }}
 {{- fail "platformSecrets.registry: username and password of the Harbor robot account are required with platformSecrets.create=true" }}
 {{- end }}
+{{- if and $v.callback.enabled (not (and $s.callback.clientId $s.callback.clientSecret)) }}
+{{- fail "platformSecrets.callback: clientId and clientSecret of the Keycloak client the exit handler reports as are required with platformSecrets.create=true (or set callback.enabled=false)" }}
+{{- end }}
 {{- end }}
 {{- end }}

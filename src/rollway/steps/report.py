@@ -1,20 +1,50 @@
 """`rollway-step report`: the exit handler — record the outcome and send notifications.
 
-The outcome goes to the API server's callback when one is configured (ROLLWAY_CALLBACK_URL with
-a bearer token in ROLLWAY_CALLBACK_TOKEN), so the deployment record completes even if the
-server was not watching; webhooks listed in ROLLWAY_NOTIFY_WEBHOOKS receive a Slack-compatible
-message.
+The outcome goes to the API server's callback when one is configured (ROLLWAY_CALLBACK_URL), so
+the deployment record completes even if the server was not watching. The server takes Keycloak
+access tokens only, so the step gets a fresh one for the client in ROLLWAY_CALLBACK_CLIENT_ID /
+ROLLWAY_CALLBACK_CLIENT_SECRET (client-credentials grant at ROLLWAY_KEYCLOAK_URL, realm
+ROLLWAY_KEYCLOAK_REALM). Webhooks listed in ROLLWAY_NOTIFY_WEBHOOKS receive a Slack-compatible
+message. Only an answered 2xx counts as delivered; a 5xx or 429, a timeout or a dropped connection
+is tried again a few times. What still fails is a warning naming the status and the reason given,
+and the `undelivered` output: the step itself succeeds, so a notification problem never turns a
+good deployment into a failed workflow (the API server reconciles from the engine anyway).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import InvalidInput, TransientError
-from .outputs import emit
+from ..credentials import secret
+from ..errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RollwayError,
+    TransientError,
+    Unauthorized,
+    UpstreamError,
+)
+from . import outputs
+
+if TYPE_CHECKING:
+    import httpx
+
+DEFAULT_REALM = "rollway"
+#: Tries per target (waits 1, 2, 4 s between them) before it is reported undelivered.
+ATTEMPTS = 4
+#: Refusals with an error (and exit code) of their own; any other 4xx is an UpstreamError.
+REFUSED: dict[int, type[RollwayError]] = {401: Unauthorized, 403: Forbidden, 404: NotFound}
+#: Where the callback's settings come from, in the workflow's namespace.
+CLIENT_HINT = "the client comes from the Secret rollway-callback (keys client-id, client-secret)"
+KEYCLOAK_HINT = "the pipeline reads it from the ConfigMap rollway-platform (key keycloak-url)"
 
 
 def _failures(text: str) -> list[dict[str, str]]:
@@ -31,31 +61,128 @@ def _failures(text: str) -> list[dict[str, str]]:
 @click.option("--deployment-id", required=True)
 @click.option("--status", "status", required=True, help="{{workflow.status}}")
 @click.option("--failures", default="", help="{{workflow.failures}}")
-def command(deployment_id: str, status: str, failures: str) -> None:
+@outputs.option
+def command(deployment_id: str, status: str, failures: str, outputs_dir: Path) -> None:
     """Report the workflow's outcome to the API server and notification webhooks."""
-    import httpx
-
-    try:
-        _report(deployment_id, status, _failures(failures))
-    except httpx.HTTPError as err:
-        raise TransientError(f"could not deliver the outcome: {err.__class__.__name__}") from None
-
-
-def _report(deployment_id: str, status: str, failed: list[dict[str, str]]) -> None:
-    import httpx
-
+    failed = _failures(failures)
     outcome = {"deploymentId": deployment_id, "status": status, "failures": failed}
-    delivered = []
+    sends: list[tuple[str, Callable[[], None]]] = []
     callback = os.environ.get("ROLLWAY_CALLBACK_URL")
     if callback:
-        token = os.environ.get("ROLLWAY_CALLBACK_TOKEN", "")
         url = f"{callback.rstrip('/')}/api/v1/internal/deployments/{deployment_id}/outcome"
-        httpx.post(url, json=outcome, headers={"Authorization": f"Bearer {token}"}, timeout=10)
-        delivered.append("api")
-    for hook in filter(None, os.environ.get("ROLLWAY_NOTIFY_WEBHOOKS", "").split(",")):
+        sends.append(("api", lambda: _post(url, outcome, f"the API server at {callback}",
+                                           {"Authorization": f"Bearer {_access_token()}"})))  # fmt: skip
+    hooks = [h.strip() for h in os.environ.get("ROLLWAY_NOTIFY_WEBHOOKS", "").split(",")]
+    for number, hook in enumerate(filter(None, hooks), start=1):
         text = f"Rollway deployment {deployment_id}: {status}"
         if failed:
             text += f" ({failed[0].get('displayName')}: {failed[0].get('message')})"
-        httpx.post(hook.strip(), json={"text": text, **outcome}, timeout=10)
-        delivered.append("webhook")
-    emit({"status": status, "delivered": ",".join(delivered)})
+        # Webhook URLs are often credentials: errors name the webhook's position, not its URL.
+        what = f"webhook {number} of ROLLWAY_NOTIFY_WEBHOOKS"
+        sends.append(("webhook", partial(_post, hook, {"text": text, **outcome}, what)))
+    delivered: list[str] = []
+    undelivered: list[str] = []
+    for target, send in sends:
+        (delivered if _deliver(send) else undelivered).append(target)
+    outputs.emit({"status": status, "delivered": ",".join(delivered),
+                  "undelivered": ",".join(undelivered)}, outputs_dir)  # fmt: skip
+
+
+def _deliver(send: Callable[[], None]) -> bool:
+    """Send, retrying what a retry may fix; a failure is a warning, never the step's failure:
+    the exit handler failing would mark a deployment Failed whose rollout went well."""
+    from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+    retrying = Retrying(retry=retry_if_exception_type(TransientError), reraise=True,
+                        stop=stop_after_attempt(ATTEMPTS), wait=wait_exponential(1, max=8))  # fmt: skip
+    try:
+        retrying(send)
+    except RollwayError as err:
+        click.echo(f"rollway-step: warning: {err}", err=True)
+        if err.hint:
+            click.echo(f"hint: {err.hint}", err=True)
+        return False
+    return True
+
+
+def _access_token() -> str:
+    """A fresh token of the callback's client: the API server takes Keycloak tokens only, and a
+    static one would expire long before most pipelines end."""
+    from keycloak import KeycloakOpenID
+    from keycloak.exceptions import KeycloakConnectionError, KeycloakError
+
+    url = _required("ROLLWAY_KEYCLOAK_URL", os.environ.get("ROLLWAY_KEYCLOAK_URL"), KEYCLOAK_HINT)
+    realm = os.environ.get("ROLLWAY_KEYCLOAK_REALM") or DEFAULT_REALM
+    client_id = _required("ROLLWAY_CALLBACK_CLIENT_ID", secret("ROLLWAY_CALLBACK_CLIENT_ID"))
+    client_secret = _required(
+        "ROLLWAY_CALLBACK_CLIENT_SECRET", secret("ROLLWAY_CALLBACK_CLIENT_SECRET")
+    )
+    keycloak = KeycloakOpenID(server_url=url, realm_name=realm, client_id=client_id,
+                              client_secret_key=client_secret, timeout=30)  # fmt: skip
+    try:
+        answer = keycloak.token(grant_type="client_credentials")
+    except KeycloakConnectionError:
+        raise TransientError(f"cannot reach Keycloak at {url}") from None
+    except KeycloakError as err:
+        raise token_error(err.response_code, err.response_body, url, realm, client_id) from None
+    token = answer.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise UpstreamError(f"Keycloak at {url} answered the token request without a token")
+    return token
+
+
+def _required(name: str, value: str | None, hint: str = CLIENT_HINT) -> str:
+    if not value:
+        raise InvalidInput("is not set; the callback (ROLLWAY_CALLBACK_URL) needs it",
+                           field=name, hint=hint)  # fmt: skip
+    return value
+
+
+def token_error(
+    status: int | None, body: bytes | None, url: str, realm: str, client_id: str
+) -> RollwayError:
+    """Why Keycloak gave no token, in its own words (RFC 6749 `error`, `error_description`)."""
+    said = f"HTTP {status}" + (f": {reason}" if (reason := _reason(body)) else "")
+    if status is None or status >= 500 or status == 429:
+        return TransientError(f"Keycloak at {url} answered {said}")
+    if status == 404:
+        return InvalidInput(f"Keycloak at {url} has no realm '{realm}' ({said})",
+                            field="ROLLWAY_KEYCLOAK_REALM")  # fmt: skip
+    return Unauthorized(f"Keycloak refused a token to client '{client_id}' of realm '{realm}' "
+                        f"({said})", hint=CLIENT_HINT)  # fmt: skip
+
+
+def _post(url: str, body: dict[str, Any], what: str, headers: dict[str, str] | None = None) -> None:
+    """POST the outcome; anything but a 2xx is an error, transient when retrying may help."""
+    import httpx
+
+    try:
+        answer = httpx.post(url, json=body, headers=headers, timeout=10)
+    except httpx.HTTPError as err:
+        # The exception's text may carry the URL (a webhook's credential): name its kind only.
+        raise TransientError(
+            f"{what}: the outcome was not delivered ({type(err).__name__})"
+        ) from None
+    if not answer.is_success:
+        raise answer_error(what, answer)
+
+
+def answer_error(what: str, answer: httpx.Response) -> RollwayError:
+    """The error for a non-2xx answer: its status and the problem's detail (RFC 9457)."""
+    status = answer.status_code
+    message = f"{what} answered HTTP {status}: {_reason(answer.content) or answer.reason_phrase}"
+    if status >= 500 or status == 429:
+        return TransientError(message)
+    return REFUSED.get(status, UpstreamError)(message)
+
+
+def _reason(body: bytes | None) -> str:
+    """What a JSON error body says: problem+json `title: detail`, or OAuth `error: description`."""
+    try:
+        data = json.loads(body or b"")
+    except (ValueError, TypeError):
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    keys = ("title", "detail") if "detail" in data else ("error", "error_description")
+    return ": ".join(str(data[k]) for k in keys if data.get(k))

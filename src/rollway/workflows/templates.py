@@ -45,10 +45,14 @@ SETTINGS = {
     "ROLLWAY_MAVEN_URL": "maven-url",
     "ROLLWAY_MAVEN_SNAPSHOTS_URL": "maven-snapshots-url",
 }
-#: What the exit handler may use when configured; absent, it just records the outcome.
+#: What the exit handler may use when configured; absent, it just records the outcome. The
+#: callback authenticates as the Keycloak client in Secret rollway-callback (client credentials).
 OPTIONAL = {
     "ROLLWAY_CALLBACK_URL": ("configmap", PLATFORM_CONFIG, "callback-url"),
-    "ROLLWAY_CALLBACK_TOKEN": ("secret", "rollway-callback", "token"),
+    "ROLLWAY_KEYCLOAK_URL": ("configmap", PLATFORM_CONFIG, "keycloak-url"),
+    "ROLLWAY_KEYCLOAK_REALM": ("configmap", PLATFORM_CONFIG, "keycloak-realm"),
+    "ROLLWAY_CALLBACK_CLIENT_ID": ("secret", "rollway-callback", "client-id"),
+    "ROLLWAY_CALLBACK_CLIENT_SECRET": ("secret", "rollway-callback", "client-secret"),
     "ROLLWAY_NOTIFY_WEBHOOKS": ("secret", "rollway-notifications", "webhooks"),
 }
 #: Exit code of a TransientError (EX_TEMPFAIL): the only failures worth retrying.
@@ -229,6 +233,7 @@ def _exit_handler() -> tuple[Container, DAG]:
          "--failures", "{{workflow.failures}}"],
         optional=tuple(OPTIONAL),
         timeout=120,
+        retries=0,  # it retries deliveries itself, and never fails for one
     )  # fmt: skip
     with DAG(name="exit-handler") as handler:
         task(report, "report")

@@ -34,7 +34,9 @@ CHART = REPO / "charts" / "rollway"
 TEMPLATES = REPO / "workflow-templates"
 RELEASE = "rollway"
 NAMESPACE = "rollway-system"
+#: What the API server mounts; the pipeline also reads rollway-callback (its exit handler).
 PLATFORM_SECRETS = ("rollway-git", "rollway-maven", "rollway-registry")
+CALLBACK_SECRET = "rollway-callback"
 #: What an operator gives instead of the chart's example.com placeholders.
 SITE = {
     "keycloak": {"url": "http://keycloak.sso.svc:8080"},
@@ -46,6 +48,7 @@ CREDENTIALS = {
     "maven": {"username": "deployer", "password": "maven-secret"},
     "registry": {"username": "robot$rollway", "password": "registry-secret"},
     "git": {"token": "gitea-token"},
+    "callback": {"clientId": "rollway-ci", "clientSecret": "ci-client-secret"},
 }
 
 
@@ -95,19 +98,19 @@ def stored_templates() -> dict[str, dict[str, Any]]:
     return found
 
 
-def value_refs(node: Any, kind: str) -> Iterator[tuple[str, str]]:
-    """(name, key) of every required secretKeyRef / configMapKeyRef anywhere under `node`
-    (optional ones, like the exit handler's notification settings, may be absent)."""
+def value_refs(node: Any, kind: str, optional: bool = False) -> Iterator[tuple[str, str]]:
+    """(name, key) of every required (or every optional) secretKeyRef / configMapKeyRef anywhere
+    under `node` (optional ones, like the exit handler's settings, may be absent)."""
     if isinstance(node, dict):
         for key, value in node.items():
             if key == kind:
-                if not value.get("optional"):
+                if bool(value.get("optional")) == optional:
                     yield value["name"], value["key"]
             else:
-                yield from value_refs(value, kind)
+                yield from value_refs(value, kind, optional)
     elif isinstance(node, list):
         for item in node:
-            yield from value_refs(item, kind)
+            yield from value_refs(item, kind, optional)
 
 
 # --- the chart as files -----------------------------------------------------------------------
@@ -202,7 +205,7 @@ def test_everything_the_templates_reference_is_provided(chart: HelmChart) -> Non
     platform = objects.one("ConfigMap", "rollway-platform")["data"]
     secrets = {o["metadata"]["name"]: o["stringData"] for o in objects if o["kind"] == "Secret"
                and o["type"] == "Opaque"}  # fmt: skip
-    assert sorted(secrets) == list(PLATFORM_SECRETS)
+    assert sorted(secrets) == sorted([*PLATFORM_SECRETS, CALLBACK_SECRET])
     for name, template in stored_templates().items():
         account = template["spec"]["serviceAccountName"]
         objects.one("ServiceAccount", account)
@@ -212,6 +215,38 @@ def test_everything_the_templates_reference_is_provided(chart: HelmChart) -> Non
             assert configmap == "rollway-platform" and key in platform, (name, configmap, key)
     assert platform["maven-url"] == "https://nexus.example.com/repository/maven-releases/"
     assert platform["maven-snapshots-url"] == ""
+
+
+def test_the_exit_handler_reports_to_this_release(chart: HelmChart) -> None:
+    """callback-url is the chart's own Service; the token comes from Keycloak as the API server
+    reaches it, for the client in rollway-callback. Only the notification webhooks (the API
+    server's, from notifications.*) stay unprovided among the optional references."""
+    objects = render(chart, {**SITE, "platformSecrets": CREDENTIALS,
+                             "service": {"port": 8080}})  # fmt: skip
+    platform = objects.one("ConfigMap", "rollway-platform")["data"]
+    service = objects.one("Service", "rollway-apiserver")
+    assert platform["callback-url"] == f"http://rollway-apiserver.{NAMESPACE}.svc:8080"
+    assert service["spec"]["ports"][0]["port"] == 8080
+    assert platform["keycloak-url"] == SITE["keycloak"]["url"]
+    assert platform["keycloak-realm"] == "rollway"
+    secrets = {o["metadata"]["name"]: o["stringData"] for o in objects if o["kind"] == "Secret"
+               and o["type"] == "Opaque"}  # fmt: skip
+    assert secrets[CALLBACK_SECRET] == {"client-id": "rollway-ci",
+                                        "client-secret": "ci-client-secret"}  # fmt: skip
+    for template in stored_templates().values():
+        missing = [ref for ref in value_refs(template, "secretKeyRef", optional=True)
+                   if ref[1] not in secrets.get(ref[0], {})]  # fmt: skip
+        assert missing == [("rollway-notifications", "webhooks")], missing
+        for configmap, key in value_refs(template, "configMapKeyRef", optional=True):
+            assert configmap == "rollway-platform" and key in platform, (configmap, key)
+
+
+def test_the_callback_can_be_left_out(chart: HelmChart) -> None:
+    objects = render(chart, {"callback": {"enabled": False}, "platformSecrets": {
+        **CREDENTIALS, "callback": {"clientId": "", "clientSecret": ""}}})  # fmt: skip
+    assert "callback-url" not in objects.one("ConfigMap", "rollway-platform")["data"]
+    secrets = [o["metadata"]["name"] for o in objects if o["kind"] == "Secret"]
+    assert CALLBACK_SECRET not in secrets and "rollway-registry" in secrets
 
 
 def test_no_secret_values_by_default(chart: HelmChart) -> None:
@@ -514,6 +549,10 @@ def test_plan_diff_patch_rights_can_be_left_out(chart: HelmChart) -> None:
             "platformSecrets.maven: give both",
         ),
         (
+            {"platformSecrets": {**CREDENTIALS, "callback": {"clientSecret": ""}}},
+            "platformSecrets.callback: clientId and clientSecret",
+        ),
+        (
             {"keycloak": {"issuer": "https://sso.example.com/no-realm"}},
             "keycloak.issuer: Does not match",
         ),
@@ -664,6 +703,9 @@ def test_install_into_the_cluster(
     registry = yaml.safe_load(kubectl(env, "get", "-n", home, "secret", "rollway-registry",
                                       "-o", "yaml"))  # fmt: skip
     assert base64.b64decode(registry["data"]["username"]).decode() == "robot$rollway"
+    client = kubectl(env, "get", "-n", home, "secret", CALLBACK_SECRET,
+                     "-o", "jsonpath={.data.client-id}")  # fmt: skip
+    assert base64.b64decode(client).decode() == "rollway-ci"
 
     # RBAC as the kube-apiserver decides it.
     api = f"system:serviceaccount:{home}:rollway-apiserver"

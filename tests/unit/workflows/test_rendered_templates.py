@@ -37,7 +37,7 @@ def test_deploy_template_declares_every_pipeline_parameter_with_descriptions() -
         env = template["container"]["env"]
         # Credentials only ever come from Secrets, never from parameters or literal values.
         for var in env:
-            if var["name"].endswith(("PASSWORD", "TOKEN", "USERNAME")):
+            if var["name"].endswith(("PASSWORD", "TOKEN", "USERNAME", "SECRET")):
                 assert "secretKeyRef" in var["valueFrom"], (name, var)
         assert int(template["activeDeadlineSeconds"]) > 0
     assert doc["spec"]["onExit"] == "exit-handler"
