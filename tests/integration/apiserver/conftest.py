@@ -1,5 +1,6 @@
 """Fixtures for API server tests: real Keycloak tokens per user, the app in-process on a fresh
-SQLite database, and the two applications of the realm's teams (hello, payments)."""
+SQLite database with the real embedded engine running its pipelines on the devstack, and the
+two applications of the realm's teams (hello, payments) in namespaces of the test's own."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ from keycloak import KeycloakOpenID
 from sqlalchemy import create_engine
 
 from rollway.apiserver import Settings, create_app
+from rollway.rollouts import load_api
+from rollway.workflows.backends import WorkflowStatus
+from rollway.workflows.backends.embedded import EmbeddedBackend
 from tests.helpers import free_port, wait_for
-from tests.integration.apiserver.engine import ScriptedBackend
 
 #: The realm's users (realm-rollway.json) and the CI service account.
 USERS = ("alice", "bob", "carol", "dave", "erin", "demo")
@@ -113,7 +116,8 @@ def settings(env: dict[str, str], database_url: str, **overrides: Any) -> Settin
         keycloak_realm=env["ROLLWAY_KEYCLOAK_REALM"],
         oidc_issuer=env["ROLLWAY_OIDC_ISSUER"],
         oidc_audience=env["ROLLWAY_OIDC_AUDIENCE"],
-        registry=env.get("ROLLWAY_REGISTRY", "harbor.local"),
+        registry=env["ROLLWAY_REGISTRY"],
+        base_image=env["ROLLWAY_BASE_IMAGE"],
         kubeconfig=env.get("KUBECONFIG"),
         sync_interval=0.2,
         oidc_jwks_refresh_interval=0,  # a test rotates a realm key and expects it at once
@@ -122,14 +126,30 @@ def settings(env: dict[str, str], database_url: str, **overrides: Any) -> Settin
 
 
 class Api:
-    """The in-process server, called as one of the realm's users."""
+    """The in-process server, called as one of the realm's users.
 
-    def __init__(self, client: TestClient, backend: ScriptedBackend, tokens: Tokens) -> None:
-        self.client, self.backend, self.tokens = client, backend, tokens
+    Its engine is the real embedded one: a deployment runs the whole pipeline (Maven, registry,
+    git, helm, Kubernetes with Argo Rollouts) into namespaces prefixed with `prefix`.
+    """
+
+    def __init__(
+        self, client: TestClient, backend: EmbeddedBackend, tokens: Tokens, prefix: str
+    ) -> None:
+        self.client, self.backend, self.tokens, self.prefix = client, backend, tokens, prefix
 
     def call(self, user: str | None, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {**kwargs.pop("headers", {}), **(self.tokens.headers(user) if user else {})}
         return self.client.request(method, path, headers=headers, **kwargs)
+
+    def spec(self, template: dict[str, Any] = HELLO, **fields: Any) -> dict[str, Any]:
+        """An application spec whose environments deploy to namespaces of this test's own."""
+        return in_namespaces({**template, **fields}, self.prefix)
+
+    def register(self, template: dict[str, Any] = HELLO, **fields: Any) -> dict[str, Any]:
+        spec = self.spec(template, **fields)
+        answer = self.call("dave", "POST", "/api/v1/apps", json=spec)
+        assert answer.status_code == 201, answer.text
+        return spec
 
     def deploy(
         self, user: str, app: str = "hello", env: str = "dev", **body: Any
@@ -137,28 +157,100 @@ class Api:
         payload = {"env": env, "version": "1.0.0", **body}
         return self.call(user, "POST", f"/api/v1/apps/{app}/deployments", json=payload)
 
+    def get(self, deployment: str) -> dict[str, Any]:
+        answer = self.call("dave", "GET", f"/api/v1/deployments/{deployment}")
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    def reaches(self, deployment: str, state: str, timeout: float = 120) -> dict[str, Any]:
+        """Wait for the record to reach `state`; fail at once naming the step if it ends
+        anywhere else."""
+
+        def check() -> dict[str, Any] | None:
+            found = self.get(deployment)
+            if found["state"] != state and found["state"] in ENDED:
+                steps = [(s["name"], s["phase"], s["message"]) for s in found["steps"]]
+                raise AssertionError(f"{deployment} is {found['state']}, not {state}: {steps}")
+            return found if found["state"] == state else None
+
+        return wait_for(f"deployment {deployment} to be {state}", check, timeout=timeout)
+
+    def deployed(self, app: str = "hello", env: str = "dev", version: str = "1.0.0") -> str:
+        """A finished first deployment (by the admin), so that the next one is an update."""
+        deployment = str(self.deploy("dave", app=app, env=env, version=version).json()["id"])
+        self.reaches(deployment, "succeeded")
+        return deployment
+
+    def at_gate(self, user: str, app: str = "hello", env: str = "dev") -> str:
+        """An update of a deployed app waiting at its gate: the blue-green preview is up."""
+        self.deployed(app, env)
+        answer = self.deploy(user, app=app, env=env, version="1.1.0")
+        assert answer.status_code == 201, answer.text
+        return str(self.reaches(answer.json()["id"], "waiting")["id"])
+
+    def workflows(self) -> list[WorkflowStatus]:
+        """Every workflow this server's engine was handed."""
+        return self.backend.list({})
+
+
+#: Where a deployment record ends.
+ENDED = {"succeeded", "failed", "aborted", "rejected"}
+
+
+def engine(env: dict[str, str], state: Path) -> EmbeddedBackend:
+    """The embedded engine; its steps run with the devstack's environment (kubeconfig, helm)."""
+    return EmbeddedBackend(state, kubeconfig=env["KUBECONFIG"], env=env)
+
+
+@contextmanager
+def cleanup(backend: EmbeddedBackend, env: dict[str, str], prefix: str) -> Iterator[None]:
+    """End what a test left running, and remove the namespaces its deployments created."""
+    from kubernetes import client
+
+    try:
+        yield
+    finally:
+        for workflow in backend.list({}):
+            if not workflow.finished:
+                backend.terminate(workflow.name)
+        core = client.CoreV1Api(load_api(env["KUBECONFIG"]))
+        for namespace in core.list_namespace().items:
+            if namespace.metadata.name.startswith(f"{prefix}-"):
+                core.delete_namespace(namespace.metadata.name)
+
+
+def unique_prefix() -> str:
+    return f"t{uuid.uuid4().hex[:6]}"
+
+
+def in_namespaces(spec: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """`spec` with every environment lacking a namespace given `<prefix>-<app>-<env>`."""
+    environments = [{"namespace": f"{prefix}-{spec['name']}-{env['name']}", **env}
+                    for env in spec["environments"]]  # fmt: skip
+    return {**spec, "environments": environments}
+
 
 @pytest.fixture
 def api(devstack_env: dict[str, str], tokens: Tokens, tmp_path: Path) -> Iterator[Api]:
     """A fresh server with hello and payments registered (by the admin)."""
-    backend = ScriptedBackend()
+    backend, prefix = engine(devstack_env, tmp_path / "engine"), unique_prefix()
     with (
         database(tmp_path) as url,
+        cleanup(backend, devstack_env, prefix),
         TestClient(
             create_app(settings(devstack_env, url), backend=backend), raise_server_exceptions=False
         ) as client,
     ):
-        server = Api(client, backend, tokens)
+        server = Api(client, backend, tokens, prefix)
         for spec in (HELLO, PAYMENTS):
-            answer = server.call("dave", "POST", "/api/v1/apps", json=spec)
-            assert answer.status_code == 201, answer.text
+            server.register(spec)
         yield server
 
 
 class LiveServer:
     """The app behind a real uvicorn on a loopback port, in a thread of the test process."""
 
-    def __init__(self, env: dict[str, str], database_url: str, backend: ScriptedBackend) -> None:
+    def __init__(self, env: dict[str, str], database_url: str, backend: EmbeddedBackend) -> None:
         self.backend = backend
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -180,10 +272,14 @@ class LiveServer:
 @pytest.fixture
 def live(devstack_env: dict[str, str], tokens: Tokens, tmp_path: Path) -> Iterator[LiveServer]:
     """A live server with hello and payments registered."""
-    with database(tmp_path) as url, LiveServer(devstack_env, url, ScriptedBackend()) as server:
+    backend, prefix = engine(devstack_env, tmp_path / "engine"), unique_prefix()
+    with (
+        database(tmp_path) as url,
+        cleanup(backend, devstack_env, prefix),
+        LiveServer(devstack_env, url, backend) as server,
+    ):
         for spec in (HELLO, PAYMENTS):
-            answer = httpx.post(
-                f"{server.url}/api/v1/apps", json=spec, headers=tokens.headers("dave")
-            )
+            answer = httpx.post(f"{server.url}/api/v1/apps", headers=tokens.headers("dave"),
+                                json=in_namespaces(spec, prefix))  # fmt: skip
             assert answer.status_code == 201, answer.text
         yield server

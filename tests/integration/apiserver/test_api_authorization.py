@@ -11,11 +11,8 @@ pytestmark = pytest.mark.integration
 
 
 def waiting_deployment(api: Api, user: str = "alice") -> str:
-    """A hello/prod deployment waiting at its approval gate."""
-    answer = api.deploy(user, env="prod")
-    assert answer.status_code == 201, answer.text
-    assert answer.json()["state"] == "waiting"
-    return str(answer.json()["id"])
+    """A hello/prod update by `user` waiting at its approval gate (its preview is up)."""
+    return api.at_gate(user, env="prod")
 
 
 @pytest.mark.parametrize(
@@ -84,8 +81,10 @@ def test_approving_needs_the_approver_role(api: Api, approver: str, status: int)
                       json={"comment": "looks good"})  # fmt: skip
 
     assert answer.status_code == status, answer.text
-    state = api.call("dave", "GET", f"/api/v1/deployments/{deployment}").json()["state"]
-    assert state == ("succeeded" if status == 200 else "waiting")
+    if status == 200:
+        api.reaches(deployment, "succeeded")
+    else:
+        assert api.get(deployment)["state"] == "waiting"
 
 
 def test_an_approver_may_not_approve_their_own_deployment(api: Api) -> None:
@@ -120,43 +119,52 @@ def test_promoting_through_the_approval_gate_is_an_approval(api: Api) -> None:
 
     assert by_deployer.status_code == 403
     assert by_approver.status_code == 200, by_approver.text
-    assert by_approver.json()["deployment"]["state"] == "succeeded"
-    assert api.backend.calls[-1] == ("resume", deployment)
+    decision = by_approver.json()["deployment"]["decision"]
+    assert (decision["decision"], decision["by"]) == ("approved", "bob")
+    done = api.reaches(deployment, "succeeded")
+    assert {s["name"]: s["phase"] for s in done["steps"]}["approval"] == "Succeeded"
 
 
 def test_without_required_approval_the_gate_is_the_deployers_to_pass(api: Api) -> None:
-    deployment = api.deploy("alice").json()["id"]  # dev: no approval required
-    api.backend.gate(deployment)
+    deployment = api.at_gate("alice")  # dev: no approval required
 
     by_approver = api.call("bob", "POST", f"/api/v1/deployments/{deployment}/promote")
     by_deployer = api.call("alice", "POST", f"/api/v1/deployments/{deployment}/promote")
 
     assert by_approver.status_code == 403
     assert by_deployer.status_code == 200, by_deployer.text
-    assert api.backend.calls[-1] == ("resume", deployment)
+    done = api.reaches(deployment, "succeeded")
+    assert done["decision"] is None
+    assert {s["name"]: s["phase"] for s in done["steps"]}["promote"] == "Succeeded"
 
 
-def test_rejecting_stops_the_workflow(api: Api) -> None:
+def test_rejecting_stops_the_workflow_and_takes_the_preview_down(api: Api) -> None:
     deployment = waiting_deployment(api, "alice")
 
     answer = api.call("bob", "POST", f"/api/v1/deployments/{deployment}/reject",
                       json={"comment": "not on a Friday"})  # fmt: skip
 
     assert answer.status_code == 200, answer.text
-    assert answer.json()["deployment"]["state"] == "rejected"
+    assert "rollout aborted back to the stable version" in answer.json()["detail"]
     assert answer.json()["deployment"]["decision"]["comment"] == "not on a Friday"
-    assert ("stop", deployment) in api.backend.calls
+    rejected = api.reaches(deployment, "rejected")
+    assert {s["name"]: s["phase"] for s in rejected["steps"]}["promote"] != "Succeeded"
+    path = "/api/v1/apps/hello/environments/prod/rollout"
+    rollout = api.call("carol", "GET", path).json()
+    assert rollout["phase"] == "Degraded" and "abort" in rollout["message"].lower(), rollout
 
 
 @pytest.mark.parametrize(("user", "status"), [("carol", 403), ("erin", 404), ("alice", 200)])
 def test_aborting_needs_the_deployer_role(api: Api, user: str, status: int) -> None:
-    deployment = api.deploy("alice").json()["id"]
+    deployment = api.at_gate("alice")
 
     answer = api.call(user, "POST", f"/api/v1/deployments/{deployment}/abort")
 
     assert answer.status_code == status, answer.text
-    state = api.call("dave", "GET", f"/api/v1/deployments/{deployment}").json()["state"]
-    assert state == ("aborted" if status == 200 else "running")
+    if status == 200:
+        api.reaches(deployment, "aborted")
+    else:
+        assert api.get(deployment)["state"] == "waiting"
 
 
 @pytest.mark.parametrize(("user", "status"), [("carol", 200), ("erin", 404), ("dave", 200)])
@@ -187,7 +195,7 @@ def test_registering_an_app_for_a_team(api: Api, user: str, groups: list[str], s
 
 @pytest.mark.parametrize(("user", "status"), [("alice", 200), ("carol", 403), ("erin", 404)])
 def test_updating_an_app(api: Api, user: str, status: int) -> None:
-    spec = {k: v for k, v in HELLO.items() if k != "name"} | {"strategy": "canary"}
+    spec = {k: v for k, v in api.spec().items() if k != "name"} | {"strategy": "canary"}
 
     answer = api.call(user, "PUT", "/api/v1/apps/hello", json=spec)
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from devstack.stack import Context, up
-from rollway.rollouts import load_api
 from tests.helpers import wait_for
 from tests.integration.apiserver.conftest import HELLO, Api
 
@@ -26,100 +24,62 @@ def cluster(devstack: Context) -> Context:
     return devstack
 
 
-@pytest.fixture
-def namespace(cluster: Context, devstack_env: dict[str, str]) -> Iterator[str]:
-    from kubernetes import client
-
-    core = client.CoreV1Api(load_api(devstack_env["KUBECONFIG"]))
-    name = f"api-{uuid.uuid4().hex[:8]}"
-    core.create_namespace({"metadata": {"name": name}})
-    yield name
-    core.delete_namespace(name)
+CANARY = [{"setWeight": 50}, {"pause": {}}, {"setWeight": 75}, {"pause": {}}]
 
 
-def rollout(namespace: str, image: str) -> dict[str, Any]:
-    labels = {"app": "rolly"}
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Rollout",
-        "metadata": {"name": "rolly", "namespace": namespace},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "app", "image": image}]},
-            },
-            "strategy": {"canary": {"steps": [{"setWeight": 50}, {"pause": {}}]}},
-        },
-    }
-
-
-def test_rollout_status_history_and_rollback(
-    api: Api, namespace: str, devstack_env: dict[str, str]
-) -> None:
-    from kubernetes import client
-
-    custom = client.CustomObjectsApi(load_api(devstack_env["KUBECONFIG"]))
-    args = ("argoproj.io", "v1alpha1", namespace, "rollouts")
-    custom.create_namespaced_custom_object(*args, rollout(namespace, "example.com/rolly:1"))
-    spec = {**HELLO, "name": "rolly",
-            "environments": [{"name": "dev", "namespace": namespace}]}  # fmt: skip
-    assert api.call("dave", "POST", "/api/v1/apps", json=spec).status_code == 201
+def test_rollout_status_promotion_history_and_rollback(api: Api, cluster: Context) -> None:
+    """A canary app deployed and updated by real pipelines: the gate, then a later pause of the
+    rollout promoted through the API, history, and a rollback to the first revision."""
+    api.register(name="rolly", strategy="canary", environments=[{"name": "dev"}])
     path = "/api/v1/apps/rolly/environments/dev/rollout"
 
-    def phase(wanted: str) -> dict[str, Any] | None:
+    def rollout(**wanted: Any) -> dict[str, Any] | None:
         answer = api.call("carol", "GET", path)
         assert answer.status_code == 200, answer.text
-        return answer.json() if answer.json()["phase"] == wanted else None
+        found = answer.json()
+        return found if all(found.get(k) == v for k, v in wanted.items()) else None
 
-    healthy = wait_for("the rollout to be Healthy", lambda: phase("Healthy"))
+    first = api.deployed("rolly", version="1.0.0")
+    healthy = wait_for("the rollout to be Healthy", lambda: rollout(phase="Healthy"))
     assert (healthy["name"], healthy["namespace"], healthy["strategy"]) == (
-        "rolly", namespace, "Canary",
+        "rolly", f"{api.prefix}-rolly-dev", "Canary",
     )  # fmt: skip
-    assert healthy["images"] == ["example.com/rolly:1"]
+    image_1 = api.get(first)["provenance"]["image"]
+    assert healthy["images"] == [image_1] and healthy["revision"] == 1
 
-    custom.patch_namespaced_custom_object(
-        *args, "rolly", {"spec": {"template": {"spec": {"containers": [
-            {"name": "app", "image": "example.com/rolly:2"}]}}}},
-    )  # fmt: skip
-    paused = wait_for("the update to pause at its canary step", lambda: phase("Paused"))
-    assert paused["revision"] == 2 and paused["setWeight"] == 50
+    update = api.deploy("alice", app="rolly", version="1.1.0", overrides={"canarySteps": CANARY})
+    assert update.status_code == 201, update.text
+    deployment = api.reaches(update.json()["id"], "waiting")["id"]
+    paused = rollout(phase="Paused")
+    assert paused and paused["revision"] == 2 and paused["setWeight"] == 50, paused
 
-    # A deployment whose workflow is past its approval gate: promote goes to the Rollout.
-    deployment = api.deploy("alice", app="rolly").json()["id"]
+    busy = api.call("alice", "POST", f"{path}/rollback", json={"revision": 1})
+    assert busy.status_code == 409 and busy.json()["deploymentId"] == deployment
+    # At the gate, promoting resumes the workflow, whose promote step moves the canary on.
     assert api.call("carol", "POST", f"/api/v1/deployments/{deployment}/promote").status_code == 403
+    through = api.call("alice", "POST", f"/api/v1/deployments/{deployment}/promote")
+    assert through.status_code == 200, through.text
+    wait_for("the canary's second pause", lambda: rollout(phase="Paused", setWeight=75))
+    # Past the gate, the workflow waits for Healthy: promoting goes to the Rollout itself.
     promoted = api.call("alice", "POST", f"/api/v1/deployments/{deployment}/promote",
                         json={"full": True})  # fmt: skip
     assert promoted.status_code == 200, promoted.text
     assert promoted.json()["detail"].startswith("rollout rolly promoted fully")
-    done = wait_for("the promoted rollout to be Healthy", lambda: phase("Healthy"))
-    assert done["images"] == ["example.com/rolly:2"]
+    image_2 = api.reaches(deployment, "succeeded")["provenance"]["image"]
+    done = wait_for("the promoted rollout to be Healthy", lambda: rollout(phase="Healthy"))
+    assert done["images"] == [image_2] != [image_1]
 
     history = api.call("carol", "GET", f"{path}/history").json()["items"]
-    assert [(r["revision"], r["images"]) for r in history] == [
-        (2, ["example.com/rolly:2"]), (1, ["example.com/rolly:1"]),
-    ]  # fmt: skip
-
-    busy = api.call("alice", "POST", f"{path}/rollback", json={"revision": 1})
-    assert busy.status_code == 409 and busy.json()["deploymentId"] == deployment
-    api.backend.finish(deployment)
-    wait_for("the deployment to be recorded as finished",
-             lambda: api.call("alice", "GET", f"/api/v1/deployments/{deployment}").json()["state"]
-             == "succeeded")  # fmt: skip
+    assert [(r["revision"], r["images"]) for r in history] == [(2, [image_2]), (1, [image_1])]
 
     assert api.call("carol", "POST", f"{path}/rollback", json={"revision": 1}).status_code == 403
     assert api.call("erin", "GET", path).status_code == 404
     rolled = api.call("alice", "POST", f"{path}/rollback", json={"revision": 1})
     assert rolled.status_code == 200, rolled.text
 
-    def rolled_back() -> dict[str, Any] | None:
-        found = api.call("carol", "GET", path).json()
-        return found if found["revision"] == 3 else None
-
-    back = wait_for("the rollback to make revision 3", rolled_back)
+    back = wait_for("the rollback to make revision 3", lambda: rollout(revision=3))
     # Revision 3 carries revision 1's pod template (then goes through the canary steps).
-    assert back["revisions"][0]["images"] == ["example.com/rolly:1"]
+    assert back["revisions"][0]["images"] == [image_1]
     events = api.call("dave", "GET", "/api/v1/audit", params={"app": "rolly"}).json()["items"]
     assert ("alice", "rollback", 200) in [(e["actor"], e["action"], e["status"]) for e in events]
 
@@ -154,7 +114,7 @@ def test_dry_run_plans_without_changing_anything(api: Api) -> None:
 
     assert answer.status_code == 200, answer.text
     plan = answer.json()
-    assert plan["dryRun"] is True and plan["namespace"] == "hello-prod"
+    assert plan["dryRun"] is True and plan["namespace"] == f"{api.prefix}-hello-prod"
     assert plan["artifact"]["version"] == "1.1.0", plan["artifact"]
     assert plan["artifact"]["url"].endswith("/com/example/hello/1.1.0/hello-1.1.0.jar")
     image = plan["image"]
@@ -171,7 +131,7 @@ def test_dry_run_plans_without_changing_anything(api: Api) -> None:
     assert plan["parameters"]["coordinates"] == "com.example:hello:RELEASE"
     # Nothing was recorded or submitted.
     assert api.call("dave", "GET", "/api/v1/deployments").json()["items"] == []
-    assert api.backend.calls == []
+    assert api.workflows() == []
 
 
 @pytest.mark.usefixtures("platform_env")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import subprocess
 
+import httpx
 import pytest
 
 from rollway.apiserver.models import Deployment
-from tests.helpers import wait_for
 from tests.integration.apiserver.conftest import HELLO, Api
 
 pytestmark = pytest.mark.integration
@@ -44,7 +46,7 @@ def test_bad_deployment_requests_name_the_field(api: Api, body: dict, field: str
     problem = answer.json()
     assert problem["field"] == field, problem
     assert problem["status"] == 422 and problem["type"].startswith("https://")
-    assert api.backend.calls == []
+    assert api.workflows() == []
 
 
 def test_malformed_json_is_a_422_naming_the_body(api: Api) -> None:
@@ -117,9 +119,8 @@ def test_bad_app_registrations_name_the_field(api: Api) -> None:
 
 
 def _window_app(api: Api, window: dict) -> None:
-    spec = {**HELLO, "name": "windowed",
-            "environments": [{"name": "prod", "policy": {"windows": [window]}}]}  # fmt: skip
-    assert api.call("dave", "POST", "/api/v1/apps", json=spec).status_code == 201
+    api.register(name="windowed",
+                 environments=[{"name": "prod", "policy": {"windows": [window]}}])  # fmt: skip
 
 
 def test_a_deploy_outside_every_window_is_refused_with_the_next_opening(api: Api) -> None:
@@ -133,7 +134,7 @@ def test_a_deploy_outside_every_window_is_refused_with_the_next_opening(api: Api
     problem = answer.json()
     assert "outside its deployment windows" in problem["detail"]
     assert problem["nextWindow"].startswith(later.date().isoformat())
-    assert api.backend.calls == []
+    assert api.workflows() == []
 
 
 def test_a_deploy_inside_a_window_is_admitted(api: Api) -> None:
@@ -142,22 +143,40 @@ def test_a_deploy_inside_a_window_is_admitted(api: Api) -> None:
     assert api.deploy("dave", app="windowed", env="prod").status_code == 201
 
 
-def test_the_record_is_written_before_the_workflow_and_carries_provenance(api: Api) -> None:
+def test_the_record_is_written_first_then_completed_with_provenance(
+    api: Api, devstack_env: dict[str, str]
+) -> None:
     answer = api.deploy("alice", overrides={"set": {"service.port": "8080"}, "replicas": 3})
 
     assert answer.status_code == 201, answer.text
-    deployment = answer.json()
-    assert answer.headers["location"] == f"/api/v1/deployments/{deployment['id']}"
-    assert deployment["state"] == "running"
-    assert deployment["workflow"] == deployment["id"]
-    assert deployment["parameters"]["replicas"] == "3"
-    assert deployment["parameters"]["coordinates"] == "com.example:hello:1.0.0"
-    provenance = deployment["provenance"]
-    assert provenance["jarSha256"] and provenance["imageDigest"].startswith("sha256:")
-    assert provenance["chartCommit"] and provenance["createdBy"] == "alice"
-    steps = {s["name"]: s for s in deployment["steps"]}
-    assert steps["build-image"]["durationSeconds"] == 5.0
-    assert steps["promote"]["phase"] == "Running"
+    created = answer.json()
+    assert answer.headers["location"] == f"/api/v1/deployments/{created['id']}"
+    assert created["state"] == "running"
+    assert [w.name for w in api.workflows()] == [created["workflow"]] == [created["id"]]
+    assert created["parameters"]["replicas"] == "3"
+    assert created["parameters"]["coordinates"] == "com.example:hello:1.0.0"
+    assert created["provenance"]["createdBy"] == "alice"
+
+    final = api.reaches(created["id"], "succeeded")
+
+    provenance = final["provenance"]
+    env = devstack_env
+    jar = httpx.get(f"{env['ROLLWAY_MAVEN_URL']}/com/example/hello/1.0.0/hello-1.0.0.jar",
+                    auth=(env["ROLLWAY_MAVEN_USERNAME"], env["ROLLWAY_MAVEN_PASSWORD"]))  # fmt: skip
+    assert provenance["jarSha256"] == hashlib.sha256(jar.raise_for_status().content).hexdigest()
+    assert provenance["imageDigest"].startswith("sha256:")
+    repo = HELLO["chart"]["repo"].replace(
+        "://", f"://{env['ROLLWAY_GIT_USERNAME']}:{env['ROLLWAY_GIT_PASSWORD']}@"
+    )
+    head = subprocess.run(["git", "ls-remote", repo, "refs/heads/main"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    assert provenance["chartCommit"] == head.stdout.split()[0]
+    assert provenance["rolloutRevision"] == "1"
+    steps = {s["name"]: s for s in final["steps"]}
+    assert steps["build-image"]["phase"] == steps["wait-healthy"]["phase"] == "Succeeded"
+    assert steps["build-image"]["durationSeconds"] >= 0  # timestamps have whole seconds
+    assert steps["approval"]["phase"] == "Skipped"  # a first deployment has nothing to compare
+    assert final["finishedAt"]
 
 
 def test_canary_steps_and_auto_promotion_reach_the_chart_values(api: Api) -> None:
@@ -167,43 +186,53 @@ def test_canary_steps_and_auto_promotion_reach_the_chart_values(api: Api) -> Non
     values = json.loads(canary.json()["parameters"]["values"])
     assert values["canary"]["steps"] == steps
 
-    api.call("alice", "POST", f"/api/v1/deployments/{canary.json()['id']}/abort")
+    aborted = api.call("alice", "POST", f"/api/v1/deployments/{canary.json()['id']}/abort")
+    assert aborted.status_code == 200, aborted.text
+    api.reaches(canary.json()["id"], "aborted")
     bluegreen = api.deploy("alice", overrides={"autoPromote": True})
+    assert bluegreen.status_code == 201, bluegreen.text
     assert json.loads(bluegreen.json()["parameters"]["values"]) == {
         "bluegreen": {"autoPromotionEnabled": True}
     }
 
 
-def test_the_reconciler_records_the_end_of_a_workflow(api: Api) -> None:
-    deployment = api.deploy("alice").json()["id"]
+def test_retry_carries_a_failed_deployment_on_once_the_cause_is_fixed(
+    api: Api, devstack_env: dict[str, str]
+) -> None:
+    """The jar is not in Maven yet, so the pipeline fails at resolve; once it is published
+    (as `mvn deploy` would), retrying runs the failed step again and everything after it."""
+    group = f"com.example.{api.prefix}"
+    api.register(name="late", artifact=f"{group}:late", environments=[{"name": "dev"}])
+    deployment = api.deploy("alice", app="late").json()["id"]
 
-    api.backend.finish(deployment)
-
-    def recorded() -> dict | None:
-        found = api.call("carol", "GET", f"/api/v1/deployments/{deployment}").json()
-        return found if found["state"] == "succeeded" else None
-
-    final = wait_for("the deployment to be recorded as succeeded", recorded)
-    assert final["finishedAt"] and final["provenance"]["rolloutRevision"] == "2"
-    assert [s["name"] for s in final["steps"]][-1] == "wait-healthy"
-
-
-def test_retry_reruns_a_failed_deployment(api: Api) -> None:
-    deployment = api.deploy("alice").json()["id"]
-    api.backend.stop(deployment)  # fails, as a step failing would
-    wait_for("the failure to be recorded",
-             lambda: api.call("alice", "GET", f"/api/v1/deployments/{deployment}").json()["state"]
-             == "failed")  # fmt: skip
-
+    failed = api.reaches(deployment, "failed")
+    resolve = {s["name"]: s for s in failed["steps"]}["resolve-artifact"]
+    assert resolve["phase"] == "Failed" and f"{group}:late" in resolve["message"], resolve
+    jar = publish(devstack_env, group, "late", "1.0.0")
     answer = api.call("alice", "POST", f"/api/v1/deployments/{deployment}/retry")
 
     assert answer.status_code == 200, answer.text
     assert answer.json()["deployment"]["state"] == "running"
-    assert api.backend.calls[-1] == ("retry", deployment)
+    done = api.reaches(deployment, "succeeded")
+    assert done["provenance"]["jarSha256"] == hashlib.sha256(jar).hexdigest()
+
+
+def publish(env: dict[str, str], group: str, artifact: str, version: str) -> bytes:
+    """Upload hello 1.0.0's jar as `group:artifact:version`, with its sha1, to Maven."""
+    auth = (env["ROLLWAY_MAVEN_USERNAME"], env["ROLLWAY_MAVEN_PASSWORD"])
+    base = env["ROLLWAY_MAVEN_URL"]
+    jar = httpx.get(f"{base}/com/example/hello/1.0.0/hello-1.0.0.jar", auth=auth)
+    content = jar.raise_for_status().content
+    path = f"{base}/{group.replace('.', '/')}/{artifact}/{version}/{artifact}-{version}.jar"
+    httpx.put(path, content=content, auth=auth).raise_for_status()
+    sha1 = hashlib.sha1(content).hexdigest().encode()
+    httpx.put(f"{path}.sha1", content=sha1, auth=auth).raise_for_status()
+    return content
 
 
 def test_logs_as_text_and_ndjson(api: Api) -> None:
     deployment = api.deploy("alice").json()["id"]
+    api.reaches(deployment, "succeeded")
     path = f"/api/v1/deployments/{deployment}/logs"
 
     text = api.call("carol", "GET", path)
@@ -211,18 +240,18 @@ def test_logs_as_text_and_ndjson(api: Api) -> None:
                       headers={"accept": "application/x-ndjson"})  # fmt: skip
 
     assert text.headers["content-type"].startswith("text/plain")
-    assert "build-image: build-image is Succeeded" in text.text.splitlines()
-    assert [json.loads(line) for line in ndjson.text.splitlines()] == [
-        {"step": "apply", "line": "apply is Succeeded"}
-    ]
+    steps = {line.split(": ", 1)[0] for line in text.text.splitlines()}
+    assert {"resolve-artifact", "build-image", "apply", "wait-healthy"} <= steps
+    lines = [json.loads(line) for line in ndjson.text.splitlines()]
+    assert lines and {line["step"] for line in lines} == {"apply"}
+    assert any("Rollout" in line["line"] for line in lines), lines
 
 
 def test_watch_streams_server_sent_events_until_the_end(api: Api) -> None:
     deployment = api.deploy("alice").json()["id"]
-    api.backend.finish(deployment)
 
     answer = api.call("carol", "GET", f"/api/v1/deployments/{deployment}/events",
-                      params={"timeout": 10})  # fmt: skip
+                      params={"timeout": 120})  # fmt: skip
 
     assert answer.headers["content-type"].startswith("text/event-stream")
     events = [line.removeprefix("event: ") for line in answer.text.splitlines()
@@ -230,7 +259,7 @@ def test_watch_streams_server_sent_events_until_the_end(api: Api) -> None:
     assert events[0] == "status" and events[-1] == "end"
     data = [json.loads(line.removeprefix("data: ")) for line in answer.text.splitlines()
             if line.startswith("data: ")]  # fmt: skip
-    assert any(d.get("state") == "succeeded" for d in data)
+    assert data[0]["state"] == "running" and data[-2]["state"] == "succeeded"
 
 
 def test_a_missing_deployment_is_a_404_before_any_stream(api: Api) -> None:
@@ -268,12 +297,11 @@ def test_pagination_walks_every_record_once(api: Api) -> None:
 
 
 def test_a_published_version_is_deployed_where_policy_says_auto_deploy(api: Api) -> None:
-    spec = {**HELLO, "name": "auto", "environments": [
+    api.register(name="auto", environments=[
         {"name": "dev", "policy": {"autoDeploy": True}},
         {"name": "staging", "policy": {"autoDeploy": True, "windows": [{"cron": "0 0 1 1 *"}]}},
         {"name": "prod"},
-    ]}  # fmt: skip
-    assert api.call("dave", "POST", "/api/v1/apps", json=spec).status_code == 201
+    ])  # fmt: skip
     path = "/api/v1/apps/auto/artifacts"
 
     first = api.call("ci", "POST", path, json={"version": "1.1.0"})
@@ -292,7 +320,7 @@ def test_a_published_version_is_deployed_where_policy_says_auto_deploy(api: Api)
 
 def test_the_exit_handlers_report_brings_the_record_up_to_date(api: Api) -> None:
     deployment = api.deploy("alice").json()["id"]
-    api.backend.finish(deployment)
+    api.reaches(deployment, "succeeded")
     path = f"/api/v1/internal/deployments/{deployment}/outcome"
     report = {"deploymentId": deployment, "status": "Failed", "failures": []}  # a forged status
 

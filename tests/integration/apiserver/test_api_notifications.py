@@ -54,23 +54,21 @@ def receiver() -> Iterator[Receiver]:
 
 
 def register(api: Api, url: str, **hook: Any) -> None:
-    spec = {**HELLO, "name": "notified", "notifications": [{"url": url, **hook}]}
-    answer = api.call("dave", "POST", "/api/v1/apps", json=spec)
-    assert answer.status_code == 201, answer.text
+    api.register(name="notified", notifications=[{"url": url, **hook}])
 
 
 def test_state_changes_reach_the_webhook(api: Api, receiver: Receiver) -> None:
     register(api, receiver.url)
-    deployment = api.deploy("alice", app="notified", env="prod").json()["id"]  # waits for approval
+    deployment = api.at_gate("alice", app="notified", env="prod")  # its first deploy succeeded
 
-    wait_for("the waiting notification", lambda: len(receiver.received) == 1)
+    wait_for("the waiting notification", lambda: len(receiver.received) == 2)
     approved = api.call("bob", "POST", f"/api/v1/deployments/{deployment}/approve", json={})
     assert approved.status_code == 200
-    wait_for("the succeeded notification", lambda: len(receiver.received) == 2)
+    wait_for("the succeeded notification", lambda: len(receiver.received) == 3)
 
-    events = [body["event"] for _, body in receiver.received]
-    assert events == ["waiting", "succeeded"]
-    headers, body = receiver.received[1]
+    events = [(body["event"], body["deployment"]["version"]) for _, body in receiver.received]
+    assert events == [("succeeded", "1.0.0"), ("waiting", "1.1.0"), ("succeeded", "1.1.0")]
+    headers, body = receiver.received[2]
     assert headers["X-Rollway-Event"] == "succeeded"
     assert headers["Idempotency-Key"].startswith("rollway-notification-")
     assert body["deployment"]["id"] == deployment and body["deployment"]["createdBy"] == "alice"

@@ -27,9 +27,16 @@ from schemathesis.specs.openapi.checks import (
 
 from rollway.apiserver import create_app
 from rollway.rollouts import RolloutsClient, load_api
-from tests.integration.apiserver.conftest import HELLO, Tokens, database
+from tests.integration.apiserver.conftest import (
+    HELLO,
+    Tokens,
+    cleanup,
+    database,
+    engine,
+    in_namespaces,
+    unique_prefix,
+)
 from tests.integration.apiserver.conftest import settings as server_settings
-from tests.integration.apiserver.engine import ScriptedBackend
 
 pytestmark = pytest.mark.integration
 
@@ -50,14 +57,17 @@ def server(
 ) -> Iterator[tuple[FastAPI, dict[str, str]]]:
     kubeconfig = devstack_env["KUBECONFIG"]
     headers = tokens.headers("dave")
-    with database(Path(tmp_path_factory.mktemp("schemathesis"))) as url:
+    state, prefix = Path(tmp_path_factory.mktemp("schemathesis")), unique_prefix()
+    backend = engine(devstack_env, state / "engine")
+    with database(state) as url, cleanup(backend, devstack_env, prefix):
         app = create_app(
             server_settings(devstack_env, url),
-            backend=ScriptedBackend(),
+            backend=backend,
             rollouts_factory=lambda: RolloutsClient(load_api(kubeconfig)),
         )
         with TestClient(app) as client:  # runs the lifespan: migrations, reconciler
-            assert client.post("/api/v1/apps", json=HELLO, headers=headers).status_code == 201
+            spec = in_namespaces(HELLO, prefix)
+            assert client.post("/api/v1/apps", json=spec, headers=headers).status_code == 201
             # Generated webhook URLs must never be called: this machine sends only to loopback.
             app.state.context.notifier.stop()
             yield app, headers

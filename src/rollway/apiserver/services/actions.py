@@ -50,9 +50,10 @@ def approve(ctx: Context, principal: Principal, deployment_id: str, comment: str
 
 
 def reject(ctx: Context, principal: Principal, deployment_id: str, comment: str) -> str:
+    """Stop the workflow and take the rejected version's preview or canary down again."""
     deployment = _load(ctx, principal, deployment_id)
     _decide(ctx, principal, deployment, "rejected", comment)
-    return "rejected: the workflow is stopped"
+    return f"rejected: the workflow is stopped; {_abort_rollout(ctx, deployment)}"
 
 
 def abort(ctx: Context, principal: Principal, deployment_id: str) -> str:
@@ -69,16 +70,20 @@ def abort(ctx: Context, principal: Principal, deployment_id: str) -> str:
     if deployment.workflow is None:
         return "aborted before its workflow started"
     ctx.backend.stop(deployment.workflow)
-    detail = "workflow stopped"
-    if "rollout" in deployment.provenance:
-        try:
-            ctx.rollouts().abort(deployment.namespace, rollout_name(deployment))
-            detail += "; rollout aborted back to the stable version"
-        except (Conflict, NotFound):
-            detail += "; the rollout had no update in progress"
-        except RollwayError as err:  # the workflow is stopped either way: say what is left
-            detail += f"; the rollout could not be aborted ({err.message})"
-    return detail
+    return f"workflow stopped; {_abort_rollout(ctx, deployment)}"
+
+
+def _abort_rollout(ctx: Context, deployment: Deployment) -> str:
+    """Abort the update the deployment applied, if it got that far; say what happened."""
+    if "rollout" not in deployment.provenance:
+        return "nothing was applied yet"
+    try:
+        ctx.rollouts().abort(deployment.namespace, rollout_name(deployment))
+        return "rollout aborted back to the stable version"
+    except (Conflict, NotFound):
+        return "the rollout had no update in progress"
+    except RollwayError as err:  # the workflow is stopped either way: say what is left
+        return f"the rollout could not be aborted ({err.message})"
 
 
 def retry(ctx: Context, principal: Principal, deployment_id: str) -> str:
