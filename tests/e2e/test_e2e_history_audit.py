@@ -108,7 +108,7 @@ def test_history_and_audit_record_every_deployment_and_every_call(
     assert "role is needed to approve or reject" in denied["detail"]
     rollback = next(e for e in events if e["action"] == "rollback")
     assert (rollback["app"], rollback["env"], rollback["status"]) == (app_name, "dev", 200)
-    assert rollback["detail"].startswith("rolled back to revision ")
+    assert rollback["detail"] == "rolled back to revision 1"
     created = [e for e in events if e["action"] == "create_deployment"]
     assert {(e["status"], e["app"]) for e in created} == {(201, app_name)}
     assert {e["env"] for e in created if e["target"] in (d1, d2, d3)} == {"dev"}

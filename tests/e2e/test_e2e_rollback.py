@@ -38,7 +38,7 @@ def test_rollback_to_previous_then_to_a_numbered_revision(
     back = alice.run("rollback", app_name)
 
     assert back.returncode == 0, back.stderr
-    assert f"rollout {app_name} ({app_name}/dev) rolled back to revision" in back.stdout
+    assert f"rollout {app_name} ({app_name}/dev) rolled back to revision 1;" in back.stdout
     if settles(kube, ns, app_name) == "Paused":  # the old pods outlived their 30 s delay
         assert alice.run("promote", app_name).returncode == 0
     _serves(kube, ns, app_name, v1)

@@ -149,19 +149,22 @@ class RolloutsClient:
         self.read(namespace, name)
         return self.info(self._patch(namespace, name, patches.restart(at)))
 
-    def undo(self, namespace: str, name: str, revision: int | None = None) -> RolloutInfo:
-        """`undo [--to-revision N]`: put back the pod template of a revision (default: previous)."""
+    def undo(
+        self, namespace: str, name: str, revision: int | None = None
+    ) -> tuple[RolloutInfo, int]:
+        """`undo [--to-revision N]`: put back the pod template of a revision (default: previous).
+        Returns the Rollout as patched and the number of the revision put back."""
         if revision is not None and (isinstance(revision, bool) or revision < 1):
             raise InvalidInput("must be a revision number (1 or more)", field="revision")
         ro = self.read(namespace, name)
         with api_errors(f"ReplicaSets in namespace '{namespace}'"):
             replicasets = self._items(self._apps.list_namespaced_replica_set, namespace)
-        patch = patches.undo(ro, replicasets, revision)
+        patch, restored = patches.undo(ro, replicasets, revision)
         with api_errors(_what(namespace, name)):
             patched = self.custom.patch_namespaced_custom_object(
                 GROUP, VERSION, namespace, PLURAL, name, patch, _content_type=JSON_PATCH
             )
-        return self.info(cast(dict[str, Any], patched))
+        return self.info(cast(dict[str, Any], patched)), restored
 
     # Helpers
 

@@ -98,8 +98,11 @@ def restart(at: datetime | None = None) -> dict[str, Any]:
     return {"spec": {"restartAt": when.strftime("%Y-%m-%dT%H:%M:%SZ")}}
 
 
-def undo(ro: Rollout, replicasets: Iterable[Object], revision: int | None = None) -> list[Any]:
-    """`undo [--to-revision N]`: a JSON patch restoring the pod template of that revision.
+def undo(
+    ro: Rollout, replicasets: Iterable[Object], revision: int | None = None
+) -> tuple[list[Any], int]:
+    """`undo [--to-revision N]`: a JSON patch restoring the pod template of that revision, and
+    the revision's number (the controller files the result as a new revision).
 
     Without a revision, the one before the latest. The template comes from the revision's
     ReplicaSet, minus the pod-template-hash label the controller adds.
@@ -116,7 +119,7 @@ def undo(ro: Rollout, replicasets: Iterable[Object], revision: int | None = None
             f"rollout '{name}' already runs the template of revision {number}: nothing to undo",
             field="revision",
         )
-    return [{"op": "replace", "path": "/spec/template", "value": template}]
+    return [{"op": "replace", "path": "/spec/template", "value": template}], number
 
 
 def _revision_replicaset(

@@ -76,12 +76,15 @@ def test_rollout_status_promotion_history_and_rollback(api: Api, cluster: Contex
     assert api.call("erin", "GET", path).status_code == 404
     rolled = api.call("alice", "POST", f"{path}/rollback", json={"revision": 1})
     assert rolled.status_code == 200, rolled.text
+    assert rolled.json()["restoredRevision"] == 1
 
     back = wait_for("the rollback to make revision 3", lambda: rollout(revision=3))
     # Revision 3 carries revision 1's pod template (then goes through the canary steps).
     assert back["revisions"][0]["images"] == [image_1]
     events = api.call("dave", "GET", "/api/v1/audit", params={"app": "rolly"}).json()["items"]
-    assert ("alice", "rollback", 200) in [(e["actor"], e["action"], e["status"]) for e in events]
+    assert ("alice", "rollback", 200, "rolled back to revision 1") in [
+        (e["actor"], e["action"], e["status"], e["detail"]) for e in events
+    ]
 
 
 def test_unknown_environment_or_missing_rollout_is_404(api: Api, cluster: Context) -> None:

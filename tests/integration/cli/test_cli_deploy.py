@@ -113,7 +113,7 @@ def test_bluegreen_deploy_upgrade_promote_rollback(
     old = min(r["revision"] for r in history["revisions"])
     rolled = cli.run("rollback", app_name, "--to-revision", str(old))
     assert rolled.returncode == 0, rolled.stderr
-    assert f"({app_name}/dev) rolled back to revision" in rolled.stdout
+    assert f"({app_name}/dev) rolled back to revision {old};" in rolled.stdout
     missing = cli.run("rollback", app_name, "--to-revision", "999")
     assert missing.returncode == 4 and "999" in one_error_line(missing.stderr)
 

@@ -118,7 +118,8 @@ def history() -> list[dict[str, Any]]:
 def test_undo_restores_the_previous_revision_template() -> None:
     ro = canary()
     ro["spec"]["template"] = template("web:3")
-    [op] = patches.undo(ro, history())
+    [op], restored = patches.undo(ro, history())
+    assert restored == 2
     assert (op["op"], op["path"]) == ("replace", "/spec/template")
     assert op["value"]["spec"]["containers"][0]["image"] == "web:2"
     assert op["value"]["metadata"]["labels"] == {"app": "web"}  # the hash label is dropped
@@ -127,7 +128,8 @@ def test_undo_restores_the_previous_revision_template() -> None:
 def test_undo_to_a_revision() -> None:
     ro = canary()
     ro["spec"]["template"] = template("web:3")
-    [op] = patches.undo(ro, history(), 1)
+    [op], restored = patches.undo(ro, history(), 1)
+    assert restored == 1
     assert op["value"]["spec"]["containers"][0]["image"] == "web:1"
 
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 
 from ..deps import ContextDep, PrincipalDep
 from ..schemas.deployments import Rollback
-from ..schemas.rollouts import History, Rollout
+from ..schemas.rollouts import History, RolledBack, Rollout
 from ..services import rollouts as service
 from .params import AppName, EnvName
 
@@ -37,11 +37,11 @@ def rollout_history(app: AppName, env: EnvName, ctx: ContextDep, caller: Princip
 def rollback(
     app: AppName, env: EnvName, ctx: ContextDep, caller: PrincipalDep, request: Request,
     body: Rollback | None = None,
-) -> Rollout:  # fmt: skip
+) -> RolledBack:  # fmt: skip
     """Put back the pod template of a revision (default: the previous one)."""
     request.state.audit = {"app": app, "env": env}
-    info = service.rollback(ctx, caller, app, env, body.revision if body else None)
-    request.state.audit["detail"] = f"rolled back to revision {info.revision}"
+    info, restored = service.rollback(ctx, caller, app, env, body.revision if body else None)
+    request.state.audit["detail"] = f"rolled back to revision {restored}"
     with ctx.db.read() as session:
         known = service.deployments_by_revision(session, app, env)
-    return service.view(info, known)
+    return RolledBack(**service.view(info, known).model_dump(), restored_revision=restored)

@@ -55,5 +55,12 @@ class Rollout(Model):
     revisions: list[Revision]
 
 
+class RolledBack(Rollout):
+    """The Rollout right after a rollback, which the controller has yet to act on."""
+
+    #: The revision whose pod template the Rollout runs again (filed as a new revision).
+    restored_revision: int
+
+
 class History(Model):
     items: list[Revision]

@@ -32,8 +32,9 @@ def target(session: Session, principal: Principal, app: str, env: str) -> tuple[
 
 def rollback(
     ctx: Context, principal: Principal, app: str, env: str, revision: int | None
-) -> RolloutInfo:
-    """`undo` to a revision (default: the previous one); refused while a deployment runs."""
+) -> tuple[RolloutInfo, int]:
+    """`undo` to a revision (default: the previous one); refused while a deployment runs.
+    Returns the Rollout as patched and the number of the revision put back."""
     with ctx.db.read() as session:
         namespace, name = target(session, principal, app, env)
         access.require(principal, Capability.DEPLOY)
