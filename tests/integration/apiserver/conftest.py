@@ -4,12 +4,14 @@ two applications of the realm's teams (hello, payments) in namespaces of the tes
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -283,3 +285,38 @@ def live(devstack_env: dict[str, str], tokens: Tokens, tmp_path: Path) -> Iterat
                                 json=in_namespaces(spec, prefix))  # fmt: skip
             assert answer.status_code == 201, answer.text
         yield server
+
+
+class Receiver(ThreadingHTTPServer):
+    """A webhook on loopback that records what it is sent, failing the first `failures`."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.received: list[tuple[dict[str, str], dict[str, Any]]] = []
+        self.failures = failures
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if receiver.failures > 0:
+                    receiver.failures -= 1
+                    self.send_response(503)
+                else:
+                    receiver.received.append((dict(self.headers), body))
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}/hook"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()

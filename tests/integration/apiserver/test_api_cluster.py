@@ -11,7 +11,7 @@ import pytest
 
 from devstack.stack import Context, up
 from tests.helpers import wait_for
-from tests.integration.apiserver.conftest import HELLO, Api
+from tests.integration.apiserver.conftest import HELLO, Api, Receiver
 
 pytestmark = pytest.mark.integration
 
@@ -27,10 +27,14 @@ def cluster(devstack: Context) -> Context:
 CANARY = [{"setWeight": 50}, {"pause": {}}, {"setWeight": 75}, {"pause": {}}]
 
 
-def test_rollout_status_promotion_history_and_rollback(api: Api, cluster: Context) -> None:
+def test_rollout_status_promotion_history_and_rollback(
+    api: Api, cluster: Context, receiver: Receiver
+) -> None:
     """A canary app deployed and updated by real pipelines: the gate, then a later pause of the
-    rollout promoted through the API, history, and a rollback to the first revision."""
-    api.register(name="rolly", strategy="canary", environments=[{"name": "dev"}])
+    rollout promoted through the API, history, and a rollback to the first revision, which the
+    app's webhook hears about."""
+    api.register(name="rolly", strategy="canary", environments=[{"name": "dev"}],
+                 notifications=[{"url": receiver.url, "events": ["rolledBack"]}])  # fmt: skip
     path = "/api/v1/apps/rolly/environments/dev/rollout"
 
     def rollout(**wanted: Any) -> dict[str, Any] | None:
@@ -85,6 +89,13 @@ def test_rollout_status_promotion_history_and_rollback(api: Api, cluster: Contex
     assert ("alice", "rollback", 200, "rolled back to revision 1") in [
         (e["actor"], e["action"], e["status"], e["detail"]) for e in events
     ]
+    wait_for("the rolledBack notification", lambda: receiver.received)
+    [(headers, body)] = receiver.received
+    assert headers["X-Rollway-Event"] == body["event"] == "rolledBack"
+    assert body["rollback"] | {"href": None} == {
+        "app": "rolly", "env": "dev", "revision": 1, "deploymentId": first, "by": "alice",
+        "href": None,
+    }  # fmt: skip
 
 
 def test_unknown_environment_or_missing_rollout_is_404(api: Api, cluster: Context) -> None:

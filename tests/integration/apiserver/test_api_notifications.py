@@ -3,54 +3,16 @@ the webhook fails, each message carrying its event and an Idempotency-Key."""
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from rollway.apiserver.models import Notification
 from tests.helpers import wait_for
-from tests.integration.apiserver.conftest import HELLO, Api
+from tests.integration.apiserver.conftest import HELLO, Api, Receiver
 
 pytestmark = pytest.mark.integration
-
-
-class Receiver(ThreadingHTTPServer):
-    """A webhook on loopback that records what it is sent, failing the first `failures`."""
-
-    def __init__(self, failures: int = 0) -> None:
-        self.received: list[tuple[dict[str, str], dict[str, Any]]] = []
-        self.failures = failures
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if receiver.failures > 0:
-                    receiver.failures -= 1
-                    self.send_response(503)
-                else:
-                    receiver.received.append((dict(self.headers), body))
-                    self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server_address[1]}/hook"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
 
 
 def register(api: Api, url: str, **hook: Any) -> None:

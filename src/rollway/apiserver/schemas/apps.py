@@ -117,9 +117,12 @@ class Environment(Model):
     policy: Policy = Field(default_factory=lambda: Policy())
 
 
-Event = Literal["running", "waiting", "succeeded", "failed", "aborted", "rejected"]
-#: What a webhook hears about unless it says otherwise: waiting for approval, and every end.
-DEFAULT_EVENTS: list[Event] = ["waiting", "succeeded", "failed", "aborted", "rejected"]
+#: A deployment's states, and `rolledBack`: a rollback of one of the app's environments.
+Event = Literal["running", "waiting", "succeeded", "failed", "aborted", "rejected", "rolledBack"]
+#: What a webhook hears about unless it says otherwise: waiting for approval, every end, and
+#: rollbacks.
+DEFAULT_EVENTS: list[Event] = ["waiting", "succeeded", "failed", "aborted", "rejected",
+                               "rolledBack"]  # fmt: skip
 
 
 class Notification(Model):

@@ -49,6 +49,30 @@ def _enqueue(session: Session, _context: object, _instances: object) -> None:
                                          url=hook["url"], payload=payload(deployment)))  # fmt: skip
 
 
+def rolled_back(
+    session: Session, app: str, env: str, revision: int, deployment_id: str | None, by: str
+) -> None:
+    """Queue the app's `rolledBack` notifications in the transaction that audits the rollback.
+    `deployment_id` is the deployment that made the revision put back, when known."""
+    application = session.get(Application, app)
+    body = {
+        "event": "rolledBack",
+        "at": utcnow().isoformat(),
+        "rollback": {
+            "app": app,
+            "env": env,
+            "revision": revision,
+            "deploymentId": deployment_id,
+            "by": by,
+            "href": f"/api/v1/apps/{app}/environments/{env}/rollout",
+        },
+    }
+    for hook in application.notifications if application is not None else ():
+        if "rolledBack" in hook["events"]:
+            session.add(Notification(deployment_id=deployment_id or "", event="rolledBack",
+                                     url=hook["url"], payload=body))  # fmt: skip
+
+
 def payload(deployment: Deployment) -> dict[str, Any]:
     return {
         "event": deployment.state,

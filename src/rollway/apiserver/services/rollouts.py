@@ -12,7 +12,7 @@ from ..context import Context
 from ..models import Deployment
 from ..problems import Problem
 from ..schemas.rollouts import Pod, Revision, Rollout
-from . import access, deployments, pipeline
+from . import access, deployments, notifications, pipeline
 
 
 def target(session: Session, principal: Principal, app: str, env: str) -> tuple[str, str]:
@@ -45,7 +45,11 @@ def rollback(
             f"deployment {running.id} is in flight for '{app}/{env}': abort it first",
             deploymentId=running.id,
         )
-    return ctx.rollouts().undo(namespace, name, revision)
+    info, restored = ctx.rollouts().undo(namespace, name, revision)
+    with ctx.db.write() as session:
+        made_by = deployments_by_revision(session, app, env).get(str(restored))
+        notifications.rolled_back(session, app, env, restored, made_by, principal.name)
+    return info, restored
 
 
 def view(info: RolloutInfo, deployments_by_revision: dict[str, str]) -> Rollout:
