@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Iterator
 
 import pytest
 
 from devstack.cli import exports
 from devstack.stack import Context, up
+from tests.helpers import Receiver
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +30,14 @@ def devstack() -> Iterator[Context]:
 def devstack_env(devstack: Context) -> dict[str, str]:
     """The variables `scripts/devstack env` prints, merged over this process's environment."""
     return {**os.environ, **exports(devstack)}
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook on loopback recording what it is sent."""
+    server = Receiver()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()

@@ -54,7 +54,7 @@ class MavenRepository(Component):
 
     def command(self, ctx: Context) -> list[str]:
         return [
-            sys.executable, "-m", "devstack.servers.maven_server", "--root", str(self._root(ctx)),
+            sys.executable, "-m", "devstack.servers.maven_server", "--root", str(self.root(ctx)),
             "--host", HOST, "--port", str(self.port), "--user", USER,
         ]  # fmt: skip
 
@@ -91,7 +91,8 @@ class MavenRepository(Component):
         return ctx.paths.cache / f"maven-artifacts-{self.version}"
 
     @staticmethod
-    def _root(ctx: Context) -> Path:
+    def root(ctx: Context) -> Path:
+        """Where the hosted repositories live (tests remove what they published)."""
         return ctx.paths.work / "maven"
 
     def _auth(self, ctx: Context) -> dict[str, str]:
@@ -104,7 +105,7 @@ class MavenRepository(Component):
         Files already there are kept (they may be newer deploys, e.g. updated metadata) unless
         the generator version changed since the last seeding.
         """
-        source, root = self._artifacts(ctx), self._root(ctx)
+        source, root = self._artifacts(ctx), self.root(ctx)
         marker = root / ".seeded"
         fresh = marker.exists() and marker.read_text() == source.name
         for path in sorted(source.rglob("*")):

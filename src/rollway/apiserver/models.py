@@ -170,7 +170,8 @@ class AuditEvent(Base):
 
 
 class Notification(Base):
-    """The outbox: written in the transaction that changes a deployment's state, sent after."""
+    """The outbox: written in the transaction that changes a deployment's state (or right after
+    a rollback), sent after."""
 
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_due", "due_at"),)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -40,6 +41,10 @@ if TYPE_CHECKING:
 DEFAULT_REALM = "rollway"
 #: Tries per target (waits 1, 2, 4 s between them) before it is reported undelivered.
 ATTEMPTS = 4
+#: Seconds every delivery together may take: a try starts only within it, and one try (a token
+#: and a POST, each with TIMEOUT) ends well before the template's deadline for the step.
+BUDGET = 90
+TIMEOUT = 10
 #: Refusals with an error (and exit code) of their own; any other 4xx is an UpstreamError.
 REFUSED: dict[int, type[RollwayError]] = {401: Unauthorized, 403: Forbidden, 404: NotFound}
 #: Where the callback's settings come from, in the workflow's namespace.
@@ -82,25 +87,40 @@ def command(deployment_id: str, status: str, failures: str, outputs_dir: Path) -
         sends.append(("webhook", partial(_post, hook, {"text": text, **outcome}, what)))
     delivered: list[str] = []
     undelivered: list[str] = []
+    deadline = time.monotonic() + BUDGET
     for target, send in sends:
-        (delivered if _deliver(send) else undelivered).append(target)
+        (delivered if _deliver(send, deadline) else undelivered).append(target)
     outputs.emit({"status": status, "delivered": ",".join(delivered),
                   "undelivered": ",".join(undelivered)}, outputs_dir)  # fmt: skip
 
 
-def _deliver(send: Callable[[], None]) -> bool:
-    """Send, retrying what a retry may fix; a failure is a warning, never the step's failure:
-    the exit handler failing would mark a deployment Failed whose rollout went well."""
-    from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+def _deliver(send: Callable[[], None], deadline: float) -> bool:
+    """Send, retrying what a retry may fix until `deadline`; a failure is a warning, never the
+    step's failure: the exit handler failing would mark a deployment Failed whose rollout went
+    well."""
+    from tenacity import (
+        Retrying,
+        retry_if_exception_type,
+        stop_after_attempt,
+        stop_before_delay,
+        wait_exponential,
+    )
 
-    retrying = Retrying(retry=retry_if_exception_type(TransientError), reraise=True,
-                        stop=stop_after_attempt(ATTEMPTS), wait=wait_exponential(1, max=8))  # fmt: skip
+    if time.monotonic() >= deadline:
+        click.echo("rollway-step: warning: no time left to try this delivery", err=True)
+        return False
+    stop = stop_after_attempt(ATTEMPTS) | stop_before_delay(deadline - time.monotonic())
+    retrying = Retrying(retry=retry_if_exception_type(TransientError), reraise=True, stop=stop,
+                        wait=wait_exponential(1, max=8))  # fmt: skip
     try:
         retrying(send)
     except RollwayError as err:
         click.echo(f"rollway-step: warning: {err}", err=True)
         if err.hint:
             click.echo(f"hint: {err.hint}", err=True)
+        return False
+    except Exception as err:  # never a traceback: it could show a webhook's URL
+        click.echo(f"rollway-step: warning: not delivered ({type(err).__name__})", err=True)
         return False
     return True
 
@@ -118,7 +138,7 @@ def _access_token() -> str:
         "ROLLWAY_CALLBACK_CLIENT_SECRET", secret("ROLLWAY_CALLBACK_CLIENT_SECRET")
     )
     keycloak = KeycloakOpenID(server_url=url, realm_name=realm, client_id=client_id,
-                              client_secret_key=client_secret, timeout=30)  # fmt: skip
+                              client_secret_key=client_secret, timeout=TIMEOUT)  # fmt: skip
     try:
         answer = keycloak.token(grant_type="client_credentials")
     except KeycloakConnectionError:
@@ -157,7 +177,9 @@ def _post(url: str, body: dict[str, Any], what: str, headers: dict[str, str] | N
     import httpx
 
     try:
-        answer = httpx.post(url, json=body, headers=headers, timeout=10)
+        answer = httpx.post(url, json=body, headers=headers, timeout=TIMEOUT)
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol):
+        raise InvalidInput(f"{what} is not an http(s) URL") from None
     except httpx.HTTPError as err:
         # The exception's text may carry the URL (a webhook's credential): name its kind only.
         raise TransientError(

@@ -232,7 +232,7 @@ def _exit_handler() -> tuple[Container, DAG]:
         ["--deployment-id", wp("deployment-id"), "--status", "{{workflow.status}}",
          "--failures", "{{workflow.failures}}"],
         optional=tuple(OPTIONAL),
-        timeout=120,
+        timeout=180,  # report.BUDGET for every try, and the last try's timeouts
         retries=0,  # it retries deliveries itself, and never fails for one
     )  # fmt: skip
     with DAG(name="exit-handler") as handler:

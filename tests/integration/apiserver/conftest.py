@@ -4,14 +4,12 @@ two applications of the realm's teams (hello, payments) in namespaces of the tes
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -121,9 +119,11 @@ def settings(env: dict[str, str], database_url: str, **overrides: Any) -> Settin
         registry=env["ROLLWAY_REGISTRY"],
         base_image=env["ROLLWAY_BASE_IMAGE"],
         kubeconfig=env.get("KUBECONFIG"),
-        sync_interval=0.2,
-        oidc_jwks_refresh_interval=0,  # a test rotates a realm key and expects it at once
-        **overrides,
+        **{
+            "sync_interval": 0.2,
+            "oidc_jwks_refresh_interval": 0,  # a test rotates a realm key, wants it at once
+            **overrides,
+        },
     )
 
 
@@ -164,7 +164,7 @@ class Api:
         assert answer.status_code == 200, answer.text
         return dict(answer.json())
 
-    def reaches(self, deployment: str, state: str, timeout: float = 120) -> dict[str, Any]:
+    def reaches(self, deployment: str, state: str, timeout: float = 240) -> dict[str, Any]:
         """Wait for the record to reach `state`; fail at once naming the step if it ends
         anywhere else."""
 
@@ -207,18 +207,23 @@ def engine(env: dict[str, str], state: Path) -> EmbeddedBackend:
 @contextmanager
 def cleanup(backend: EmbeddedBackend, env: dict[str, str], prefix: str) -> Iterator[None]:
     """End what a test left running, and remove the namespaces its deployments created."""
-    from kubernetes import client
-
     try:
         yield
     finally:
         for workflow in backend.list({}):
             if not workflow.finished:
                 backend.terminate(workflow.name)
-        core = client.CoreV1Api(load_api(env["KUBECONFIG"]))
-        for namespace in core.list_namespace().items:
-            if namespace.metadata.name.startswith(f"{prefix}-"):
-                core.delete_namespace(namespace.metadata.name)
+        delete_namespaces(env, prefix)
+
+
+def delete_namespaces(env: dict[str, str], prefix: str) -> None:
+    """Remove the namespaces named `<prefix>-…` (without waiting for them to go)."""
+    from kubernetes import client
+
+    core = client.CoreV1Api(load_api(env["KUBECONFIG"]))
+    for namespace in core.list_namespace().items:
+        if namespace.metadata.name.startswith(f"{prefix}-"):
+            core.delete_namespace(namespace.metadata.name)
 
 
 def unique_prefix() -> str:
@@ -232,20 +237,28 @@ def in_namespaces(spec: dict[str, Any], prefix: str) -> dict[str, Any]:
     return {**spec, "environments": environments}
 
 
-@pytest.fixture
-def api(devstack_env: dict[str, str], tokens: Tokens, tmp_path: Path) -> Iterator[Api]:
-    """A fresh server with hello and payments registered (by the admin)."""
-    backend, prefix = engine(devstack_env, tmp_path / "engine"), unique_prefix()
+@contextmanager
+def serving(env: dict[str, str], tokens: Tokens, state: Path, **overrides: Any) -> Iterator[Api]:
+    """A fresh server with hello and payments registered (by the admin); `overrides` are
+    Settings."""
+    backend, prefix = engine(env, state / "engine"), unique_prefix()
     with (
-        database(tmp_path) as url,
-        cleanup(backend, devstack_env, prefix),
+        database(state) as url,
+        cleanup(backend, env, prefix),
         TestClient(
-            create_app(settings(devstack_env, url), backend=backend), raise_server_exceptions=False
+            create_app(settings(env, url, **overrides), backend=backend),
+            raise_server_exceptions=False,
         ) as client,
     ):
         server = Api(client, backend, tokens, prefix)
         for spec in (HELLO, PAYMENTS):
             server.register(spec)
+        yield server
+
+
+@pytest.fixture
+def api(devstack_env: dict[str, str], tokens: Tokens, tmp_path: Path) -> Iterator[Api]:
+    with serving(devstack_env, tokens, tmp_path) as server:
         yield server
 
 
@@ -285,38 +298,3 @@ def live(devstack_env: dict[str, str], tokens: Tokens, tmp_path: Path) -> Iterat
                                 json=in_namespaces(spec, prefix))  # fmt: skip
             assert answer.status_code == 201, answer.text
         yield server
-
-
-class Receiver(ThreadingHTTPServer):
-    """A webhook on loopback that records what it is sent, failing the first `failures`."""
-
-    def __init__(self, failures: int = 0) -> None:
-        self.received: list[tuple[dict[str, str], dict[str, Any]]] = []
-        self.failures = failures
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if receiver.failures > 0:
-                    receiver.failures -= 1
-                    self.send_response(503)
-                else:
-                    receiver.received.append((dict(self.headers), body))
-                    self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server_address[1]}/hook"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import wait_for
 from tests.integration.apiserver.conftest import CI, HELLO, Api
 
 pytestmark = pytest.mark.integration
@@ -148,10 +149,15 @@ def test_rejecting_stops_the_workflow_and_takes_the_preview_down(api: Api) -> No
     assert "rollout aborted back to the stable version" in answer.json()["detail"]
     assert answer.json()["deployment"]["decision"]["comment"] == "not on a Friday"
     rejected = api.reaches(deployment, "rejected")
-    assert {s["name"]: s["phase"] for s in rejected["steps"]}["promote"] != "Succeeded"
+    steps = {s["name"]: s["phase"] for s in rejected["steps"]}
+    assert (steps["approval"], steps.get("promote")) == ("Failed", None), steps
     path = "/api/v1/apps/hello/environments/prod/rollout"
-    rollout = api.call("carol", "GET", path).json()
-    assert rollout["phase"] == "Degraded" and "abort" in rollout["message"].lower(), rollout
+
+    def aborted() -> dict | None:
+        rollout = api.call("carol", "GET", path).json()
+        return rollout if rollout["phase"] == "Degraded" and rollout["aborted"] else None
+
+    assert "abort" in wait_for("the rollout to be aborted", aborted)["message"].lower()
 
 
 @pytest.mark.parametrize(("user", "status"), [("carol", 403), ("erin", 404), ("alice", 200)])

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from devstack.stack import Context, up
-from tests.helpers import wait_for
-from tests.integration.apiserver.conftest import HELLO, Api, Receiver
+from tests.helpers import Receiver, wait_for
+from tests.integration.apiserver.conftest import HELLO, Api
 
 pytestmark = pytest.mark.integration
 

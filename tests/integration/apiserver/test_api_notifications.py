@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from rollway.apiserver.models import Notification
-from tests.helpers import wait_for
-from tests.integration.apiserver.conftest import HELLO, Api, Receiver
+from tests.helpers import Receiver, wait_for
+from tests.integration.apiserver.conftest import HELLO, Api
 
 pytestmark = pytest.mark.integration
 
@@ -65,6 +65,7 @@ def test_a_failing_webhook_is_tried_again(api: Api) -> None:
         wait_for("the second attempt to deliver it", lambda: failing.received)
     finally:
         failing.shutdown()
+        failing.server_close()
 
 
 def test_webhook_urls_are_validated(api: Api) -> None:

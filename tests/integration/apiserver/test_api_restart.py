@@ -23,7 +23,7 @@ from devstack.stack import Context, up
 from rollway.apiserver.db import Database
 from rollway.apiserver.models import Deployment
 from tests.helpers import free_port, wait_for
-from tests.integration.apiserver.conftest import Tokens
+from tests.integration.apiserver.conftest import Tokens, delete_namespaces
 from tests.integration.cli.harness import PLATFORM, ApiServer
 
 pytestmark = pytest.mark.integration
@@ -36,7 +36,17 @@ def platform(devstack: Context) -> Context:
 
 
 @pytest.fixture
-def server(platform: Context, devstack_env: dict[str, str], tmp_path: Path) -> Iterator[ApiServer]:
+def prefix(devstack_env: dict[str, str]) -> Iterator[str]:
+    """The test's namespaces are `<prefix>-<env>`, removed once the server has stopped."""
+    name = f"k9-{uuid.uuid4().hex[:6]}"
+    yield name
+    delete_namespaces(devstack_env, name)
+
+
+@pytest.fixture
+def server(
+    platform: Context, devstack_env: dict[str, str], tmp_path: Path, prefix: str
+) -> Iterator[ApiServer]:
     process = ApiServer(devstack_env, tmp_path / "state", free_port())
     yield process
     process.stop()
@@ -62,9 +72,8 @@ def reaches(server: ApiServer, tokens: Tokens, deployment: str, state: str) -> d
 
 
 def test_kill_9_mid_deployment_then_restart_loses_nothing(
-    server: ApiServer, tokens: Tokens, devstack_env: dict[str, str]
+    server: ApiServer, tokens: Tokens, devstack_env: dict[str, str], prefix: str
 ) -> None:
-    prefix = f"k9-{uuid.uuid4().hex[:6]}"
     spec = {
         "name": "hello",
         "environments": [

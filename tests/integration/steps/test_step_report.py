@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ from keycloak import KeycloakOpenID
 
 from devstack.stack import Context, up
 from rollway.apiserver.models import IN_FLIGHT
-from tests.helpers import free_port, wait_for
+from tests.helpers import Receiver, free_port, wait_for
 from tests.integration.cli.harness import ApiServer
 from tests.integration.steps.step_runner import Quiet, StepRun, run
 
@@ -145,3 +146,39 @@ def test_an_unreachable_api_server_is_tried_again_then_reported(
     gone = Quiet(step_env, ROLLWAY_CALLBACK_URL=f"http://127.0.0.1:{free_port()}")
     line = one_warning(report(gone, tmp_path / "outputs", deployment), gone)
     assert line.endswith("the outcome was not delivered (ConnectError)"), line
+
+
+@pytest.fixture
+def flaky() -> Iterator[Receiver]:
+    """A webhook answering 503 twice before it takes a message."""
+    hook = Receiver(failures=2)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    yield hook
+    hook.shutdown()
+    hook.server_close()
+
+
+def test_webhooks_are_tried_again_and_a_broken_one_is_only_a_warning(
+    devstack_env: dict[str, str], flaky: Receiver, receiver: Receiver, tmp_path: Path
+) -> None:
+    receiver.failures = 100  # down for good
+    malformed = "http://[::1/hook?token=s3cr3t"
+    hooks = ",".join([flaky.url, receiver.url + "?token=s3cr3t", malformed])
+    env = {k: v for k, v in devstack_env.items() if not k.startswith("ROLLWAY_CALLBACK")}
+
+    done = run({**env, "ROLLWAY_NOTIFY_WEBHOOKS": hooks}, tmp_path / "outputs", "report",
+               "--deployment-id", "hello-dev-abc", "--status", "Succeeded", timeout=120)  # fmt: skip
+
+    assert done.exit_code == 0, done.stderr
+    assert done.outputs == {"delivered": "webhook", "status": "Succeeded",
+                            "undelivered": "webhook,webhook"}  # fmt: skip
+    [(_, body)] = flaky.received
+    assert body["text"] == "Rollway deployment hello-dev-abc: Succeeded"
+    assert flaky.failures == 0 and receiver.received == []  # tried again, in vain for one
+    warnings = [x for x in done.stderr.splitlines() if x.startswith("rollway-step: warning: ")]
+    assert warnings == [
+        "rollway-step: warning: webhook 2 of ROLLWAY_NOTIFY_WEBHOOKS answered HTTP 503: "
+        "Service Unavailable",
+        "rollway-step: warning: webhook 3 of ROLLWAY_NOTIFY_WEBHOOKS is not an http(s) URL",
+    ]
+    assert "s3cr3t" not in done.stderr + done.stdout and "Traceback" not in done.stderr

@@ -1,4 +1,4 @@
-"""The exit handler's report: which answers count as delivered, which are worth a retry (exit 75)
+"""The exit handler's report: which answers count as delivered, which are worth trying again
 and what a refusal says; and the configuration it checks before talking to anyone. Talking to
 the real Keycloak and API server is tests/integration/steps/test_step_report.py."""
 

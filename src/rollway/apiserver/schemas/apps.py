@@ -126,7 +126,8 @@ DEFAULT_EVENTS: list[Event] = ["waiting", "succeeded", "failed", "aborted", "rej
 
 
 class Notification(Model):
-    """A webhook told, with a JSON POST, when a deployment of the app reaches one of `events`."""
+    """A webhook told, with a JSON POST, when a deployment of the app reaches one of `events`
+    (or, for `rolledBack`, when one of its environments is rolled back)."""
 
     url: Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://[^\s]+$")]
     events: list[Event] = Field(default_factory=lambda: list(DEFAULT_EVENTS), min_length=1)

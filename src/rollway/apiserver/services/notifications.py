@@ -1,8 +1,9 @@
-"""Webhook notifications of deployment state changes, through a transactional outbox.
+"""Webhook notifications of deployment state changes and rollbacks, through an outbox.
 
 When a flush changes a deployment's state, one outbox row per matching webhook of its app is
 added to the same flush (SQLAlchemy `before_flush`): a message exists if and only if the change
-was committed. A sender thread POSTs them afterwards, at least once (each carries an
+was committed. A rollback queues its own rows once the Rollout is patched. A sender thread POSTs
+them afterwards, at least once (each carries an
 Idempotency-Key), tries again on a schedule and gives up after the last attempt. URLs are never
 logged, since they often carry a secret.
 """
@@ -52,7 +53,7 @@ def _enqueue(session: Session, _context: object, _instances: object) -> None:
 def rolled_back(
     session: Session, app: str, env: str, revision: int, deployment_id: str | None, by: str
 ) -> None:
-    """Queue the app's `rolledBack` notifications in the transaction that audits the rollback.
+    """Queue the app's `rolledBack` notifications, once the Rollout has been patched.
     `deployment_id` is the deployment that made the revision put back, when known."""
     application = session.get(Application, app)
     body = {

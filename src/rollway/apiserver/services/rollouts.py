@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ...auth import Capability, Principal
@@ -13,6 +16,8 @@ from ..models import Deployment
 from ..problems import Problem
 from ..schemas.rollouts import Pod, Revision, Rollout
 from . import access, deployments, notifications, pipeline
+
+log = logging.getLogger("rollway.apiserver")
 
 
 def target(session: Session, principal: Principal, app: str, env: str) -> tuple[str, str]:
@@ -46,9 +51,13 @@ def rollback(
             deploymentId=running.id,
         )
     info, restored = ctx.rollouts().undo(namespace, name, revision)
-    with ctx.db.write() as session:
-        made_by = deployments_by_revision(session, app, env).get(str(restored))
-        notifications.rolled_back(session, app, env, restored, made_by, principal.name)
+    try:
+        with ctx.db.write() as session:
+            made_by = deployments_by_revision(session, app, env).get(str(restored))
+            notifications.rolled_back(session, app, env, restored, made_by, principal.name)
+    except SQLAlchemyError as err:  # the rollback happened: answer so, and say what was lost
+        log.warning("rollback of %s/%s: notifications not queued (%s)", app, env,
+                    type(err).__name__)  # fmt: skip
     return info, restored
 
 

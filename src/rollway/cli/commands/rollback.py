@@ -33,5 +33,6 @@ def rollback(name: str, to_revision: int | None) -> None:
     body = {"revision": to_revision} if to_revision else None
     rollout = api.post(f"/apps/{name}/environments/{env}/rollout/rollback", body).json()
     click.echo(f"rollout {rollout.get('name')} ({name}/{env}) rolled back to revision "
-               f"{rollout.get('restoredRevision')}; phase {rollout.get('phase')}")  # fmt: skip
+               f"{rollout.get('restoredRevision', rollout.get('revision'))}; "
+               f"phase {rollout.get('phase')}")  # fmt: skip
     click.echo(f"hint: follow it with: app status {name} --watch", err=True)
