@@ -7,12 +7,12 @@ access token is about to expire.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from ..auth import oauth
 from ..errors import InvalidInput, RollwayError, Unauthorized
 from .config import Context, Credentials
 from .errors import Unreachable
@@ -173,13 +173,7 @@ def _login_error(
 
 def _oauth_error(exc: Any) -> tuple[str, str]:
     """RFC 6749's `error` and `error_description` from Keycloak's JSON answer."""
-    try:
-        body = json.loads(exc.response_body or b"{}")
-    except (ValueError, TypeError):
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    return str(body.get("error") or ""), str(body.get("error_description") or "")
+    return oauth.error_of(exc.response_body)
 
 
 def _reason(exc: BaseException) -> str:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..auth import oauth
 from ..credentials import secret
 from ..errors import (
     Forbidden,
@@ -200,11 +201,6 @@ def answer_error(what: str, answer: httpx.Response) -> RollwayError:
 
 def _reason(body: bytes | None) -> str:
     """What a JSON error body says: problem+json `title: detail`, or OAuth `error: description`."""
-    try:
-        data = json.loads(body or b"")
-    except (ValueError, TypeError):
-        return ""
-    if not isinstance(data, dict):
-        return ""
-    keys = ("title", "detail") if "detail" in data else ("error", "error_description")
-    return ": ".join(str(data[k]) for k in keys if data.get(k))
+    data = oauth.json_object(body)
+    said = (str(data.get("title") or ""), str(data["detail"])) if "detail" in data else None
+    return ": ".join(filter(None, said or oauth.error_of(body)))
