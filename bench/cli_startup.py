@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,11 +26,10 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench._apiserver import start_server  # noqa: E402
 from devstack.cli import exports  # noqa: E402
 from devstack.stack import Context, up  # noqa: E402
 
@@ -39,12 +37,6 @@ BIN = Path(sys.executable).parent
 PLATFORM = ["rollway-platform", "argo-rollouts", "kwok", "helm", "keycloak"]
 TARGETS = {"app --help": 0.150, "app status NAME -o json": 0.300}
 WARMUP = 3
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def kubectl() -> str:
@@ -62,27 +54,6 @@ def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> float
     if done.returncode != 0:
         sys.exit(f"{' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
     return elapsed
-
-
-def start_server(env: dict[str, str], state: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    log = (state / "server.log").open("ab")
-    server = subprocess.Popen(
-        [str(BIN / "rollway-apiserver"), "--port", str(port), "--state-dir", str(state)],
-        env=env, stdout=log, stderr=log,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"rollway-apiserver exited; see {state / 'server.log'}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return server, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    sys.exit("rollway-apiserver did not become ready in 90 s")
 
 
 def main() -> None:

@@ -29,7 +29,6 @@ import base64
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,11 +38,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench._apiserver import start_server  # noqa: E402
 from devstack.cli import exports  # noqa: E402
 from devstack.stack import Context, up  # noqa: E402
 
@@ -87,34 +85,6 @@ def timed(args: list[str], env: dict[str, str], **kw: Any) -> float:
     started = time.perf_counter()
     run(args, env, **kw)
     return time.perf_counter() - started
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(env: dict[str, str], state: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    log = (state / "server.log").open("ab")
-    server = subprocess.Popen(
-        [str(BIN / "rollway-apiserver"), "--port", str(port), "--state-dir", str(state),
-         "--engine", "embedded"],
-        env=env, stdout=log, stderr=log,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"rollway-apiserver exited; see {state / 'server.log'}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return server, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    sys.exit("rollway-apiserver did not become ready in 90 s")
 
 
 class Rollway:

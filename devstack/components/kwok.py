@@ -40,7 +40,9 @@ status:
 class Kwok(Component):
     name = "kwok"
     version = KWOK_VERSION
-    depends = ("kube-apiserver",)
+    #: Pods reach KWOK's nodes only once the scheduler binds them there: `up kwok` (what the
+    #: CLI tests and benchmarks ask for) must bring it too.
+    depends = ("kube-apiserver", "kube-scheduler")
     port = 26247
 
     def binary(self, ctx: Context) -> str:
