@@ -12,6 +12,7 @@ import pytest
 from devstack.cli import exports
 from devstack.stack import Context, up
 from tests.helpers import Receiver
+from tests.integration.cli.harness import PLATFORM
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +25,14 @@ def devstack() -> Iterator[Context]:
     only = [n for n in os.environ.get("DEVSTACK_ONLY", "").split(",") if n]
     up(ctx, only, echo=lambda line: print(line, file=sys.stderr))
     yield ctx
+
+
+@pytest.fixture(scope="session")
+def platform(devstack: Context) -> Context:
+    """What a real deployment needs: the cluster with Argo Rollouts, registry, Maven, git,
+    helm and Keycloak (a no-op when the session started everything already)."""
+    up(devstack, PLATFORM, echo=lambda line: print(line, file=sys.stderr))
+    return devstack
 
 
 @pytest.fixture(scope="session")

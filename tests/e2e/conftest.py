@@ -5,23 +5,16 @@ application name of the test's own whose namespaces are deleted when the test en
 from __future__ import annotations
 
 import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from devstack.stack import Context, up
+from devstack.stack import Context
 from tests.e2e.flow import Api, Kube
 from tests.helpers import free_port
-from tests.integration.cli.harness import PLATFORM, ApiServer, Cli, environ_without_rollway
-
-
-@pytest.fixture(scope="session")
-def platform(devstack: Context) -> Context:
-    up(devstack, PLATFORM, echo=lambda line: print(line, file=sys.stderr))
-    return devstack
+from tests.integration.cli.harness import ApiServer, Cli, environ_without_rollway
 
 
 @pytest.fixture(scope="session")

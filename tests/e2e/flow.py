@@ -17,25 +17,14 @@ import httpx
 from keycloak import KeycloakOpenID
 
 from tests.helpers import wait_for
-from tests.integration.cli.harness import Cli
+from tests.integration.cli.harness import Cli, status
 
 HELLO = "com.example:hello"
 HASH = "rollouts-pod-template-hash"
 ROLLOUTS = ("argoproj.io", "v1alpha1", "rollouts")
 
 
-def chart(env: dict[str, str]) -> str:
-    return f"{env['ROLLWAY_CHART_REPO']}//charts/app@main"
-
-
 # -- the CLI ------------------------------------------------------------------------------------
-
-
-def status(cli: Cli, app: str, *args: str) -> dict[str, Any]:
-    """`app status -o json`, whatever its exit code (1 means failed, aborted or degraded)."""
-    done = cli.run("status", app, "-o", "json", *args)
-    assert done.returncode in (0, 1), done.stderr
-    return dict(json.loads(done.stdout))
 
 
 def reaches(

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.flow import HELLO, Api, Kube, reaches, settled, status
-from tests.integration.cli.harness import Cli, one_error_line
+from tests.e2e.flow import HELLO, Api, Kube, reaches, settled
+from tests.integration.cli.harness import Cli, one_error_line, status
 
 pytestmark = pytest.mark.integration
 

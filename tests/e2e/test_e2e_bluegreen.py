@@ -9,19 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.flow import (
-    HELLO,
-    Kube,
-    ServiceWatch,
-    chart,
-    jar_sha256,
-    manifest_digest,
-    reaches,
-    settled,
-    status,
-)
+from tests.e2e.flow import HELLO, Kube, ServiceWatch, jar_sha256, manifest_digest, reaches, settled
 from tests.helpers import wait_for
-from tests.integration.cli.harness import Cli
+from tests.integration.cli.harness import Cli, chart, status
 
 pytestmark = pytest.mark.integration
 

@@ -9,18 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.flow import (
-    HELLO,
-    Kube,
-    canary_split,
-    chart,
-    reaches,
-    scaled,
-    settled,
-    status,
-)
+from tests.e2e.flow import HELLO, Kube, canary_split, reaches, scaled, settled
 from tests.helpers import wait_for
-from tests.integration.cli.harness import Cli
+from tests.integration.cli.harness import Cli, chart, status
 
 pytestmark = pytest.mark.integration
 

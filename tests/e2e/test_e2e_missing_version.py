@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.flow import HELLO, Kube, chart, error_line, status
-from tests.integration.cli.harness import Cli
+from tests.e2e.flow import HELLO, Kube, error_line
+from tests.integration.cli.harness import Cli, chart, status
 
 pytestmark = pytest.mark.integration
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.flow import HELLO, Kube, chart, reaches, settled, settles, status
+from tests.e2e.flow import HELLO, Kube, reaches, settled, settles
 from tests.helpers import wait_for
-from tests.integration.cli.harness import Cli
+from tests.integration.cli.harness import Cli, chart, status
 
 pytestmark = pytest.mark.integration
 

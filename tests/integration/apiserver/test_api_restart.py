@@ -10,7 +10,6 @@ submitting) is submitted on restart.
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,20 +18,14 @@ from typing import Any
 import httpx
 import pytest
 
-from devstack.stack import Context, up
+from devstack.stack import Context
 from rollway.apiserver.db import Database
 from rollway.apiserver.models import Deployment
 from tests.helpers import free_port, wait_for
 from tests.integration.apiserver.conftest import Tokens, delete_namespaces
-from tests.integration.cli.harness import PLATFORM, ApiServer
+from tests.integration.cli.harness import ApiServer
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def platform(devstack: Context) -> Context:
-    up(devstack, PLATFORM, echo=lambda line: print(line, file=sys.stderr))
-    return devstack
 
 
 @pytest.fixture

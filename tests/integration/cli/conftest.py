@@ -4,25 +4,18 @@ a fresh `app` config per test, and unique application names so tests never share
 from __future__ import annotations
 
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from devstack.stack import Context, up
+from devstack.stack import Context
 from tests.helpers import free_port
-from tests.integration.cli.harness import PLATFORM, ApiServer, Cli, environ_without_rollway
+from tests.integration.cli.harness import ApiServer, Cli, environ_without_rollway
 
 #: Namespaces the tests' applications were deployed to, removed at the end of the session.
 NAMESPACES: list[str] = []
-
-
-@pytest.fixture(scope="session")
-def platform(devstack: Context) -> Context:
-    up(devstack, PLATFORM, echo=lambda line: print(line, file=sys.stderr))
-    return devstack
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import json
 import os
 import re
 import shlex
@@ -107,6 +108,18 @@ class Cli:
         import json
 
         return json.loads(self.ok(*args, "-o", "json"))
+
+
+def chart(env: dict[str, str]) -> str:
+    """The devstack's chart repository as `app deploy --chart` takes it."""
+    return f"{env['ROLLWAY_CHART_REPO']}//charts/app@main"
+
+
+def status(cli: Cli, app: str, *args: str) -> dict[str, Any]:
+    """`app status -o json`, whatever its exit code (1 means failed, aborted or degraded)."""
+    done = cli.run("status", app, "-o", "json", *args)
+    assert done.returncode in (0, 1), done.stderr
+    return dict(json.loads(done.stdout))
 
 
 def one_error_line(stderr: str) -> str:

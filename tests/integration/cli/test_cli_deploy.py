@@ -12,24 +12,11 @@ import pytest
 from keycloak import KeycloakOpenID
 
 from tests.helpers import wait_for
-from tests.integration.cli.harness import ApiServer, Cli, one_error_line
+from tests.integration.cli.harness import ApiServer, Cli, chart, one_error_line, status
 
 pytestmark = pytest.mark.integration
 
 ARTIFACT = "com.example:hello"
-
-
-def chart(env: dict[str, str]) -> str:
-    return f"{env['ROLLWAY_CHART_REPO']}//charts/app@main"
-
-
-def status(cli: Cli, app: str, *args: str) -> dict[str, Any]:
-    """`status -o json`, whatever its exit code (1 means failed or degraded)."""
-    import json
-
-    done = cli.run("status", app, "-o", "json", *args)
-    assert done.returncode in (0, 1), done.stderr
-    return dict(json.loads(done.stdout))
 
 
 def reaches(cli: Cli, app: str, check: Any, what: str, *args: str) -> dict[str, Any]:
