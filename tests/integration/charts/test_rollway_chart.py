@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from devstack.core import REPO
+from rollway import __version__
 from tests.helpers import wait_for
 
 from .conftest import HelmChart, Rendered
@@ -191,6 +192,40 @@ def test_workflow_templates_are_the_rendered_files_exactly(chart: HelmChart) -> 
             if o["kind"] == "WorkflowTemplate"
         }
         assert rendered == stored_templates()
+
+
+def test_workflow_templates_run_the_installed_image_where_the_install_says(
+    chart: HelmChart,
+) -> None:
+    def steps(objects: Rendered) -> list[tuple[str, str]]:
+        return [
+            (o["metadata"]["name"], t["container"]["image"])
+            for o in objects
+            if o["kind"] == "WorkflowTemplate"
+            for t in o["spec"]["templates"]
+            if "container" in t
+        ]
+
+    digest = "sha256:" + "b" * 64
+    own = render(chart, {"image": {"repository": "harbor.acme.internal/rollway/rollway",
+                                   "digest": digest}})  # fmt: skip
+    assert {image for _, image in steps(own)} == {f"harbor.acme.internal/rollway/rollway@{digest}"}
+    assert {image for _, image in steps(render(chart))} == {
+        f"ghcr.io/rollway/rollway:{__version__}"
+    }
+
+    placed = render(chart, {"workflowTemplates": {
+        "image": "10.0.0.1:5000/rollway/rollway:dev",
+        "nodeSelector": {"rollway.io/real": "true"},
+        "tolerations": [{"key": "rollway.io/real", "operator": "Exists", "effect": "NoSchedule"}],
+    }})  # fmt: skip
+    assert {image for _, image in steps(placed)} == {"10.0.0.1:5000/rollway/rollway:dev"}
+    assert len(steps(placed)) == len(steps(render(chart)))
+    for template in (o for o in placed if o["kind"] == "WorkflowTemplate"):
+        assert template["spec"]["nodeSelector"] == {"rollway.io/real": "true"}
+        assert template["spec"]["tolerations"][0]["key"] == "rollway.io/real"
+    refused = render_error(chart, {"workflowTemplates": {"image": "Bad Image!"}})
+    assert "workflowTemplates.image: Does not match pattern" in refused
 
 
 def test_workflow_templates_can_be_left_to_gitops(chart: HelmChart) -> None:
