@@ -26,7 +26,15 @@ ETCD_VERSION = "v3.6.4"  # what k8s.io/kubernetes v1.34.5 requires
 KWOK_VERSION = "v0.8.0"
 WORKFLOWS_VERSION = "v3.7.9"
 
-KUBE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+#: The control plane, kubectl, and the real node's kubelet and kube-proxy: one module graph.
+KUBE_COMMANDS = (
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubectl",
+    "kubelet",
+    "kube-proxy",
+)
 #: The etcd server kubernetes pins (Debian's 3.4 lacks the watch progress requests that
 #: client-go's streaming lists need), built from the same module graph.
 ETCD_PACKAGE = "go.etcd.io/etcd/server/v3"
@@ -120,14 +128,16 @@ def rollouts_source(cache: Path, log: Path) -> Path:
 
 
 def kube_binaries(cache: Path, log: Path) -> Path:
-    """kube-apiserver, -controller-manager, -scheduler, kubectl and etcd at KUBERNETES_VERSION."""
+    """KUBE_COMMANDS and etcd at KUBERNETES_VERSION; builds only the ones not there yet."""
     bindir = cache / f"kubernetes-{KUBERNETES_VERSION}" / "bin"
     with locked(cache / "locks" / "go-build"):
-        if all((bindir / c).exists() for c in (*KUBE_COMMANDS, "etcd")):
+        missing = [c for c in KUBE_COMMANDS if not (bindir / c).exists()]
+        if not missing and (bindir / "etcd").exists():
             return bindir
         src = rollouts_source(cache, log)
         tmp = bindir.with_name("bin.tmp")
-        tmp.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
         minor = KUBERNETES_VERSION.split(".")[1]
         ldflags = (
             "-s -w"
@@ -136,15 +146,17 @@ def kube_binaries(cache: Path, log: Path) -> Path:
             " -X k8s.io/component-base/version.gitTreeState=clean"
         )
         env = kube_build_env(cache, src)
-        run(
-            ["go", "build", "-ldflags", ldflags, "-o", f"{tmp}/",
-             *(f"k8s.io/kubernetes/cmd/{c}" for c in KUBE_COMMANDS)],
-            log=log, cwd=src, env=env,
-        )  # fmt: skip
-        run(["go", "build", "-ldflags", "-s -w", "-o", tmp / "etcd", ETCD_PACKAGE],
-            log=log, cwd=src, env=env)  # fmt: skip
-        shutil.rmtree(bindir, ignore_errors=True)
-        tmp.rename(bindir)
+        if missing:
+            run(["go", "build", "-ldflags", ldflags, "-o", f"{tmp}/",
+                 *(f"k8s.io/kubernetes/cmd/{c}" for c in missing)],
+                log=log, cwd=src, env=env)  # fmt: skip
+        if not (bindir / "etcd").exists():
+            run(["go", "build", "-ldflags", "-s -w", "-o", tmp / "etcd", ETCD_PACKAGE],
+                log=log, cwd=src, env=env)  # fmt: skip
+        bindir.mkdir(parents=True, exist_ok=True)
+        for built in tmp.iterdir():  # each binary appears whole: rename within one directory tree
+            built.rename(bindir / built.name)
+        tmp.rmdir()
     return bindir
 
 

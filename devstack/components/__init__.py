@@ -2,12 +2,16 @@
 
 from .argo import ArgoRolloutsController, ArgoWorkflowsCRDs
 from .argo_workflows import ArgoServer, ArgoWorkflowController
+from .containerd import Containerd
+from .dns import CoreDNS
 from .git import GitServer
 from .helm import Helm
 from .keycloak import Keycloak
 from .kube import ControllerManager, Etcd, KubeApiserver, Scheduler
 from .kwok import Kwok
 from .maven import MavenRepository
+from .network import NodeNetwork, NodeRelay
+from .node import Kubelet, KubeProxy, NodeAccess
 from .platform import RollwayPlatform
 from .registry import Registry
 
@@ -26,5 +30,13 @@ ALL = [
     MavenRepository,
     GitServer,
     Keycloak,
+    # the real node: the fence comes first, the runtime before the kubelet
+    NodeNetwork,
+    NodeRelay,
+    NodeAccess,
+    Containerd,
+    CoreDNS,
+    Kubelet,
+    KubeProxy,
     RollwayPlatform,
 ]

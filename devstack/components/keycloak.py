@@ -117,6 +117,9 @@ class Keycloak(Component):
             f"--http-management-port={MANAGEMENT_PORT}",
             # A fixed issuer whatever Host header a client sends (localhost vs 127.0.0.1).
             f"--hostname={self.endpoint(ctx)}",
+            # Pods reach Keycloak at the node bridge's address (through the relay): their
+            # tokens keep the fixed issuer, and discovery names endpoints they can reach.
+            "--hostname-backchannel-dynamic=true",
             "--log-console-color=false",
             # The readiness probe polls /health/ready; its DOWN reports would flood the log.
             "--log-level=INFO,io.smallrye.health:WARN",

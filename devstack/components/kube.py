@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import shutil
 import ssl
 import subprocess
@@ -28,77 +30,86 @@ def kube_bin(ctx: Context, name: str) -> Path:
     return kube_binaries(ctx.paths.cache, ctx.paths.log("build-kubernetes")) / name
 
 
+#: Where pods reach the apiserver (the node bridge's gateway, relayed to 127.0.0.1).
+BRIDGE_IP = "10.245.0.1"
+APISERVER_SANS = (
+    f"IP:127.0.0.1,IP:10.96.0.1,IP:{BRIDGE_IP},DNS:localhost,DNS:kubernetes,"
+    "DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+)
+#: The apiserver's client certificate for kubelets (`kubectl logs/exec`): a cluster admin.
+KUBELET_CLIENT_SUBJECT = "/O=system:masters/CN=kube-apiserver-kubelet-client"
+
+
 def ensure_pki(ctx: Context) -> None:
-    """A CA, the apiserver's serving cert for 127.0.0.1, and the service-account signing key."""
-    d = pki(ctx)
-    if (d / "complete").exists():
-        return
+    """A CA, the service-account signing key, the apiserver's serving certificate (loopback,
+    the `kubernetes` Service and the bridge address) and its client certificate for kubelets."""
     if shutil.which("openssl") is None:
         raise DevstackError("openssl is not installed")
+    d = pki(ctx)
     d.mkdir(parents=True, exist_ok=True)
     log = ctx.paths.log("pki")
     ssl_run = lambda *args: run(["openssl", *args], log=log, cwd=d)  # noqa: E731
-    ssl_run(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "3650",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-subj",
-        "/CN=devstack-ca",
-    )
-    ssl_run(
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "apiserver.key",
-        "-out",
-        "apiserver.csr",
-        "-subj",
-        "/CN=kube-apiserver",
-    )
-    (d / "apiserver.ext").write_text(
-        "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,"
-        "DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n"
-        "extendedKeyUsage=serverAuth\n"
-    )
-    ssl_run(
-        "x509",
-        "-req",
-        "-in",
-        "apiserver.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "3650",
-        "-out",
-        "apiserver.crt",
-        "-extfile",
-        "apiserver.ext",
-    )
-    ssl_run("genrsa", "-out", "sa.key", "2048")
-    ssl_run("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub")  # fmt: skip
-    for key in d.glob("*.key"):
-        key.chmod(0o600)
-    (d / "complete").touch()
+    if not (d / "complete").exists():
+        ssl_run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+                "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=devstack-ca")  # fmt: skip
+        ssl_run("genrsa", "-out", "sa.key", "2048")
+        ssl_run("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub")  # fmt: skip
+        (d / "ca.key").chmod(0o600)
+        (d / "sa.key").chmod(0o600)
+        for stale in ("apiserver.crt", "apiserver-kubelet-client.crt"):
+            (d / stale).unlink(missing_ok=True)
+        (d / "complete").touch()
+    issue_cert(ctx, "apiserver", "/CN=kube-apiserver",
+               f"subjectAltName={APISERVER_SANS}\nextendedKeyUsage=serverAuth\n")  # fmt: skip
+    issue_cert(ctx, "apiserver-kubelet-client", KUBELET_CLIENT_SUBJECT,
+               "extendedKeyUsage=clientAuth\n")  # fmt: skip
+
+
+def issue_cert(ctx: Context, name: str, subject: str, extensions: str) -> None:
+    """`name`.crt/.key signed by the devstack CA; issued again when subject or extensions
+    change (the CA stays, so kubeconfigs and clients keep trusting it)."""
+    d = pki(ctx)
+    wanted = f"{subject}\n{extensions}"
+    ext = d / f"{name}.ext"
+    if (d / f"{name}.crt").exists() and ext.exists() and ext.read_text() == wanted:
+        return
+    log = ctx.paths.log("pki")
+    ssl_run = lambda *args: run(["openssl", *args], log=log, cwd=d)  # noqa: E731
+    ssl_run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key",
+            "-out", f"{name}.csr", "-subj", subject)  # fmt: skip
+    (d / f"{name}.key").chmod(0o600)
+    (d / f"{name}.extfile").write_text(extensions)
+    ssl_run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "3650", "-out", f"{name}.crt",
+            "-extfile", f"{name}.extfile")  # fmt: skip
+    ext.write_text(wanted)
+
+
+def component_token(ctx: Context, user: str) -> str:
+    """A bearer token for one of the node's parts, derived from the admin token so that it is
+    stable across `up`s and never stored twice."""
+    key = ctx.secret("kube-admin-token").encode()
+    return hmac.new(key, user.encode(), hashlib.sha256).hexdigest()
+
+
+#: Users of the real node's parts, with their groups (bound to roles by the node component).
+COMPONENT_USERS = {
+    "system:node:real-node-0": "system:nodes",
+    "system:kube-proxy": "",
+    "system:rollway-coredns": "",
+}
 
 
 def write_kubeconfig(ctx: Context) -> None:
     token = ctx.secret("kube-admin-token")
     ca = pki(ctx) / "ca.crt"
     tokens = pki(ctx) / "tokens.csv"
-    tokens.write_text(f'{token},{ADMIN_USER},{ADMIN_USER},"system:masters"\n')
+    lines = [f'{token},{ADMIN_USER},{ADMIN_USER},"system:masters"']
+    for user, groups in COMPONENT_USERS.items():
+        lines.append(
+            f"{component_token(ctx, user)},{user},{user}" + (f',"{groups}"' if groups else "")
+        )
+    tokens.write_text("\n".join(lines) + "\n")
     tokens.chmod(0o600)
     path = kubeconfig(ctx)
     path.write_text(
@@ -212,10 +223,17 @@ class KubeApiserver(Component):
             "--service-cluster-ip-range=10.96.0.0/16",
             "--authorization-mode=RBAC",
             "--allow-privileged=true",
-            # Loopback addresses are invalid Endpoints, so the `kubernetes` Service has none.
+            # Loopback addresses are invalid Endpoints: the real node's `node-access` part
+            # gives the `kubernetes` Service the bridge address instead (see network.py).
             "--endpoint-reconciler-type=none",
             "--enable-priority-and-fairness=false",
             "--profiling=false",
+            # `kubectl logs/exec`: reach kubelets at their InternalIP, never by resolving a
+            # node name (that would ask the machine's DNS), with a verified TLS connection.
+            "--kubelet-preferred-address-types=InternalIP",
+            f"--kubelet-client-certificate={d / 'apiserver-kubelet-client.crt'}",
+            f"--kubelet-client-key={d / 'apiserver-kubelet-client.key'}",
+            f"--kubelet-certificate-authority={d / 'ca.crt'}",
             "--v=1",
         ]  # fmt: skip
 

@@ -2,7 +2,9 @@
 
 The namespace `rollway` with the Secrets and ConfigMap that the workflow templates reference
 (secretKeyRef / configMapKeyRef), filled from the devstack's registry, Maven and git servers, and
-Keycloak's `rollway-ci` client for the exit handler's callback. No `callback-url`: the API server
+Keycloak's `rollway-ci` client for the exit handler's callback. Its URLs name the node bridge's
+address (10.245.0.1), where the relay makes those servers reachable from pods; host processes
+(the embedded engine's steps) reach the same address, since it is one of this machine's own. No `callback-url`: the API server
 runs on a different port in each test and demo (and reconciles from the engine anyway), so the
 report step skips the callback here. Keycloak's URL and secrets are known before it runs, so
 this component does not wait for it.
@@ -13,15 +15,22 @@ from __future__ import annotations
 import base64
 import json
 
+from ..core import HOST
 from ..stack import Component, Context
 from .git import GitServer
 from .keycloak import Keycloak
 from .kube import kubectl
 from .maven import MavenRepository
+from .network import GATEWAY
 from .registry import Registry
 
 NAMESPACE = "rollway"
 SECRETS = ("rollway-maven", "rollway-registry", "rollway-git", "rollway-callback")
+
+
+def for_pods(address: str) -> str:
+    """The same server as seen from a pod: the bridge address instead of the host's loopback."""
+    return address.replace(HOST, GATEWAY, 1)
 
 
 def _secret(name: str, data: dict[str, str]) -> dict[str, object]:
@@ -37,7 +46,7 @@ def _secret(name: str, data: dict[str, str]) -> dict[str, object]:
 class RollwayPlatform(Component):
     name = "rollway-platform"
     version = "1"
-    depends = ("kube-apiserver", "registry", "maven", "git")
+    depends = ("kube-apiserver", "registry", "maven", "git", "node-relay")
     daemon = False
 
     def manifests(self, ctx: Context) -> list[dict[str, object]]:
@@ -59,12 +68,12 @@ class RollwayPlatform(Component):
                 "kind": "ConfigMap",
                 "metadata": {"name": "rollway-platform", "namespace": NAMESPACE},
                 "data": {
-                    "maven-url": maven["ROLLWAY_MAVEN_URL"],
-                    "maven-snapshots-url": maven["ROLLWAY_MAVEN_SNAPSHOTS_URL"],
-                    "registry": registry["ROLLWAY_REGISTRY"],
-                    "base-image": registry["ROLLWAY_BASE_IMAGE"],
-                    "chart-repo": git["ROLLWAY_CHART_REPO"],
-                    "keycloak-url": keycloak["ROLLWAY_KEYCLOAK_URL"],
+                    "maven-url": for_pods(maven["ROLLWAY_MAVEN_URL"]),
+                    "maven-snapshots-url": for_pods(maven["ROLLWAY_MAVEN_SNAPSHOTS_URL"]),
+                    "registry": for_pods(registry["ROLLWAY_REGISTRY"]),
+                    "base-image": for_pods(registry["ROLLWAY_BASE_IMAGE"]),
+                    "chart-repo": for_pods(git["ROLLWAY_CHART_REPO"]),
+                    "keycloak-url": for_pods(keycloak["ROLLWAY_KEYCLOAK_URL"]),
                     "keycloak-realm": keycloak["ROLLWAY_KEYCLOAK_REALM"],
                 },
             },
@@ -76,11 +85,20 @@ class RollwayPlatform(Component):
                 stdin=json.dumps(docs))  # fmt: skip
 
     def ready(self, ctx: Context) -> bool:
+        """The Secrets exist and the ConfigMap holds today's settings (an `up` after a change
+        of addresses applies them again)."""
         try:
             out = kubectl(ctx, "-n", NAMESPACE, "get", "secret,configmap", "-o", "name")
+            data = kubectl(ctx, "-n", NAMESPACE, "get", "configmap", "rollway-platform",
+                           "-o", "jsonpath={.data}")  # fmt: skip
         except Exception:
             return False
-        return all(f"secret/{n}" in out for n in SECRETS)
+        wanted = next(m for m in self.manifests(ctx) if m["kind"] == "ConfigMap")["data"]
+        assert isinstance(wanted, dict)
+        have = json.loads(data or "{}")
+        return all(f"secret/{n}" in out for n in SECRETS) and all(
+            have.get(key) == value for key, value in wanted.items()
+        )
 
     def endpoint(self, ctx: Context) -> str:
         return f"namespace {NAMESPACE}"
