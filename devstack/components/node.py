@@ -146,6 +146,9 @@ class NodeAccess(Component):
             return False
         return out.strip() == GATEWAY
 
+    def endpoint(self, ctx: Context) -> str:
+        return f"endpoints of Service default/kubernetes: {GATEWAY}:{APISERVER_PORT}"
+
 
 def kubelet_config(ctx: Context) -> dict[str, object]:
     d = pki(ctx)
