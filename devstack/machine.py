@@ -34,8 +34,15 @@ SYSCTLS = (
     "kernel.keys.root_maxbytes",
 )
 #: Fixed paths containerd 1.6, the CNI plugins and kubelet create whatever they are configured
-#: with (shim sockets, the CNI result cache, the container-log symlinks).
-FIXED_DIRS = ("/run/containerd", "/var/lib/cni", "/var/log/containers", "/run/netns")
+#: with (shim sockets, the CNI result cache, the container-log symlinks, the device-plugin
+#: socket).
+FIXED_DIRS = (
+    "/run/containerd",
+    "/var/lib/cni",
+    "/var/log/containers",
+    "/run/netns",
+    "/var/lib/kubelet",
+)
 
 
 def _sysctl_path(key: str) -> Path:

@@ -264,6 +264,8 @@ class ControllerManager(Component):
             f"--kubeconfig={kc}", f"--authentication-kubeconfig={kc}", f"--authorization-kubeconfig={kc}",
             f"--bind-address={HOST}", f"--secure-port={self.port}",
             f"--service-account-private-key-file={d / 'sa.key'}", f"--root-ca-file={d / 'ca.crt'}",
+            # Not the default /usr/libexec/kubernetes/…: it would create that dir on the machine.
+            f"--flex-volume-plugin-dir={ctx.paths.work / 'flexvolume'}",
             "--use-service-account-credentials=false",
             "--leader-elect=false",
             "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route",
