@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -158,7 +159,7 @@ def pause_image(ctx: Context) -> Path:
     log = ctx.paths.log("containerd")
     source = module_dir("k8s.io/kubernetes", KUBERNETES_VERSION, log) / "build/pause/linux/pause.c"
     work = archive.parent.with_name(archive.parent.name + ".partial")
-    run(["rm", "-rf", work])
+    shutil.rmtree(work, ignore_errors=True)
     blobs = work / "layout" / "blobs" / "sha256"
     blobs.mkdir(parents=True)
     binary = work / "pause"
@@ -190,10 +191,9 @@ def pause_image(ctx: Context) -> Path:
     with tarfile.open(work / "image.tar", "w") as tar:
         for path in sorted(layout.rglob("*")):
             tar.add(path, arcname=path.relative_to(layout).as_posix(), recursive=False)
-    (work / "image.tar").rename(work / "image.tar.done")
     archive.parent.mkdir(parents=True, exist_ok=True)
-    (work / "image.tar.done").rename(archive)
-    run(["rm", "-rf", work])
+    (work / "image.tar").rename(archive)
+    shutil.rmtree(work, ignore_errors=True)
     return archive
 
 
@@ -261,7 +261,7 @@ class Containerd(Component):
         kill(shims)
         unmount_under(ctx.paths.work / "node")
         for part in ("containerd/state", "cni/ipam"):
-            run(["rm", "-rf", ctx.paths.work / "node" / part])
+            shutil.rmtree(ctx.paths.work / "node" / part, ignore_errors=True)
         socket(ctx).unlink(missing_ok=True)
         return stopped or bool(shims)
 
