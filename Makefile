@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DEVSTACK := scripts/devstack
+# Where `make images` pushes Rollway's image (<IMAGE_REGISTRY>/rollway:<version>).
+IMAGE_REGISTRY ?=
 
-.PHONY: setup system-packages demo test test-unit lint workflow-templates devstack-up devstack-down bench clean
+.PHONY: setup system-packages demo test test-unit lint workflow-templates images devstack-up devstack-down bench clean
 
 ## setup: install Debian packages the devstack needs and the project's virtualenv
 setup: system-packages $(VENV)/.installed
@@ -45,6 +47,13 @@ lint: setup
 ## workflow-templates: render the Hera templates to workflow-templates/*.yaml
 workflow-templates: setup
 	$(PY) -m rollway.workflows.render workflow-templates
+
+## images: build Rollway's image and push it to IMAGE_REGISTRY, e.g.
+##   make images IMAGE_REGISTRY=127.0.0.1:25000/rollway  (credentials: ROLLWAY_REGISTRY_USERNAME
+##   and ROLLWAY_REGISTRY_PASSWORD in the environment, or a Docker config.json)
+images: setup
+	@test -n "$(IMAGE_REGISTRY)" || { echo "make images: set IMAGE_REGISTRY, e.g. IMAGE_REGISTRY=127.0.0.1:25000/rollway" >&2; exit 2; }
+	$(PY) -m devstack.images --registry '$(IMAGE_REGISTRY)'
 
 bench: devstack-up
 	for b in bench/*.py; do $(PY) $$b || exit 1; done

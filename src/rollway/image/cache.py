@@ -36,7 +36,10 @@ def layer_key(entries: Iterable[Entry], level: int = GZIP_LEVEL) -> str:
         f"rollway-layer/{FORMAT} gzip/{level} isa-l/{isal.ISAL_VERSION}\n".encode()
     )
     for entry in complete(entries):
-        content = "dir" if entry.is_dir else entry.sha256 or _content_sha256(entry)
+        if entry.link is not None:
+            content = f"link:{entry.link}"
+        else:
+            content = "dir" if entry.is_dir else entry.sha256 or _content_sha256(entry)
         sha.update(json.dumps([entry.path, entry.mode, entry.size, content]).encode() + b"\n")
     return sha.hexdigest()
 

@@ -35,19 +35,21 @@ _COPY_BUFFER = 1 << 20
 
 @dataclasses.dataclass(frozen=True)
 class Entry:
-    """One file or directory of a layer; `path` is relative to / (`app/app.jar`)."""
+    """One file, directory or symlink of a layer; `path` is relative to / (`app/app.jar`)."""
 
     path: str
     mode: int = FILE_MODE
     size: int = 0
-    #: Opens the content; None for a directory.
+    #: Opens the content; None for a directory or a symlink.
     open: Callable[[], IO[bytes]] | None = None
     #: sha256 hex of the content, when already known (saves a read when computing cache keys).
     sha256: str | None = None
+    #: A symlink's target, as stored (`../lib/x`, `usr/bin`).
+    link: str | None = None
 
     @property
     def is_dir(self) -> bool:
-        return self.open is None
+        return self.open is None and self.link is None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,6 +111,12 @@ def _add(tar: tarfile.TarFile, entry: Entry) -> None:
     info.mode = entry.mode
     info.uid = info.gid = 0
     info.uname = info.gname = ""
+    if entry.link is not None:
+        info.type = tarfile.SYMTYPE
+        info.linkname = entry.link
+        info.mode = 0o777
+        tar.addfile(info)
+        return
     if entry.open is None:
         info.type = tarfile.DIRTYPE
         tar.addfile(info)

@@ -31,6 +31,13 @@ def test_key_follows_content_path_and_mode() -> None:
     assert layer_key(_entries(b"jar"), level=6) != base
 
 
+def test_key_follows_a_symlink_target() -> None:
+    link = layer_key((Entry("lib", link="usr/lib"),))
+    assert layer_key((Entry("lib", link="usr/lib"),)) == link
+    assert layer_key((Entry("lib", link="usr/lib64"),)) != link
+    assert layer_key((Entry("lib"),)) != link  # a directory of the same name
+
+
 def test_a_known_sha256_spares_reading_the_content() -> None:
     def unreadable() -> io.BytesIO:
         raise AssertionError("content read although its sha256 was given")

@@ -66,3 +66,12 @@ def test_an_empty_layer_is_valid(tmp_path: Path) -> None:
     layer = write_layer([], tmp_path)
     with tarfile.open(layer.path) as tar:
         assert tar.getmembers() == []
+
+
+def test_a_symlink_is_stored_as_one(tmp_path: Path) -> None:
+    layer = write_layer([Entry("lib", link="usr/lib"), Entry("usr/lib/x.so")], tmp_path)
+    with tarfile.open(layer.path) as tar:
+        link = tar.getmember("lib")
+        assert link.issym() and link.linkname == "usr/lib"
+        assert (link.uid, link.mtime) == (0, MTIME)
+        assert tar.getmember("usr/lib").isdir()
