@@ -6,6 +6,7 @@ from .containerd import Containerd
 from .dns import CoreDNS
 from .git import GitServer
 from .helm import Helm
+from .images import RollwayImages
 from .keycloak import Keycloak
 from .kube import ControllerManager, Etcd, KubeApiserver, Scheduler
 from .kwok import Kwok
@@ -39,4 +40,5 @@ ALL = [
     Kubelet,
     KubeProxy,
     RollwayPlatform,
+    RollwayImages,
 ]
