@@ -31,14 +31,9 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
-
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
 
 import rollway
 from rollway.errors import RollwayError
@@ -53,8 +48,10 @@ from rollway.image.assemble import (
 from rollway.image.config import CREATED, VERSION
 from rollway.image.layer import Layer
 
+from . import pysite
 from .components.helm import Helm, helm_binary
 from .core import REPO, DevstackError, Paths, locked
+from .pysite import PYTHON, PYTHON_PACKAGES, SITE
 from .rootfs import RootFs, package_files, package_versions, shared_libraries
 from .stack import Context
 
@@ -62,16 +59,12 @@ from .stack import Context
 RECIPE = hashlib.sha256(
     b"".join(
         (REPO / path).read_bytes()
-        for path in ("devstack/images.py", "devstack/rootfs.py", "src/rollway/image/layer.py",
+        for path in ("devstack/images.py", "devstack/pysite.py", "devstack/rootfs.py",
+                     "src/rollway/image/layer.py",
                      "src/rollway/image/assemble.py", "src/rollway/image/config.py")
     )
 ).hexdigest()  # fmt: skip
-PYTHON = "/usr/bin/python3.11"
-PYTHON_PACKAGES = ("python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib")
 STDLIB = "/usr/lib/python3.11"
-#: Debian's python3.11 puts this directory on sys.path: no PYTHONPATH or .pth is needed.
-SITE = "/usr/local/lib/python3.11/dist-packages"
-CACHE_TAG = "cpython-311"
 #: What the steps exec: git (fetch-chart; HTTP through git-remote-http) and a shell (pyhelm3
 #: runs helm through /bin/sh, Debian's dash).
 TOOLS = ("/bin/sh", "/usr/bin/git", "/usr/lib/git-core/git-remote-http",
@@ -87,31 +80,12 @@ COMMANDS = {
     "rollway-apiserver": ("rollway.apiserver.main", "main"),
     "app": ("rollway.cli", "main"),
 }
-#: What pip put beside the packages that nothing in the image runs or imports: console scripts
-#: for the virtualenv's python, documents, and the kubernetes client's asyncio twin (68 MB).
-UNUSED = ("bin", "share", "kubernetes/aio")
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PASSWD = (
     "root:x:0:0:root:/root:/usr/sbin/nologin\nrollway:x:1000:1000:rollway:/tmp:/usr/sbin/nologin\n"
 )
 GROUP = "root:x:0:\nrollway:x:1000:\n"
 LABEL = "org.opencontainers.image"
-
-# The interpreter that runs the image compiles its byte code: unchecked-hash pycs hold no mtime,
-# and co_filename is the file's path in the image.
-_COMPILE = """
-import json, py_compile, sys
-from concurrent.futures import ProcessPoolExecutor
-def one(job):
-    try:
-        py_compile.compile(job[0], cfile=job[1], dfile=job[2], doraise=True,
-                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
-    except py_compile.PyCompileError:
-        pass  # test data in invalid syntax (lib2to3) stays source only, as compileall leaves it
-jobs = json.load(sys.stdin)
-with ProcessPoolExecutor() as pool:
-    list(pool.map(one, jobs, chunksize=64))
-"""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,9 +113,11 @@ class Inputs:
 
 def inputs(*, src: Path = REPO / "src", source: str = SOURCE) -> Inputs:
     """This checkout's inputs; the wheels and helm are fetched into the devstack's cache once."""
-    pins = pinned_requirements()
+    pins = pysite.pinned_requirements()
     downloads = Paths.default().cache / "rollway-image"
-    return Inputs(src, _wheels(downloads, pins), tuple(pins), _helm(), source_revision(), source)
+    return Inputs(
+        src, pysite.wheels(downloads, pins), tuple(pins), _helm(), source_revision(), source
+    )
 
 
 def build(cache: Path, given: Inputs) -> Built:
@@ -186,25 +162,6 @@ def push(built: Built, registry: str, tag: str) -> tuple[str, bool]:
     return name, True
 
 
-def pinned_requirements() -> list[str]:
-    """`name==version` of every distribution rollway[server] needs, as this virtualenv has
-    them: the image gets exactly the versions the tests ran with."""
-    wanted: dict[str, set[str]] = {}
-    todo = [("rollway", {"server"})]
-    while todo:
-        name, extras = todo.pop()
-        for line in metadata.distribution(name).requires or []:
-            req = Requirement(line)
-            if req.marker and not any(req.marker.evaluate({"extra": e}) for e in extras | {""}):
-                continue
-            key = canonicalize_name(req.name)
-            if key == "rollway" or (key in wanted and req.extras <= wanted[key]):
-                continue
-            wanted[key] = wanted.get(key, set()) | req.extras
-            todo.append((key, req.extras))
-    return sorted(f"{key}=={metadata.version(key)}" for key in wanted)
-
-
 def source_revision() -> str:
     """The last commit of the packaged sources (`src/rollway`), `-dirty` when they differ from
     it: commits elsewhere in the repository leave the image as it was."""
@@ -230,18 +187,6 @@ def _helm() -> Path:
     return helm_binary(ctx)
 
 
-def _sources(src: Path) -> list[Path]:
-    root = src / "rollway"
-    return sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-
-
-def _sources_key(src: Path) -> str:
-    sha = hashlib.sha256(RECIPE.encode())
-    for path in _sources(src):
-        sha.update(f"\n{path.relative_to(src)}\n".encode() + path.read_bytes())
-    return sha.hexdigest()
-
-
 def _platform_key(given: Inputs) -> str:
     """Every Debian package (the libraries' too), the pins and helm."""
     helm = f"{given.helm} {given.helm.stat().st_size}"
@@ -251,29 +196,8 @@ def _platform_key(given: Inputs) -> str:
 
 
 def _inputs_key(given: Inputs) -> str:
-    parts = (_platform_key(given), _sources_key(given.src), given.revision, given.source)
+    parts = (_platform_key(given), pysite.sources_key(given.src), given.revision, given.source)
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
-
-
-def _wheels(downloads: Path, pins: list[str]) -> Path:
-    """The pinned wheels, downloaded from the package index once (builds then need no network)."""
-    key = hashlib.sha256("\n".join(pins).encode()).hexdigest()[:20]
-
-    def fill(tmp: Path) -> None:
-        _pip(["download", "--no-deps", "--only-binary=:all:", "--dest", str(tmp)], pins)
-
-    return _cached_dir(downloads / f"wheels-{key}", fill)
-
-
-def _pip(args: list[str], pins: list[str] | tuple[str, ...]) -> None:
-    with tempfile.NamedTemporaryFile("w", suffix=".txt") as requirements:
-        requirements.write("\n".join(pins) + "\n")
-        requirements.flush()
-        command = [sys.executable, "-m", "pip", *args, "--quiet", "--disable-pip-version-check",
-                   "-r", requirements.name]  # fmt: skip
-        proc = subprocess.run(command, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise DevstackError(f"images: pip {args[0]} failed: {proc.stderr.strip()[-2000:]}")
 
 
 # -- the build --------------------------------------------------------------------------------
@@ -308,7 +232,7 @@ def _build_layout(cache: Path, layout: Path, given: Inputs) -> None:
         scratch(Platform("linux", "amd64")),
         [
             layer("accounts", _accounts, "rollway devstack: /etc/passwd, /etc/group, /tmp"),
-            layer("libraries", lambda: _libraries(_install(work, given)),
+            layer("libraries", lambda: _libraries(pysite.install(work, given.wheels, given.pins)),
                   "rollway devstack: shared libraries (ldd closure)"),
             layer("python", lambda: _python(work),
                   f"rollway devstack: Debian python3.11 {version}, byte-compiled"),
@@ -333,7 +257,7 @@ def _build_layout(cache: Path, layout: Path, given: Inputs) -> None:
             layer("tools", _tools, "rollway devstack: sh, git, git-remote-http(s), CA certificates"),
             layer("helm", lambda: _tool("usr/local/bin/helm", helm),
                   f"rollway devstack: helm ({helm.parent.name})"),
-            layer("packages", lambda: _tree(_install(work, given), SITE),
+            layer("packages", lambda: _tree(pysite.install(work, given.wheels, given.pins), SITE),
                   "rollway devstack: Python packages " + " ".join(pins)),
             (app, f"rollway devstack: rollway {rollway.__version__} ({revision})"),
         ],
@@ -372,7 +296,7 @@ def _python(work: Path) -> RootFs:
         python.add(path)
     python.add_link("usr/bin/python3", "python3.11")
     stdlib = [p for p in files if p.endswith(".py") and p.startswith(STDLIB + "/")]
-    _add_stdlib_pycs(python, work, stdlib)
+    pysite.add_stdlib_pycs(python, work, stdlib)
     return python
 
 
@@ -398,107 +322,13 @@ def _tool(path: str, binary: Path) -> RootFs:
 
 
 def _app(work: Path, src: Path) -> RootFs:
-    app = _tree(_rollway_tree(work, src), SITE)
+    app = _tree(pysite.rollway_tree(work, src), SITE)
     for command, (module, function) in COMMANDS.items():
         script = (
             f"#!{PYTHON}\nimport sys\nfrom {module} import {function}\nsys.exit({function}())\n"
         )
         app.add_data(f"usr/local/bin/{command}", script.encode(), 0o755)
     return app
-
-
-def _stdlib_key() -> str:
-    versions = package_versions(*PYTHON_PACKAGES)
-    return hashlib.sha256(f"{RECIPE}\n{versions}".encode()).hexdigest()[:20]
-
-
-def _pyc(path: str) -> str:
-    """Where the interpreter looks for the byte code of `path`."""
-    folder, name = os.path.split(path)
-    return os.path.join(folder, "__pycache__", f"{name[:-3]}.{CACHE_TAG}.pyc")
-
-
-def _compile(jobs: list[tuple[str, str, str]]) -> None:
-    """Compile (source, pyc, path in the image) jobs with the image's interpreter."""
-    proc = subprocess.run(
-        [PYTHON, "-I", "-c", _COMPILE],
-        input=json.dumps(jobs),
-        capture_output=True,
-        text=True,
-        env={"PYTHONHASHSEED": "0", "PATH": os.environ.get("PATH", "")},
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise DevstackError(f"images: byte-compiling failed: {proc.stderr.strip()[-2000:]}")
-
-
-def _cached_dir(folder: Path, fill: Callable[[Path], None]) -> Path:
-    """`folder`, filled once by `fill(tmp)` and renamed into place (a crash leaves no half)."""
-    if (folder / ".done").exists():
-        return folder
-    tmp = folder.with_name(f".{folder.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    fill(tmp)
-    (tmp / ".done").write_text("")
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)
-    return folder
-
-
-def _add_stdlib_pycs(rootfs: RootFs, work: Path, sources: list[str]) -> None:
-    def fill(tmp: Path) -> None:
-        _compile([(src, str(tmp) + _pyc(src), src) for src in sources])
-
-    folder = _cached_dir(work / f"stdlib-{_stdlib_key()}", fill)
-    for src in sources:
-        pyc = Path(str(folder) + _pyc(src))
-        if pyc.exists():  # files of invalid syntax have none
-            rootfs.add_file(_pyc(src), pyc, 0o644)
-
-
-def _compile_tree(site: Path) -> None:
-    jobs = []
-    for path in sorted(site.rglob("*.py")):
-        image_path = f"{SITE}/{path.relative_to(site).as_posix()}"
-        jobs.append((str(path), _pyc(str(path)), image_path))
-    _compile(jobs)
-
-
-def _install(work: Path, given: Inputs) -> Path:
-    """The pinned wheels installed by pip into a folder (no scripts, no cache), compiled."""
-    key = hashlib.sha256(f"{RECIPE}\n{CACHE_TAG}\n".encode() + "\n".join(given.pins).encode())
-
-    def fill(tmp: Path) -> None:
-        site = tmp / "site"
-        _pip(["install", "--no-index", "--find-links", str(given.wheels), "--no-deps",
-              "--no-compile", "--no-warn-script-location", "--target", str(site)],
-             given.pins)  # fmt: skip
-        for unused in UNUSED:
-            shutil.rmtree(site / unused, ignore_errors=True)
-        _compile_tree(site)
-
-    return _cached_dir(work / f"packages-{key.hexdigest()[:20]}", fill) / "site"
-
-
-def _rollway_tree(work: Path, src: Path) -> Path:
-    """The rollway package as installed: its sources, a dist-info, byte code."""
-
-    def fill(tmp: Path) -> None:
-        site = tmp / "site"
-        for path in _sources(src):
-            target = site / path.relative_to(src)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
-        info = site / f"rollway-{rollway.__version__}.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: rollway\nVersion: {rollway.__version__}\n"
-        )
-        (info / "top_level.txt").write_text("rollway\n")
-        _compile_tree(site)
-
-    return _cached_dir(work / f"rollway-{_sources_key(src)[:20]}", fill) / "site"
 
 
 def _tree(folder: Path, at: str) -> RootFs:
