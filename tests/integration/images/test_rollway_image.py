@@ -14,17 +14,21 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
+import httpx
 import pytest
 
 import rollway
 from devstack import images
 from devstack.components.git import GitServer
 from devstack.components.images import PREFIX, RollwayImages
+from devstack.components.keycloak import Keycloak
 from devstack.components.registry import Registry
 from devstack.core import REPO
 from devstack.stack import Context, up
+from tests.helpers import free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -90,13 +94,21 @@ def in_image(
 ) -> subprocess.CompletedProcess[str]:
     """Run `command` in the unpacked image as uid 1000 with only `env` (secrets stay off argv)."""
     return subprocess.run(
-        ["unshare", "--mount", "sh", "-c", ENTER, "sh", str(root), *command],
-        env={"PATH": IMAGE_PATH, "HOME": "/tmp", "LANG": "C.UTF-8", **(env or {})},
+        _entering(root, command),
+        env=_image_env(env),
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
+
+
+def _entering(root: Path, command: Sequence[str]) -> list[str]:
+    return ["unshare", "--mount", "sh", "-c", ENTER, "sh", str(root), *command]
+
+
+def _image_env(env: dict[str, str] | None) -> dict[str, str]:
+    return {"PATH": IMAGE_PATH, "HOME": "/tmp", "LANG": "C.UTF-8", **(env or {})}
 
 
 def test_the_devstack_exports_the_pushed_image_by_digest(
@@ -178,6 +190,36 @@ def test_fetch_chart_and_render_run_in_the_image(rootfs: Path, devstack: Context
     )  # fmt: skip
     assert render.returncode == 0, render.stderr
     assert "kind: Rollout" in (work / "manifests.yaml").read_text()
+
+
+def test_the_api_server_serves_from_the_image(rootfs: Path, devstack: Context) -> None:
+    """uvicorn, SQLAlchemy on SQLite and the migrations, as the image's user, state in /tmp."""
+    port = free_port()
+    keycloak = Keycloak().exports(devstack)
+    server = subprocess.Popen(
+        _entering(rootfs, ["rollway-apiserver", "--port", str(port), "--state-dir", "/tmp/api"]),
+        env=_image_env(
+            {k: keycloak[k] for k in ("ROLLWAY_KEYCLOAK_URL", "ROLLWAY_KEYCLOAK_REALM")}
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        ready = wait_for("/readyz", lambda: _status(f"http://127.0.0.1:{port}/readyz") == 200
+                         or server.poll() is not None, timeout=60)  # fmt: skip
+        assert ready and server.poll() is None, server.stderr.read() if server.stderr else ""
+        assert (rootfs / "tmp" / "api").is_dir()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _status(url: str) -> int | None:
+    try:
+        return httpx.get(url, timeout=2).status_code
+    except httpx.TransportError:
+        return None
 
 
 def test_the_image_runs_as_user_1000_and_says_what_it_is(
