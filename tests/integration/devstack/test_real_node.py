@@ -38,6 +38,8 @@ from tests.helpers import wait_for
 pytestmark = [pytest.mark.integration, pytest.mark.real_pods]
 
 IMAGE = f"{ADDR}/{BASE_REPO}:{AMD64_TAG}"
+#: The same registry as pods reach it (through the relay on the bridge).
+BRIDGE_REGISTRY = f"{GATEWAY}:{ADDR.rsplit(':', 1)[1]}"
 PULL_SECRET = "devstack-registry"
 PROBE_SOURCE = Path(__file__).parent / "probe" / "Probe.java"
 #: A documentation address (TEST-NET-2): never a real host, so even a broken fence would reach
@@ -70,7 +72,8 @@ def namespace(node: Context, core: client.CoreV1Api, probe_class: bytes) -> Iter
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     password = node.secret("registry-password")
     auth = base64.b64encode(f"{USERNAME}:{password}".encode()).decode()
-    docker = {"auths": {ADDR: {"username": USERNAME, "password": password, "auth": auth}}}
+    login = {"username": USERNAME, "password": password, "auth": auth}
+    docker = {"auths": {ADDR: login, BRIDGE_REGISTRY: login}}
     core.create_namespaced_secret(name, client.V1Secret(
         metadata=client.V1ObjectMeta(name=PULL_SECRET), type="kubernetes.io/dockerconfigjson",
         data={".dockerconfigjson": base64.b64encode(json.dumps(docker).encode()).decode()}))  # fmt: skip
@@ -144,6 +147,37 @@ def test_a_real_container_runs_java_on_the_real_node(
     (state,) = found.status.container_statuses
     assert state.state.terminated.exit_code == 0
     assert "127.0.0.1" in log
+
+
+def test_images_pull_from_the_registry_at_the_bridge_address_too(
+    core: client.CoreV1Api, namespace: str
+) -> None:
+    manifest = pod("bridge-pull", "dns", "localhost")
+    manifest["spec"]["containers"][0]["image"] = f"{BRIDGE_REGISTRY}/{BASE_REPO}:{AMD64_TAG}"
+    manifest["spec"]["containers"][0]["imagePullPolicy"] = "Always"
+    phase, log = run_to_end(core, namespace, manifest)
+    assert phase == "Succeeded", log
+
+
+def test_an_image_from_outside_is_refused_without_leaving_the_machine(
+    core: client.CoreV1Api, namespace: str
+) -> None:
+    manifest = pod("outside-image", "dns", "localhost")
+    manifest["spec"]["containers"][0]["image"] = "docker.io/library/busybox:1.36"
+    core.create_namespaced_pod(namespace, manifest)
+
+    def pull_error() -> str:
+        events = core.list_namespaced_event(
+            namespace, field_selector="involvedObject.name=outside-image"
+        )
+        return next(
+            (e.message for e in events.items if e.reason == "Failed" and "pull" in e.message), ""
+        )
+
+    # Refused by a proxy that does not exist, before any name is resolved.
+    assert "proxyconnect tcp: dial tcp 127.0.0.1:9: connect: connection refused" in wait_for(
+        "the pull to fail", pull_error, timeout=60
+    )
 
 
 def test_pods_without_the_opt_in_never_land_on_the_real_node(
