@@ -122,15 +122,14 @@ def inputs(*, src: Path = REPO / "src", source: str = SOURCE) -> Inputs:
 
 def build(cache: Path, given: Inputs) -> Built:
     """The OCI layout of the Python base and the rollway image, built unless cached."""
-    started = time.monotonic()
-    layout = cache / "rollway-image" / f"layout-{_inputs_key(given)[:20]}"
-    with locked(cache / "rollway-image" / "build.lock"):
+    started, since = time.monotonic(), time.time()
+    work = cache / "rollway-image"
+    layout = work / f"layout-{_inputs_key(given)[:20]}"
+    with locked(work / "build.lock"):
         cached = (layout / "index.json").exists()
         if not cached:
-            _build_layout(cache, layout, given)
-            for old in layout.parent.glob("layout-*"):
-                if old != layout:
-                    shutil.rmtree(old, ignore_errors=True)
+            _build_layout(work, layout, given)
+            _prune(work, layout, given, since)
     refs = layout_refs(layout)
     return Built(
         layout,
@@ -203,16 +202,15 @@ def _inputs_key(given: Inputs) -> str:
 # -- the build --------------------------------------------------------------------------------
 
 
-def _build_layout(cache: Path, layout: Path, given: Inputs) -> None:
-    work = cache / "rollway-image"
-    layers = LayerCache(cache / "layers")
+def _build_layout(work: Path, layout: Path, given: Inputs) -> None:
+    layers = LayerCache(work / "layers")
     # Every layer but rollway's own is keyed by the Debian packages, pins and helm: a change
     # of the sources alone re-reads nothing else.
     platform = _platform_key(given)[:20]
     helm, pins, revision = given.helm, given.pins, given.revision
 
     def layer(name: str, make: Callable[[], RootFs], what: str) -> tuple[Layer, str]:
-        record = work / "layers" / f"{name}-{platform}.json"
+        record = work / "records" / f"{name}-{platform}.json"
         try:
             known = json.loads(record.read_text())
             digest = known["digest"]
@@ -267,6 +265,23 @@ def _build_layout(cache: Path, layout: Path, given: Inputs) -> None:
         annotations=labels,
     )  # fmt: skip
     write_layout(layout, {BASE_REF: base, IMAGE_REF: image})
+
+
+def _prune(work: Path, layout: Path, given: Inputs, since: float) -> None:
+    """Remove what the build just made stale: folders it did not use (their `.done` was not
+    touched since `since`), older layouts and wheels, and layers the new layout does not hold."""
+    for folder in work.iterdir():
+        kind = folder.name.split("-", 1)[0]
+        if kind in ("packages", "stdlib", "rollway"):
+            stale = (folder / ".done").exists() and (folder / ".done").stat().st_mtime < since
+        else:
+            stale = kind in ("layout", "wheels") and folder not in (layout, given.wheels)
+        if stale:
+            shutil.rmtree(folder, ignore_errors=True)
+    used = {p.name for p in (layout / "blobs" / "sha256").iterdir()}
+    for blob in (work / "layers" / "blobs" / "sha256").iterdir():
+        if blob.name not in used:
+            blob.unlink()  # a key or record pointing at it is a miss, and rebuilt
 
 
 def _accounts() -> RootFs:

@@ -136,8 +136,10 @@ def _compile(jobs: list[tuple[str, str, str]]) -> None:
 
 
 def _cached_dir(folder: Path, fill: Callable[[Path], None]) -> Path:
-    """`folder`, filled once by `fill(tmp)` and renamed into place (a crash leaves no half)."""
+    """`folder`, filled once by `fill(tmp)` and renamed into place (a crash leaves no half);
+    each use touches its `.done`, which tells a used folder from a stale one."""
     if (folder / ".done").exists():
+        (folder / ".done").touch()
         return folder
     tmp = folder.with_name(f".{folder.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)

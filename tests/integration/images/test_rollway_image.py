@@ -259,6 +259,12 @@ def test_same_inputs_give_the_same_digest(tmp_path: Path) -> None:
     assert changed.base == one.base and changed.image != one.image
     after = _layers(changed.layout, changed.image)
     assert before[:-1] == after[:-1] and before[-1] != after[-1]
+    # What the new build made stale is gone: the old layout, its rollway tree and layer.
+    work = tmp_path / "one" / "rollway-image"
+    assert [p.name for p in work.glob("layout-*")] == [changed.layout.name]
+    assert len(list(work.glob("rollway-*"))) == 1
+    kept = {p.name for p in work.joinpath("layers", "blobs", "sha256").iterdir()}
+    assert kept == {d[7:] for d in after}
 
 
 def _layers(layout: Path, digest: str) -> list[str]:
