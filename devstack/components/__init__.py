@@ -15,6 +15,8 @@ from .network import NodeNetwork, NodeRelay
 from .node import Kubelet, KubeProxy, NodeAccess
 from .platform import RollwayPlatform
 from .registry import Registry
+from .release import RollwayRelease
+from .storage import LocalPathProvisioner
 
 ALL = [
     Helm,
@@ -40,5 +42,7 @@ ALL = [
     Kubelet,
     KubeProxy,
     RollwayPlatform,
+    LocalPathProvisioner,
     RollwayImages,
+    RollwayRelease,
 ]

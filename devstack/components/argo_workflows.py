@@ -1,7 +1,8 @@
-"""The real Argo Workflows controller and Argo Server, built from the argo-workflows module.
+"""The real Argo Workflows controller, Argo Server and executor, built from the argo-workflows module.
 
-Pods on KWOK nodes never run containers, so container steps do not truly execute; what is real
-here is the controller's logic (suspend/resume/stop/terminate) and the Argo Server's REST API.
+Workflow pods that opt into the real node run for real, with an argoexec image built here (the
+controller's executor image); pods on KWOK nodes never run containers, which the tests of the
+controller's logic alone (suspend/resume/stop/terminate) use for speed.
 
 The controller watches Workflows without a resourceVersion, which kube-apiserver 1.34 serves as a
 watch-list stream; that needs etcd >= 3.4.31/3.5.13 (RequestWatchProgress). With Debian's etcd
@@ -17,18 +18,24 @@ from pathlib import Path
 
 from ..core import HOST, free_port_or_fail, http_status, locked, run
 from ..gobuild import WORKFLOWS_VERSION, fill_local_proxy, go_env, module_info
+from ..oci import binary_image, push_layout
 from ..stack import Component, Context
 from .kube import kubeconfig, kubectl
+from .registry import ADDR, Entry
 
 MODULE = "github.com/argoproj/argo-workflows/v3"
-COMMANDS = ("workflow-controller", "argo")
+COMMANDS = ("workflow-controller", "argo", "argoexec")
 NAMESPACE = "argo"
 CONFIGMAP = "workflow-controller-configmap"
 SERVER_PORT = 26346
 METRICS_PORT = 26390
 #: Hard-coded in cmd/workflow-controller (`http.ListenAndServe(":6060", nil)`), all interfaces.
 CONTROLLER_HEALTH_PORT = 6060
-EXECUTOR_IMAGE = f"quay.io/argoproj/argoexec:{WORKFLOWS_VERSION}"
+EXECUTOR_REPOSITORY = "argoproj/argoexec"
+#: On the devstack registry, so that a miss never makes containerd look quay.io up.
+EXECUTOR_IMAGE = f"{ADDR}/{EXECUTOR_REPOSITORY}:{WORKFLOWS_VERSION}"
+#: argoexec's own non-root user in upstream's image.
+EXECUTOR_UID = 8737
 
 # The UI bundle (ui/dist/app) is built with yarn and is not in the module zip; `//go:embed dist/app`
 # only needs one file there (upstream's Makefile touches an empty index.html for non-UI builds).
@@ -50,6 +57,11 @@ def workflows_source(cache: Path, info: dict[str, str]) -> Path:
             path.chmod(path.stat().st_mode | 0o200)
         (tmp / ".complete").touch()
         tmp.rename(src)
+    # Upstream's signal_linux.go is a symlink to signal_darwin.go, and module zips drop symlinks
+    # (argoexec then fails with `undefined: Setpgid`): put the file the symlink points to back.
+    signals = src / "workflow" / "executor" / "osspecific"
+    if not (signals / "signal_linux.go").exists():
+        shutil.copyfile(signals / "signal_darwin.go", signals / "signal_linux.go")
     ui = src / "ui" / "dist" / "app"
     ui.mkdir(parents=True, exist_ok=True)
     (ui / "index.html").write_text(UI_PLACEHOLDER)
@@ -90,6 +102,34 @@ def workflows_bin(ctx: Context, name: str) -> Path:
     return workflows_binaries(ctx.paths.cache, ctx.paths.log("build-argo-workflows")) / name
 
 
+def push_executor_image(ctx: Context) -> None:
+    """The argoexec image (init, wait and emissary of every workflow pod) into the registry."""
+    layout = binary_image(
+        ctx.paths.cache / f"argoexec-image-{WORKFLOWS_VERSION}",
+        WORKFLOWS_VERSION,
+        [
+            Entry("bin/argoexec", 0o755, workflows_bin(ctx, "argoexec")),
+            Entry(
+                "etc/passwd",
+                0o644,
+                data=f"argo:x:{EXECUTOR_UID}:{EXECUTOR_UID}::/home/argo:/bin/argoexec\n".encode(),
+            ),
+            Entry("etc/group", 0o644, data=f"argo:x:{EXECUTOR_UID}:\n".encode()),
+            Entry("home/argo", 0o755, owner=EXECUTOR_UID),
+            Entry("tmp", 0o1777),
+        ],
+        {
+            "Entrypoint": ["argoexec"],
+            "Env": ["PATH=/bin"],
+            "User": f"{EXECUTOR_UID}:{EXECUTOR_UID}",
+        },
+        f"argoexec {WORKFLOWS_VERSION} built from the argo-workflows module",
+    )
+    push_layout(
+        ctx, layout, WORKFLOWS_VERSION, EXECUTOR_REPOSITORY, ctx.paths.log("argoexec-image")
+    )
+
+
 CONTROLLER_CONFIG = f"""apiVersion: v1
 kind: Namespace
 metadata: {{name: {NAMESPACE}}}
@@ -116,12 +156,15 @@ class ArgoWorkflowController(Component):
 
     name = "argo-workflow-controller"
     version = WORKFLOWS_VERSION
-    depends = ("kube-apiserver", "argo-workflows-crds")
+    depends = ("kube-apiserver", "argo-workflows-crds", "registry")
     port = METRICS_PORT
     start_timeout = 90.0
 
     def install(self, ctx: Context) -> None:
         workflows_bin(ctx, "workflow-controller")
+
+    def after_start(self, ctx: Context) -> None:
+        push_executor_image(ctx)
 
     def prepare(self, ctx: Context) -> None:
         free_port_or_fail(self.name, CONTROLLER_HEALTH_PORT)

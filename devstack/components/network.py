@@ -119,6 +119,12 @@ class NodeNetwork(Component):
             ip("link", "add", BRIDGE, "type", "bridge", check=False)
             ip("addr", "replace", f"{GATEWAY}/24", "dev", BRIDGE)
             ip("link", "set", BRIDGE, "up")
+        # Routes of our own for the ranges the project made up: Service addresses go to the bridge
+        # (kube-proxy's DNAT then reroutes to a pod there; nft sees the first route's device),
+        # KWOK's fake pod addresses are unreachable at once. Without them both follow the
+        # default route out of the machine.
+        ip("route", "replace", SERVICE_CIDR, "dev", BRIDGE)
+        ip("route", "replace", "unreachable", KWOK_CIDR)
         sysctls = before["sysctls"]
         assert isinstance(sysctls, dict)
         script = fence(sysctls.get("net.ipv4.ip_forward") == "1")
@@ -128,14 +134,22 @@ class NodeNetwork(Component):
 
     def ready(self, ctx: Context) -> bool:
         listed = nft("list", "table", "inet", TABLE, check=False)
-        return bridge_up() and POD_EGRESS_COUNTER in listed and sysctl("net.ipv4.ip_forward") == "1"
+        routes = ip("route", "show", "table", "main", check=False)
+        return (
+            bridge_up()
+            and POD_EGRESS_COUNTER in listed
+            and sysctl("net.ipv4.ip_forward") == "1"
+            and f"{SERVICE_CIDR} dev {BRIDGE}" in routes
+            and f"unreachable {KWOK_CIDR}" in routes
+        )
 
     def down(self, ctx: Context) -> bool:
         had = bool(nft("list", "table", "inet", TABLE, check=False)) or bridge_up()
         for line in ip("-o", "link", "show", "master", BRIDGE, check=False).splitlines():
             port = line.split(":")[1].strip().split("@")[0]
             ip("link", "delete", port, check=False)  # veths of pods whose netns outlived them
-        ip("link", "delete", BRIDGE, check=False)
+        ip("link", "delete", BRIDGE, check=False)  # takes the Service route with it
+        ip("route", "delete", "unreachable", KWOK_CIDR, check=False)
         nft("delete", "table", "inet", TABLE, check=False)
         restore_snapshot(snapshot_file(ctx))
         return had

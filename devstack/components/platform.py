@@ -71,6 +71,7 @@ class RollwayPlatform(Component):
                     "maven-url": for_pods(maven["ROLLWAY_MAVEN_URL"]),
                     "maven-snapshots-url": for_pods(maven["ROLLWAY_MAVEN_SNAPSHOTS_URL"]),
                     "registry": for_pods(registry["ROLLWAY_REGISTRY"]),
+                    "registry-url": for_pods(registry["ROLLWAY_REGISTRY_URL"]),
                     "base-image": for_pods(registry["ROLLWAY_BASE_IMAGE"]),
                     "chart-repo": for_pods(git["ROLLWAY_CHART_REPO"]),
                     "keycloak-url": for_pods(keycloak["ROLLWAY_KEYCLOAK_URL"]),

@@ -182,6 +182,9 @@ reaches it.
   "keycloak-url" (trimSuffix "/" $v.keycloak.url)
   "keycloak-realm" $v.keycloak.realm
 }}
+{{- with $v.registry.url }}
+{{- $_ := set $data "registry-url" (trimSuffix "/" .) }}
+{{- end }}
 {{- if $v.callback.enabled }}
 {{- $service := include "rollway.part" (list . "apiserver") }}
 {{- $_ := set $data "callback-url" (printf "http://%s.%s.svc:%v" $service .Release.Namespace $v.service.port) }}

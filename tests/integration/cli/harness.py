@@ -31,18 +31,27 @@ PLATFORM = ["rollway-platform", "argo-rollouts", "kwok", "helm", "keycloak"]
 
 
 class ApiServer:
-    """`rollway-apiserver` on a free loopback port: SQLite and the embedded engine in `state`."""
+    """`rollway-apiserver` on a free loopback port with SQLite in `state`: the embedded engine,
+    or `engine=("argo", {"url": …, "namespace": …})` for the Argo backend."""
 
-    def __init__(self, env: dict[str, str], state: Path, port: int) -> None:
-        self.env, self.state, self.port = env, state, port
+    def __init__(
+        self,
+        env: dict[str, str],
+        state: Path,
+        port: int,
+        engine: tuple[str, dict[str, str]] = ("embedded", {}),
+    ) -> None:
+        self.env, self.state, self.port, self.engine = env, state, port, engine
         self.url = f"http://127.0.0.1:{port}"
         self.log = state / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ApiServer:
         self.state.mkdir(parents=True, exist_ok=True)
+        kind, options = self.engine
         args = [str(SERVER), "--port", str(self.port), "--state-dir", str(self.state),
-                "--engine", "embedded"]  # fmt: skip
+                "--engine", kind,
+                *(f"--engine-option={k}={v}" for k, v in options.items())]  # fmt: skip
         env = {**self.env, "ROLLWAY_SYNC_INTERVAL": "0.5"}
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(args, env=env, stdout=log, stderr=log)
