@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..chart.values import parse_set
 from ..validation import MAVEN_ID
 
 #: `pause`, `pause:30s`, `pause:1h30m` in --canary-steps.
@@ -60,12 +61,15 @@ class Chart(click.ParamType):
 
 
 def sets(values: tuple[str, ...]) -> dict[str, str]:
-    """`--set a.b=c` pairs, values as text: the server types them as `helm --set` does."""
+    """`--set a.b=c` pairs, keys checked as the server checks them, values as text: the server
+    types them as `helm --set` does."""
     found: dict[str, str] = {}
     for item in values:
-        key, eq, value = item.partition("=")
-        if not eq or not key:
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
+        try:
+            parse_set(item)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--set") from None
+        key, _, value = item.partition("=")
         found[key] = value
     return found
 

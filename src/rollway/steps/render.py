@@ -25,7 +25,7 @@ STRATEGIES = ("bluegreen", "canary", "rolling")
 @click.option("--strategy", required=True, type=click.Choice(STRATEGIES))
 @click.option("--replicas", type=click.IntRange(min=0), help="Pods (default: the chart's).")
 @click.option("--values-json", help="Values as one JSON object (strategy parameters, env, …).")
-@click.option("--set", "sets", multiple=True, help="KEY=VALUE, KEY a dotted path (repeatable).")
+@click.option("--set", "sets", multiple=True, help="KEY=VALUE as helm --set takes it (repeatable).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--diff", is_flag=True, help="Also compare the objects with the live cluster.")
 @outputs.option
@@ -51,7 +51,8 @@ def command(
     pipeline = {**values.image(image), "strategy": strategy}
     if replicas is not None:
         pipeline["replicas"] = replicas
-    merged = values.build(values.from_json(values_json), values.from_sets(sets), pipeline)
+    user = values.from_sets(sets, base=values.from_json(values_json))
+    merged = values.build(user, pipeline)
     manifests = render.template(chart_dir, release, namespace, merged)
     write_atomically(out, yaml.safe_dump_all(manifests, sort_keys=False))
     result: dict[str, object] = {

@@ -38,6 +38,14 @@ DEPLOYMENTS = "/api/v1/apps/hello/deployments"
         ({"env": "dev", "version": "1.0.0", "overrides": {"set": {"a b": "1"}}}, "body.overrides.set"),
         ({"env": "dev", "version": "1.0.0", "overrides": {"set": {"x": "{{workflow.name}}"}}},
          "body.overrides.set"),
+        ({"env": "dev", "version": "1.0.0", "overrides": {"set": {"tolerations[0.key": "x"}}},
+         "body.overrides.set"),
+        ({"env": "dev", "version": "1.0.0", "overrides": {"set": {"a[1001]": 1}}},
+         "body.overrides.set"),
+        ({"env": "dev", "version": "1.0.0", "overrides": {"set": {"a{{x}}": 1}}},
+         "body.overrides.set"),
+        ({"env": "dev", "version": "1.0.0", "overrides": {"set": {"a": 1, "a.b": 2}}},
+         "body.overrides.set"),
         ({"env": "dev", "version": "1.0.0", "overrides": {"canarySteps": [{"setWeight": 101}]}},
          "body.overrides.canarySteps[0].setWeight"),
         ({"env": "dev", "version": "1.0.0", "overrides": {"canarySteps": [{}]}},
@@ -200,6 +208,35 @@ def test_canary_steps_and_auto_promotion_reach_the_chart_values(api: Api) -> Non
     assert json.loads(bluegreen.json()["parameters"]["values"]) == {
         "bluegreen": {"autoPromotionEnabled": True}
     }
+
+
+def test_helm_set_keys_reach_the_values_parameter(api: Api) -> None:
+    overrides = {"set": {"nodeSelector.kubernetes\\.io/arch": "amd64",
+                         "tolerations[0].key": "rollway.io/real",
+                         "tolerations[0].operator": "Exists"}}  # fmt: skip
+    answer = api.deploy("alice", overrides=overrides)
+    assert answer.status_code == 201, answer.text
+    assert json.loads(answer.json()["parameters"]["values"]) == {
+        "nodeSelector": {"kubernetes.io/arch": "amd64"},
+        "tolerations": [{"key": "rollway.io/real", "operator": "Exists"}],
+    }
+    aborted = api.call("alice", "POST", f"/api/v1/deployments/{answer.json()['id']}/abort")
+    assert aborted.status_code == 200, aborted.text
+    api.reaches(answer.json()["id"], "aborted")
+
+
+def test_a_set_key_is_refused_in_one_line_naming_it(api: Api) -> None:
+    body = {"env": "dev", "version": "1.0.0", "overrides": {"set": {"a.b": 2, "a.b.c": 3}}}
+    answer = api.call("alice", "POST", DEPLOYMENTS, json=body)
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()
+    assert problem["field"] == "body.overrides.set"
+    assert "'a.b.c=3': a.b is the value 2 here, not a map" in problem["detail"]
+    body["overrides"] = {"set": {"tolerations[0.key": "x"}}
+    problem = api.call("alice", "POST", DEPLOYMENTS, json=body).json()
+    assert problem["field"] == "body.overrides.set"
+    assert "key 'tolerations[0.key' has unbalanced brackets in 'tolerations[0'" in problem["detail"]
+    assert "\n" not in problem["detail"]
 
 
 @pytest.fixture

@@ -12,6 +12,11 @@ import pytest
 import yaml
 
 from devstack.core import REPO
+from rollway.apiserver.models import Application
+from rollway.apiserver.schemas.deployments import DeploymentCreate
+from rollway.apiserver.services import pipeline
+from rollway.apiserver.settings import Settings
+from rollway.cli.params import sets
 from rollway.errors import InvalidInput
 from tests.integration.steps.step_runner import Quiet, StepRun, invoke, run
 
@@ -99,6 +104,58 @@ def test_rolling_is_a_canary_without_steps(env: Quiet, tmp_path: Path) -> None:
     canary = objects[("Rollout", "orders")]["spec"]["strategy"]["canary"]
     assert "steps" not in canary
     assert canary["maxSurge"] == 1
+
+
+#: `app deploy --set …` as a user types it (shell quoting aside), in helm's key syntax.
+HELM_SETS = (
+    "nodeSelector.kubernetes\\.io/arch=amd64",
+    "podAnnotations.example\\.com/team=shop",
+    "tolerations[0].key=rollway.io/real",
+    "tolerations[0].operator=Exists",
+    "tolerations[1].key=spot",
+    "tolerations[1].effect=NoSchedule",
+)
+
+
+def assert_helm_sets_reached(rollout: dict[str, Any], **node_selector: str) -> None:
+    pod = rollout["spec"]["template"]
+    assert pod["spec"]["nodeSelector"] == {**node_selector, "kubernetes.io/arch": "amd64"}
+    assert pod["metadata"]["annotations"]["example.com/team"] == "shop"
+    assert pod["spec"]["tolerations"] == [
+        {"key": "rollway.io/real", "operator": "Exists"},
+        {"key": "spot", "effect": "NoSchedule"},
+    ]
+
+
+def test_helm_set_keys_with_dots_and_list_items_reach_the_manifest(
+    env: Quiet, tmp_path: Path
+) -> None:
+    args = [arg for item in HELM_SETS for arg in ("--set", item)]
+    assert_helm_sets_reached(
+        rendered(render(env, tmp_path, "bluegreen", *args))[("Rollout", "orders")]
+    )
+
+
+def test_helm_set_keys_survive_the_trip_through_the_values_parameter(
+    env: Quiet, tmp_path: Path
+) -> None:
+    """CLI → request body → the workflow's `values` parameter → render's --values-json."""
+    app = Application(
+        name="orders", namespace="shop", artifact="com.acme:orders", chart_repo="http://git/c.git",
+        chart_path="charts/app", chart_ref="main", image_repository=None, strategy="bluegreen",
+        parameters={"values": {"nodeSelector": {"disk": "ssd"}}}, environments=[
+            {"name": "prod", "namespace": "shop", "policy": {"approvalRequired": False}}],
+    )  # fmt: skip
+    body = json.loads(json.dumps({"env": "prod", "version": "1.4.2",
+                                  "overrides": {"set": sets(HELM_SETS)}}))  # fmt: skip
+    request = DeploymentCreate.model_validate(body)
+    settings = Settings(keycloak_url="http://kc", registry="127.0.0.1:25000", image_project="team")
+    resolved = pipeline.resolve(app, request)
+    parameters = pipeline.parameters(app, request, resolved, "orders-prod-1", settings)
+
+    objects = rendered(render(env, tmp_path, "bluegreen", "--values-json", parameters["values"]))
+
+    assert_helm_sets_reached(objects[("Rollout", "orders")], disk="ssd")  # set into the app's
 
 
 def test_the_pipelines_image_and_strategy_win_over_user_values(env: Quiet, tmp_path: Path) -> None:

@@ -58,6 +58,15 @@ def test_set_values_stay_text_for_the_server_to_type() -> None:
         sets(("nokey",))
 
 
+def test_set_keys_are_checked_as_the_server_checks_them_and_kept_escaped() -> None:
+    assert sets(("nodeSelector.kubernetes\\.io/arch=amd64", "tolerations[0].key=k")) == {
+        "nodeSelector.kubernetes\\.io/arch": "amd64",
+        "tolerations[0].key": "k",
+    }
+    with pytest.raises(click.BadParameter, match=r"'a\[x\]=1': the key has 'a\[x\]', not NAME"):
+        sets(("a[x]=1",))
+
+
 def test_canary_weights_pause_for_promotion_between_them() -> None:
     pause: dict[str, object] = {"pause": {}}
     assert canary_steps("20,50,100") == [

@@ -50,6 +50,8 @@ def test_every_command_has_help(command: str) -> None:
         (["deploy", "hello", "--artifact", "com.example"], "is not GROUP:ARTIFACT"),
         (["deploy", "hello"], "Missing option '--artifact'"),
         (["deploy", "hello", "--artifact", "a:b", "--set", "novalue"], "is not KEY=VALUE"),
+        (["deploy", "hello", "--artifact", "a:b", "--set", "tolerations[0.key=x"],
+         "Invalid value for --set: 'tolerations[0.key=x': the key has unbalanced brackets"),
         (["deploy", "hello", "--artifact", "a:b", "--strategy", "red"], "'red' is not one of"),
         (["deploy", "hello", "--artifact", "a:b", "--replicas", "-1"], "--replicas"),
         (["upgrade", "hello"], "Missing option '--version'"),

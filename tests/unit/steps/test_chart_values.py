@@ -55,7 +55,7 @@ def test_set_items_nest_by_dotted_path_and_later_ones_win() -> None:
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("item", ["replicas", "=3", "a..b=1", "env[0].name=X", "a b=1"])
+@pytest.mark.parametrize("item", ["replicas", "=3", "a..b=1", "env[0]name=X", "a b=1"])
 def test_malformed_set_items_are_refused(item: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         values.from_sets([item])

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
-from ...chart.values import KEY_PATH
+from ...chart.values import key_path
 from .. import models
 from .apps import CanaryStep, Strategy
 from .common import DnsLabel, MavenVersion, Model, Text
@@ -17,7 +17,8 @@ SetValue = Annotated[str, StringConstraints(max_length=4096)] | int | bool | Non
 
 
 class Overrides(Model):
-    #: Chart values as `helm --set` takes them: dotted keys, values typed as Helm types them.
+    #: Chart values as `helm --set` takes them (`a.b`, `a\.b` for a literal dot, `list[0].key`),
+    #: values typed as Helm types them.
     set: dict[str, SetValue] = Field(default_factory=dict, max_length=100)
     replicas: int | None = Field(default=None, ge=0, le=1000)
     canary_steps: list[CanaryStep] | None = Field(default=None, max_length=50)
@@ -27,8 +28,12 @@ class Overrides(Model):
     @classmethod
     def _keys(cls, value: dict[str, SetValue]) -> dict[str, SetValue]:
         for key, item in value.items():
-            if len(key) > 253 or not KEY_PATH.fullmatch(key):
-                raise ValueError(f"key {key[:60]!r} must be a dotted path like canary.maxSurge")
+            if len(key) > 253:
+                raise ValueError(f"key {key[:60]!r}… is longer than 253 characters")
+            try:
+                key_path(key)
+            except ValueError as err:
+                raise ValueError(f"key {key!r} {err}") from None
             if isinstance(item, str) and "{{" in item:
                 raise ValueError(f"value of {key!r} must not contain '{{{{' (Argo template syntax)")
         return value

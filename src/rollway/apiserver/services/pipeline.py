@@ -77,8 +77,8 @@ def resolve(app: Application, request: DeploymentCreate) -> Resolved:
     if strategy == "bluegreen" and effective.auto_promote is not None:
         layers.append({"bluegreen": {"autoPromotionEnabled": effective.auto_promote}})
     sets = [f"{k}={_helm_text(v)}" for k, v in overrides.set.items()]
-    layers.append(chart_values.from_sets(sets, field="body.overrides.set"))
-    return Resolved(env, strategy, effective, chart_values.build(*layers))
+    merged = chart_values.from_sets(sets, "body.overrides.set", base=chart_values.build(*layers))
+    return Resolved(env, strategy, effective, merged)
 
 
 def image_repository(app: Application, settings: Settings) -> str:

@@ -58,7 +58,8 @@ REGISTRATION_FLAGS = {
     multiple=True,
     metavar="KEY=VALUE",
     callback=set_values,
-    help="Chart value, as helm --set takes it (repeatable).",
+    help="Chart value, as helm --set takes it: a.b=1, 'nodeSelector.kubernetes\\.io/arch=amd64', "
+    "tolerations[0].key=k (repeatable).",
 )
 @click.option("--replicas", type=click.IntRange(0, 1000), help="Number of pods.")
 @click.option(
