@@ -28,8 +28,10 @@ devstack-down:
 	$(DEVSTACK) down
 
 ## demo: start the platform, deploy hello 1.0.0, upgrade it blue-green to 1.1.0, promote
+## (ENGINE=argo: through Rollway's own chart, every step in a pod on the real node)
+ENGINE ?= embedded
 demo: devstack-up
-	scripts/demo
+	ENGINE=$(ENGINE) scripts/demo
 
 ## test: everything — lint, unit, integration and end-to-end tests on the devstack
 test: devstack-up lint

@@ -1,7 +1,7 @@
 """The real node: kubelet and kube-proxy from the control plane's module graph, and what the
 cluster needs to use it (RBAC for the node's parts, the `kubernetes` Service's endpoints).
 
-The node `real-node-0` is labelled and tainted `rollway.io/real=true`: only pods that opt in
+The node `real-node-0` is labelled and tainted `rollway.io/node=real`: only pods that opt in
 (a nodeSelector on the label and a toleration of the taint) land on it; KWOK's fake nodes keep
 everything else. Its InternalIP is the bridge gateway, where the kubelet serves (TLS, webhook
 authentication and authorization, so `kubectl logs/exec` work through the apiserver).
@@ -22,10 +22,13 @@ from .kube import APISERVER_PORT, component_token, issue_cert, kube_bin, kubectl
 from .network import GATEWAY, POD_CIDR, TABLE
 
 NODE_NAME = "real-node-0"
-LABEL = "rollway.io/real"
+LABEL = "rollway.io/node"
+#: A word, not `true`: `--set nodeSelector.rollway\\.io/node=real` stays a string, as a
+#: nodeSelector value must be (Helm types `true` as a boolean).
+LABEL_VALUE = "real"
 #: What a pod opts in with: a nodeSelector on the label and a toleration of the taint.
-REAL_NODE_LABEL = f"{LABEL}=true"
-REAL_NODE_TAINT = f"{LABEL}=true:NoSchedule"
+REAL_NODE_LABEL = f"{LABEL}={LABEL_VALUE}"
+REAL_NODE_TAINT = f"{LABEL}={LABEL_VALUE}:NoSchedule"
 NODE_USER = f"system:node:{NODE_NAME}"
 PROXY_USER = "system:kube-proxy"
 DNS_USER = "system:rollway-coredns"
@@ -185,7 +188,7 @@ def kubelet_config(ctx: Context) -> dict[str, object]:
         "podLogsDir": str(node_dir(ctx, "pod-logs")),
         "volumePluginDir": str(node_dir(ctx, "kubelet", "volume-plugins")),
         "makeIPTablesUtilChains": False,
-        "registerWithTaints": [{"key": LABEL, "value": "true", "effect": "NoSchedule"}],
+        "registerWithTaints": [{"key": LABEL, "value": LABEL_VALUE, "effect": "NoSchedule"}],
         "rotateCertificates": False,
         "serverTLSBootstrap": False,
         "nodeStatusReportFrequency": "1m",

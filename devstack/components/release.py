@@ -1,10 +1,11 @@
 """Rollway installed on the devstack by its own chart, the way an operator installs it.
 
-`helm upgrade --install rollway charts/rollway` into the namespace `rollway`: the WorkflowTemplates
-(running Rollway's own image, on the real node), the pipeline's ServiceAccount and RBAC, and the
-API server pod with the Argo backend. The ConfigMap `rollway-platform` and the credentials'
-Secrets come from the `rollway-platform` component (the chart's `platformConfig` and
-`platformSecrets` are off), so their URLs are the ones pods reach on the node bridge.
+`helm upgrade --install rollway charts/rollway` into its own namespace `rollway-system`: the
+WorkflowTemplates (running Rollway's own image, on the real node), the pipeline's ServiceAccount
+and RBAC, the ConfigMap `rollway-platform` and the credentials' Secrets (the URLs pods reach on the
+node bridge), and the API server pod with the Argo backend, which the exit handler reports to
+through its Service. The namespace `rollway` stays what the host-side API servers of the tests
+and the demo use: their workflows never call this release back, nor the other way round.
 """
 
 from __future__ import annotations
@@ -16,16 +17,19 @@ import subprocess
 from ..core import REPO, DevstackError, run
 from ..stack import Component, Context
 from .argo_workflows import SERVER_PORT
+from .git import GitServer
 from .helm import helm_binary
 from .images import RollwayImages
 from .keycloak import Keycloak
 from .kube import kubeconfig, kubectl
+from .maven import MavenRepository
 from .network import GATEWAY
 from .node import REAL_NODE_LABEL, REAL_NODE_TAINT
-from .platform import NAMESPACE
+from .platform import for_pods
 from .registry import Registry
 
 RELEASE = "rollway"
+NAMESPACE = "rollway-system"
 CHART = REPO / "charts" / "rollway"
 #: The API server's Service: the callback URL of the exit handler, and how the host reaches it.
 API_SERVICE = "rollway-apiserver"
@@ -53,15 +57,17 @@ def chart_digest() -> str:
 
 
 def applied(ctx: Context) -> str:
-    """What an install applies: the values and the chart's digest."""
-    return json.dumps({"values": values(ctx), "chart": chart_digest()}, sort_keys=True)
+    """A digest of what an install applies (the values, the chart): no credential on disk."""
+    given = json.dumps({"values": values(ctx), "chart": chart_digest()}, sort_keys=True)
+    return hashlib.sha256(given.encode()).hexdigest()
 
 
 def values(ctx: Context) -> dict[str, object]:
+    """Everything the install needs, credentials included: written to a 0600 file for helm."""
     image = RollwayImages().exports(ctx)["ROLLWAY_STEP_IMAGE"]
     repository, _, digest = image.partition("@")
-    keycloak = Keycloak().exports(ctx)
-    registry = Registry().exports(ctx)
+    keycloak, registry = Keycloak().exports(ctx), Registry().exports(ctx)
+    maven, git = MavenRepository().exports(ctx), GitServer().exports(ctx)
     placement = on_real_node()
     return {
         "image": {"repository": repository.rsplit(":", 1)[0], "digest": digest},
@@ -71,31 +77,57 @@ def values(ctx: Context) -> dict[str, object]:
             **placement,
             "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}},
             "extraConfig": {"ROLLWAY_SYNC_INTERVAL": "1"},
+            # SQLite on a volume: an upgrade (a new image after a source change) keeps the records.
+            "persistence": {"enabled": True},
         },
         "argo": {"server": {"url": f"http://{GATEWAY}:{SERVER_PORT}", "token": {"source": "none"}}},
-        "keycloak": {"url": keycloak["ROLLWAY_KEYCLOAK_URL"]},
-        "registry": {"host": registry["ROLLWAY_REGISTRY"], "project": "apps",
-                     "url": registry["ROLLWAY_REGISTRY_URL"]},
-        "baseImage": registry["ROLLWAY_BASE_IMAGE"],
-        "platformConfig": {"create": False},
-        "platformSecrets": {"create": False},
+        # Tokens carry the issuer users log in at (Keycloak's fixed hostname); keys are fetched
+        # where the pod reaches Keycloak.
+        "keycloak": {"url": for_pods(keycloak["ROLLWAY_KEYCLOAK_URL"]),
+                     "issuer": keycloak["ROLLWAY_OIDC_ISSUER"]},
+        "registry": {"host": for_pods(registry["ROLLWAY_REGISTRY"]), "project": "apps",
+                     "url": for_pods(registry["ROLLWAY_REGISTRY_URL"])},
+        "baseImage": for_pods(registry["ROLLWAY_BASE_IMAGE"]),
+        "maven": {"url": for_pods(maven["ROLLWAY_MAVEN_URL"]),
+                  "snapshotsUrl": for_pods(maven["ROLLWAY_MAVEN_SNAPSHOTS_URL"])},
+        "chartDefaults": {"repo": for_pods(git["ROLLWAY_CHART_REPO"])},
+        "platformSecrets": {
+            "create": True,
+            "maven": {"username": maven["ROLLWAY_MAVEN_USERNAME"],
+                      "password": maven["ROLLWAY_MAVEN_PASSWORD"]},
+            "registry": {"username": registry["ROLLWAY_REGISTRY_USERNAME"],
+                         "password": registry["ROLLWAY_REGISTRY_PASSWORD"]},
+            "git": {"token": git["ROLLWAY_GIT_TOKEN"]},
+            "callback": {"clientId": keycloak["ROLLWAY_CI_CLIENT_ID"],
+                         "clientSecret": keycloak["ROLLWAY_CI_CLIENT_SECRET"]},
+        },
         "rbac": {"clusterWide": True},
     }  # fmt: skip
+
+
+def api_url(ctx: Context) -> str:
+    """The in-cluster API server as the host reaches it: its Service's address (routed to the
+    bridge), never a name the host would have to resolve."""
+    address = kubectl(ctx, "-n", NAMESPACE, "get", "service", API_SERVICE, "-o",
+                      "jsonpath={.spec.clusterIP}:{.spec.ports[0].port}")  # fmt: skip
+    return f"http://{address}"
 
 
 class RollwayRelease(Component):
     name = "rollway-release"
     version = "chart"
-    depends = ("rollway-platform", "rollway-images", "argo-workflows-crds", "helm",
-               "local-path-provisioner", "kubelet")  # fmt: skip
+    depends = ("rollway-images", "argo-workflows-crds", "argo-server", "helm", "keycloak",
+               "maven", "git", "node-relay", "local-path-provisioner", "kubelet")  # fmt: skip
     daemon = False
 
     def install(self, ctx: Context) -> None:
         given = ctx.paths.state("rollway-release", "values.json")
+        given.touch(mode=0o600)
+        given.chmod(0o600)  # credentials: before anything is written
         given.write_text(json.dumps(values(ctx)))
         run(
             [helm_binary(ctx), "upgrade", "--install", RELEASE, CHART, "--namespace", NAMESPACE,
-             "--kubeconfig", kubeconfig(ctx), "-f", given],
+             "--create-namespace", "--kubeconfig", kubeconfig(ctx), "-f", given],
             log=ctx.paths.log(self.name),
         )  # fmt: skip
         ctx.paths.state("rollway-release", "applied.json").write_text(applied(ctx))
@@ -120,3 +152,6 @@ class RollwayRelease(Component):
 
     def endpoint(self, ctx: Context) -> str:
         return f"helm release {RELEASE} in {NAMESPACE}"
+
+    def exports(self, ctx: Context) -> dict[str, str]:
+        return {"ROLLWAY_RELEASE_NAMESPACE": NAMESPACE}

@@ -1,85 +1,81 @@
-"""The production path on the devstack's real node: the real Argo Workflows controller runs
-`rollway-deploy` in pods of Rollway's own image, the app's pods run `java -jar`, and real HTTP
-answers through the Services prove each release: blue-green preview against active, promotion,
-an abort that never reaches the active Service, and a rollback."""
+"""The production path on the devstack's real node: Rollway installed by its own chart serves `app`
+from its pod, the real Argo Workflows controller runs `rollway-deploy` in pods of Rollway's own
+image, the app's pods run `java -jar`, and real HTTP answers through the Services prove each
+release: blue-green preview against active, promotion, an abort that never reaches the active
+Service, and a rollback."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from devstack.components.argo_workflows import SERVER_PORT
-from devstack.stack import Context
+from devstack.components.release import NAMESPACE as RELEASE_NAMESPACE
+from devstack.components.release import api_url
+from devstack.stack import Context, up
 from tests.e2e.flow import HELLO, Api, Kube, reaches, settled, settles
-from tests.helpers import free_port, wait_for
-from tests.integration.cli.harness import ApiServer, Cli, environ_without_rollway, status
+from tests.helpers import wait_for
+from tests.integration.cli.harness import Cli, environ_without_rollway, status
 
 pytestmark = [pytest.mark.integration, pytest.mark.real_pods]
 
 #: Chart values that put the app's pods on the real node, small enough for two cores.
 ON_REAL_NODE = {
-    "nodeSelector": {"rollway.io/real": "true"},
-    "tolerations": [{"key": "rollway.io/real", "operator": "Exists", "effect": "NoSchedule"}],
+    "nodeSelector": {"rollway.io/node": "real"},
+    "tolerations": [{"key": "rollway.io/node", "operator": "Exists", "effect": "NoSchedule"}],
     "resources": {"requests": {"cpu": "20m", "memory": "64Mi"}},
 }
-NAMESPACE = "rollway"
-
-
-def kubectl(env: dict[str, str], *args: str) -> str:
-    return subprocess.run(["kubectl", *args], env=env, capture_output=True, text=True,
-                          check=True).stdout  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def argo_apiserver(
-    platform: Context, devstack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ApiServer]:
-    """`rollway-apiserver` with the Argo backend, submitting to the templates the chart installed
-    in `rollway`; images are built to and from the registry as pods reach it."""
-    from devstack.stack import up
-
+def rollway(platform: Context, devstack_env: dict[str, str]) -> str:
+    """Rollway as its chart installs it (`rollway-release`): the API server pod with the Argo
+    backend, reached at its Service's address; its workflows report back to it from the cluster."""
     up(platform, ["rollway-release"])
-    config = platform_config(devstack_env)
-    env = {
-        **devstack_env,
-        "ROLLWAY_REGISTRY": config["registry"],
-        "ROLLWAY_BASE_IMAGE": config["base-image"],
-        "ROLLWAY_IMAGE_PROJECT": "apps",
-    }
-    argo = ("argo", {"url": f"http://127.0.0.1:{SERVER_PORT}", "namespace": NAMESPACE})
-    server = ApiServer(env, tmp_path_factory.mktemp("argo-apiserver"), free_port(), argo)
-    yield server.start()
-    server.stop()
+    url = api_url(platform)
+    wait_for(f"the in-cluster API server at {url}", lambda: ready(url), timeout=120)
+    return url
+
+
+def ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def platform_config(env: dict[str, str]) -> dict[str, str]:
-    """The URLs pods reach the platform at (the ConfigMap the pipeline's steps read)."""
-    found = kubectl(env, "-n", NAMESPACE, "get", "configmap", "rollway-platform", "-o", "json")
+    """The URLs pods reach the platform at (the ConfigMap the release's pipeline reads)."""
+    found = subprocess.run(["kubectl", "-n", RELEASE_NAMESPACE, "get", "configmap",
+                            "rollway-platform", "-o", "json"],
+                           env=env, capture_output=True, text=True, check=True).stdout  # fmt: skip
     return dict(json.loads(found)["data"])
 
 
 @pytest.fixture
-def register(argo_apiserver: ApiServer, devstack_env: dict[str, str]) -> Callable[[str], None]:
+def register(rollway: str, devstack_env: dict[str, str]) -> Callable[..., None]:
     """Register an app whose chart comes from the git server as pods reach it, whose pods run
     on the real node."""
-    api = Api(devstack_env, argo_apiserver.url)
+    api = Api(devstack_env, rollway)
 
-    def registered(name: str) -> None:
+    def registered(name: str, strategy: str = "bluegreen", replicas: int = 2) -> None:
         api.register("alice", {
             "name": name,
             "environments": [{"name": "dev"}],
             "chart": {"repo": platform_config(devstack_env)["chart-repo"], "path": "charts/app"},
             "artifact": HELLO,
-            "strategy": "bluegreen",
-            "parameters": {"values": ON_REAL_NODE},
+            "strategy": strategy,
+            "parameters": {"values": ON_REAL_NODE, "replicas": replicas},
             "owningGroups": ["team-hello"],
         })  # fmt: skip
 
@@ -87,12 +83,12 @@ def register(argo_apiserver: ApiServer, devstack_env: dict[str, str]) -> Callabl
 
 
 @pytest.fixture
-def alice(argo_apiserver: ApiServer, devstack_env: dict[str, str], tmp_path: Path) -> Cli:
+def alice(rollway: str, devstack_env: dict[str, str], tmp_path: Path) -> Cli:
     config = tmp_path / "rollway" / "alice.yaml"
     env = {
         **environ_without_rollway(devstack_env),
         "ROLLWAY_CONFIG": str(config),
-        "ROLLWAY_SERVER": argo_apiserver.url,
+        "ROLLWAY_SERVER": rollway,
         "NO_COLOR": "1",
     }
     cli = Cli(env, config, devstack_env["DEVSTACK_USER_PASSWORD"])
@@ -145,7 +141,7 @@ def answers_with(url: str, body: str) -> Callable[[], bool]:
 
 
 def test_bluegreen_on_argo_with_real_pods_preview_promote_then_rollback(
-    alice: Cli, register: Callable[[str], None], app_name: str, kube: Kube
+    alice: Cli, register: Callable[..., None], app_name: str, kube: Kube
 ) -> None:
     ns = f"{app_name}-dev"
     register(app_name)
@@ -185,7 +181,7 @@ def test_bluegreen_on_argo_with_real_pods_preview_promote_then_rollback(
 
 
 def test_abort_on_argo_never_lets_the_active_service_answer_the_new_version(
-    alice: Cli, register: Callable[[str], None], app_name: str, kube: Kube
+    alice: Cli, register: Callable[..., None], app_name: str, kube: Kube
 ) -> None:
     ns = f"{app_name}-dev"
     register(app_name)
@@ -204,6 +200,59 @@ def test_abort_on_argo_never_lets_the_active_service_answer_the_new_version(
 
 
 def real_node(kube: Kube) -> str:
-    nodes = kube.core.list_node(label_selector="rollway.io/real=true").items
+    nodes = kube.core.list_node(label_selector="rollway.io/node=real").items
     assert nodes, "no real node"
     return str(nodes[0].metadata.name)
+
+
+#: Requests per canary pause; each opens a new connection, so kube-proxy picks a pod each time.
+SAMPLES = 200
+
+
+def test_canary_on_argo_with_real_pods_serves_the_replica_split_at_each_pause(
+    alice: Cli, register: Callable[..., None], app_name: str, kube: Kube
+) -> None:
+    """At each pause, the share of answers from the new version through the app's Service (it
+    selects stable and canary pods: no traffic routing) matches the controller's replica split,
+    within 4 standard deviations of a binomial draw of SAMPLES requests (at least 0.1)."""
+    ns = f"{app_name}-dev"
+    register(app_name, strategy="canary", replicas=4)
+    alice.ok("deploy", app_name, "--artifact", f"{HELLO}:1.0.0", "--env", "dev", "--wait")
+    service = service_url(kube, ns, app_name)
+    wait_for("the Service answers 1.0.0", answers_with(service, "hello 1.0.0"), timeout=60)
+
+    upgrade = alice.run("upgrade", app_name, "--version", "1.1.0", "--canary-steps", "25,50,100",
+                        "--wait")  # fmt: skip
+    assert upgrade.returncode == 0, upgrade.stderr
+    for step in (1, 3):
+        rollout = paused_at(kube, ns, app_name, step)
+        hashes = (rollout["status"]["currentPodHash"], rollout["status"]["stableRS"])
+        counts = wait_for("the split to be ready", partial(ready_split, kube, ns, *hashes),
+                          timeout=120)  # fmt: skip
+        expected = counts[0] / sum(counts)
+        answers = [answer(service) for _ in range(SAMPLES)]
+        assert set(answers) <= {"hello 1.0.0", "hello 1.1.0"}, set(answers)
+        share = answers.count("hello 1.1.0") / SAMPLES
+        tolerance = max(0.1, 4 * math.sqrt(expected * (1 - expected) / SAMPLES))
+        assert abs(share - expected) <= tolerance, (step, counts, share)
+        assert alice.run("promote", app_name).returncode == 0
+    reaches(alice, app_name, settled("succeeded", "Healthy"), "canary promoted to Healthy")
+    wait_for("only 1.1.0 answers", lambda: {answer(service) for _ in range(20)} == {"hello 1.1.0"},
+             timeout=120)  # fmt: skip
+
+
+def paused_at(kube: Kube, namespace: str, name: str, step: int) -> dict[str, Any]:
+    def paused() -> dict[str, Any]:
+        rollout = kube.rollout(namespace, name)
+        status = rollout.get("status") or {}
+        at = status.get("currentStepIndex") == step and status.get("pauseConditions")
+        return rollout if at else {}
+
+    return wait_for(f"{name} paused at step {step}", paused, timeout=180)
+
+
+def ready_split(kube: Kube, namespace: str, canary: str, stable: str) -> tuple[int, int] | None:
+    """(canary, stable) ready pods once every pod of both ReplicaSets is ready."""
+    (c_want, c_ready), (s_want, s_ready) = (kube.replicas(namespace, canary),
+                                            kube.replicas(namespace, stable))  # fmt: skip
+    return (c_ready, s_ready) if (c_want, s_want) == (c_ready, s_ready) and c_ready else None

@@ -81,6 +81,18 @@ def set_values(
     return sets(values)
 
 
+#: `--set` of `app deploy` and `app upgrade`: the values land in the `values` argument.
+set_option = click.option(
+    "--set",
+    "values",
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=set_values,
+    help="Chart value, as helm --set takes it: a.b=1, 'nodeSelector.kubernetes\\.io/arch=amd64', "
+    "tolerations[0].key=k (repeatable).",
+)
+
+
 def canary_steps(text: str | None) -> list[dict[str, Any]] | None:
     """`20,50,100`: weights with a pause until promoted between them; explicit pauses
     (`20,pause:30s,50,pause,100`) replace the implicit ones."""

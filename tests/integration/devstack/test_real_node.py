@@ -30,7 +30,7 @@ from devstack.components.network import (
     POD_EGRESS_COUNTER,
     counter,
 )
-from devstack.components.node import LABEL, NODE_NAME
+from devstack.components.node import LABEL, LABEL_VALUE, NODE_NAME
 from devstack.components.registry import ADDR, AMD64_TAG, BASE_REPO, USERNAME
 from devstack.core import REPO
 from devstack.stack import Context, up
@@ -110,8 +110,8 @@ def pod(
         "kind": "Pod",
         "metadata": {"name": name, "labels": labels or {}},
         "spec": {
-            "nodeSelector": {LABEL: "true"},
-            "tolerations": [{"key": LABEL, "operator": "Equal", "value": "true",
+            "nodeSelector": {LABEL: LABEL_VALUE},
+            "tolerations": [{"key": LABEL, "operator": "Equal", "value": LABEL_VALUE,
                              "effect": "NoSchedule"}],
             "imagePullSecrets": [{"name": PULL_SECRET}],
             "restartPolicy": "Never",

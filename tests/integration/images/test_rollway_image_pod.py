@@ -12,7 +12,7 @@ from kubernetes import client, config
 
 from devstack.components.images import RollwayImages
 from devstack.components.kube import kubeconfig
-from devstack.components.node import LABEL
+from devstack.components.node import LABEL, LABEL_VALUE
 from devstack.stack import Context, up
 from tests.helpers import wait_for
 
@@ -47,7 +47,7 @@ def test_the_image_runs_locked_down_in_a_pod(
         "kind": "Pod",
         "metadata": {"name": "rollway"},
         "spec": {
-            "nodeSelector": {LABEL: "true"},
+            "nodeSelector": {LABEL: LABEL_VALUE},
             "tolerations": [{"key": LABEL, "operator": "Exists", "effect": "NoSchedule"}],
             "restartPolicy": "Never",
             "automountServiceAccountToken": False,

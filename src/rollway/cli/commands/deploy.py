@@ -16,7 +16,7 @@ from .. import lookup
 from ..claims import claims, groups
 from ..complete import app_names
 from ..output import output_option
-from ..params import Artifact, Chart, set_values
+from ..params import Artifact, Chart, set_option
 from ..session import Session, target_options
 from ..start import FLAGS, start
 
@@ -52,15 +52,7 @@ REGISTRATION_FLAGS = {
     help="Git repository of the Helm chart, e.g. https://git/org/charts.git//charts/app@main "
     "(needed to register a new application).",
 )
-@click.option(
-    "--set",
-    "values",
-    multiple=True,
-    metavar="KEY=VALUE",
-    callback=set_values,
-    help="Chart value, as helm --set takes it: a.b=1, 'nodeSelector.kubernetes\\.io/arch=amd64', "
-    "tolerations[0].key=k (repeatable).",
-)
+@set_option
 @click.option("--replicas", type=click.IntRange(0, 1000), help="Number of pods.")
 @click.option(
     "--owner",

@@ -46,6 +46,7 @@ def _version(ctx: click.Context, param: click.Parameter, value: str) -> str:
     is_flag=True,
     help="Blue-green: switch traffic as soon as the new version is ready.",
 )
+@params.set_option
 @click.option(
     "--wait", is_flag=True, help="Follow the upgrade until it succeeds, fails or awaits promotion."
 )
@@ -60,6 +61,7 @@ def upgrade(
     strategy: str | None,
     canary_steps: str | None,
     auto_promote: bool,
+    values: dict[str, Any],
     wait: bool,
     dry_run: bool,
     output: str,
@@ -86,7 +88,7 @@ def upgrade(
     session = Session.current()
     api = session.api(FLAGS)
     env = lookup.environment(api, session, name)
-    overrides: dict[str, Any] = {}
+    overrides: dict[str, Any] = {"set": values}
     if steps is not None:
         overrides["canarySteps"] = steps
     if auto_promote:
