@@ -30,7 +30,7 @@ from .config import (
     image_manifest,
     provenance,
 )
-from .credentials import find_credentials
+from .credentials import PASSWORD, REGISTRY, USERNAME, find_credentials
 from .jar import JarLayout, file_sha256, jar_layout
 from .layer import Layer
 from .platform import Platform, select
@@ -179,7 +179,7 @@ def _clients(
     """Clients for the target registry and the base image's (the same one when they match:
     then one token covers pushing to the target and mounting from the base repository)."""
     target, base = request.target, request.base
-    home = env.get("ROLLWAY_REGISTRY") or target.registry
+    home = platform_registry(target.registry, env)
 
     def client(ref: Reference, scopes: list[str]) -> RegistryClient:
         return stack.enter_context(
@@ -203,6 +203,28 @@ def _clients(
     registry.ping()
     source.ping()
     return registry, source
+
+
+def platform_registry(target: str, env: Mapping[str, str]) -> str | None:
+    """`ROLLWAY_REGISTRY`, the one host the ROLLWAY_REGISTRY_* credentials are for.
+
+    With those credentials set, a push anywhere else is refused before any connection, and so
+    is a push when ROLLWAY_REGISTRY is unset: an app's image repository must never receive them.
+    """
+    home = env.get(REGISTRY) or None
+    if not any(env.get(name) or env.get(f"{name}_FILE") for name in (USERNAME, PASSWORD)):
+        return home
+    if home is None:
+        raise InvalidInput(
+            f"is not set: it names the registry {USERNAME}/{PASSWORD} are for", field=REGISTRY
+        )
+    if target != home:
+        raise InvalidInput(
+            f"{target} is not the platform registry {home} ({REGISTRY}); images are pushed "
+            "only there",
+            field="target",
+        )
+    return home
 
 
 def _build_layers(

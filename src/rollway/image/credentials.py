@@ -1,8 +1,8 @@
 """Registry credentials, found where a workflow pod has them mounted; never taken from argv.
 
 In order: `ROLLWAY_REGISTRY_USERNAME` / `ROLLWAY_REGISTRY_PASSWORD` (or `…_FILE` naming a mounted
-file), which belong to Rollway's own registry (`ROLLWAY_REGISTRY`, else the push target) and are
-never sent anywhere else; then the `auths` of a Docker `config.json` (`$DOCKER_CONFIG`, else
+file), which belong to Rollway's own registry (`ROLLWAY_REGISTRY`) and are never sent anywhere
+else; then the `auths` of a Docker `config.json` (`$DOCKER_CONFIG`, else
 `~/.docker`), the way a Harbor robot account's secret is mounted.
 """
 
@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 from ..errors import InvalidInput
 
+#: The platform registry: the only host the ROLLWAY_REGISTRY_* credentials are sent to.
+REGISTRY = "ROLLWAY_REGISTRY"
 USERNAME = "ROLLWAY_REGISTRY_USERNAME"
 PASSWORD = "ROLLWAY_REGISTRY_PASSWORD"
 #: Docker Hub's key in config.json, for the registry named docker.io.
@@ -34,7 +36,7 @@ class Credentials:
 
 
 def find_credentials(
-    registry: str, *, home: str, env: Mapping[str, str] | None = None
+    registry: str, *, home: str | None, env: Mapping[str, str] | None = None
 ) -> Credentials | None:
     """Credentials for `registry`; `home` is the registry the ROLLWAY_REGISTRY_* ones are for."""
     env = os.environ if env is None else env

@@ -29,7 +29,9 @@ from .. import __version__
 from ..steps.outputs import DEFAULT_DIR
 from .parameters import BUILD_PARAMS, DEPLOY_PARAMS, Param, ParamSet
 
-STEP_IMAGE = f"ghcr.io/rollway/rollway-step:{__version__}"
+#: The Rollway image (`rollway-step` and `rollway-apiserver` in one). Installs set their own:
+#: charts/rollway writes its `image` (or `workflowTemplates.image`) into every step.
+STEP_IMAGE = f"ghcr.io/rollway/rollway:{__version__}"
 SERVICE_ACCOUNT = "rollway-workflow"
 WORKSPACE = "/workspace"
 #: Settings (URLs) come from this ConfigMap, credentials from these Secrets — never parameters.
@@ -44,10 +46,14 @@ SECRETS = {
 SETTINGS = {
     "ROLLWAY_MAVEN_URL": "maven-url",
     "ROLLWAY_MAVEN_SNAPSHOTS_URL": "maven-snapshots-url",
+    # The platform registry: the only host build-image offers the registry credentials to.
+    "ROLLWAY_REGISTRY": "registry",
 }
-#: What the exit handler may use when configured; absent, it just records the outcome. The
-#: callback authenticates as the Keycloak client in Secret rollway-callback (client credentials).
+#: Settings a step uses when configured. The exit handler's: absent, it just records the
+#: outcome; the callback authenticates as the Keycloak client in Secret rollway-callback.
 OPTIONAL = {
+    # Where the platform registry's API answers, when not https://<registry> (plain HTTP).
+    "ROLLWAY_REGISTRY_URL": ("configmap", PLATFORM_CONFIG, "registry-url"),
     "ROLLWAY_CALLBACK_URL": ("configmap", PLATFORM_CONFIG, "callback-url"),
     "ROLLWAY_KEYCLOAK_URL": ("configmap", PLATFORM_CONFIG, "keycloak-url"),
     "ROLLWAY_KEYCLOAK_REALM": ("configmap", PLATFORM_CONFIG, "keycloak-realm"),
@@ -55,6 +61,10 @@ OPTIONAL = {
     "ROLLWAY_CALLBACK_CLIENT_SECRET": ("secret", "rollway-callback", "client-secret"),
     "ROLLWAY_NOTIFY_WEBHOOKS": ("secret", "rollway-notifications", "webhooks"),
 }
+REPORT_OPTIONAL = (
+    "ROLLWAY_CALLBACK_URL", "ROLLWAY_KEYCLOAK_URL", "ROLLWAY_KEYCLOAK_REALM",
+    "ROLLWAY_CALLBACK_CLIENT_ID", "ROLLWAY_CALLBACK_CLIENT_SECRET", "ROLLWAY_NOTIFY_WEBHOOKS",
+)  # fmt: skip
 #: Exit code of a TransientError (EX_TEMPFAIL): the only failures worth retrying.
 TRANSIENT_EXIT = 75
 LABELS = {
@@ -116,7 +126,9 @@ def step(
             limit=str(retries),
             retry_policy="Always",
             expression=f"asInt(lastRetry.exitCode) == {TRANSIENT_EXIT}",
-            backoff=m.Backoff(duration="2s", factor=m.IntOrString("2"), max_duration="2m"),
+            # Waits of 2 s, 4 s, 8 s… each at most `cap`; no `maxDuration` (in Argo that is the
+            # whole retry window): each attempt is bounded by the step's deadline instead.
+            backoff=m.Backoff(duration="2s", factor=m.IntOrString("2"), cap="2m"),
         )
         if retries
         else None,
@@ -184,6 +196,8 @@ def _build_steps() -> tuple[Container, Container]:
         inputs=("jar", "jar-sha256", "coordinates", "version"),
         outputs=("image", "digest", "pushed"),
         secrets=("ROLLWAY_REGISTRY_USERNAME", "ROLLWAY_REGISTRY_PASSWORD"),
+        settings=("ROLLWAY_REGISTRY",),
+        optional=("ROLLWAY_REGISTRY_URL",),
         timeout=900,
     )  # fmt: skip
     return resolve, build
@@ -231,7 +245,7 @@ def _exit_handler() -> tuple[Container, DAG]:
         "report",
         ["--deployment-id", wp("deployment-id"), "--status", "{{workflow.status}}",
          "--failures", "{{workflow.failures}}"],
-        optional=tuple(OPTIONAL),
+        optional=REPORT_OPTIONAL,
         timeout=180,  # report.BUDGET for every try, and the last try's timeouts
         retries=0,  # it retries deliveries itself, and never fails for one
     )  # fmt: skip

@@ -25,6 +25,7 @@ from rollway.rollouts import load_api
 from rollway.workflows.backends import WorkflowStatus
 from rollway.workflows.backends.embedded import EmbeddedBackend
 from tests.helpers import free_port, wait_for
+from tests.integration.workflows.platform import platform_registry
 
 #: The realm's users (realm-rollway.json) and the CI service account.
 USERS = ("alice", "bob", "carol", "dave", "erin", "demo")
@@ -110,14 +111,17 @@ def database(tmp_path: Path) -> Iterator[str]:
 
 
 def settings(env: dict[str, str], database_url: str, **overrides: Any) -> Settings:
+    platform = platform_registry(env)  # the registry the pipeline's steps push to
+    # The in-process server finds where that registry answers in its own environment.
+    os.environ["ROLLWAY_REGISTRY_URL"] = platform["ROLLWAY_REGISTRY_URL"]
     return Settings(
         database_url=database_url,
         keycloak_url=env["ROLLWAY_KEYCLOAK_URL"],
         keycloak_realm=env["ROLLWAY_KEYCLOAK_REALM"],
         oidc_issuer=env["ROLLWAY_OIDC_ISSUER"],
         oidc_audience=env["ROLLWAY_OIDC_AUDIENCE"],
-        registry=env["ROLLWAY_REGISTRY"],
-        base_image=env["ROLLWAY_BASE_IMAGE"],
+        registry=platform["ROLLWAY_REGISTRY"],
+        base_image=platform["ROLLWAY_BASE_IMAGE"],
         kubeconfig=env.get("KUBECONFIG"),
         **{
             "sync_interval": 0.2,
@@ -200,8 +204,8 @@ ENDED = {"succeeded", "failed", "aborted", "rejected"}
 
 
 def engine(env: dict[str, str], state: Path) -> EmbeddedBackend:
-    """The embedded engine; its steps run with the devstack's environment (kubeconfig, helm)."""
-    return EmbeddedBackend(state, kubeconfig=env["KUBECONFIG"], env=env)
+    """The embedded engine; its steps find the devstack's tools (helm) on PATH."""
+    return EmbeddedBackend(state, kubeconfig=env["KUBECONFIG"], image_env={"PATH": env["PATH"]})
 
 
 @contextmanager

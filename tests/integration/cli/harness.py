@@ -22,6 +22,7 @@ from click.testing import CliRunner, Result
 
 from rollway.cli import cli
 from tests.helpers import wait_for
+from tests.integration.workflows.platform import platform_registry
 
 BIN = Path(sys.executable).parent
 APP = BIN / "app"
@@ -52,7 +53,10 @@ class ApiServer:
         args = [str(SERVER), "--port", str(self.port), "--state-dir", str(self.state),
                 "--engine", kind,
                 *(f"--engine-option={k}={v}" for k, v in options.items())]  # fmt: skip
-        env = {**self.env, "ROLLWAY_SYNC_INTERVAL": "0.5"}
+        # The registry the pipeline's steps push to (its credentials go nowhere else).
+        env = {**self.env, **platform_registry(self.env), "ROLLWAY_SYNC_INTERVAL": "0.5"}
+        if kind == "embedded":
+            env.update(platform_registry(self.env))
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(args, env=env, stdout=log, stderr=log)
         wait_for("the API server to be ready", self._ready, timeout=90)

@@ -18,6 +18,7 @@ from devstack.stack import Context
 from rollway.workflows.backends import WorkflowStatus
 from rollway.workflows.backends.embedded import EmbeddedBackend
 from tests.helpers import wait_for
+from tests.integration.workflows.platform import platform_registry
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +28,7 @@ def backend(devstack: Context, devstack_env: dict[str, str], tmp_path_factory) -
     return EmbeddedBackend(
         tmp_path_factory.mktemp("engine"),
         kubeconfig=devstack_env["KUBECONFIG"],
-        env=devstack_env,
+        image_env={"PATH": devstack_env["PATH"], "HOME": str(Path.home()), "LANG": "C.UTF-8"},
     )
 
 
@@ -48,7 +49,8 @@ def _exists(core: client.CoreV1Api, name: str) -> bool:
 
 
 def params(devstack_env: dict[str, str], namespace: str, version: str) -> dict[str, str]:
-    registry = devstack_env["ROLLWAY_REGISTRY"]
+    platform = platform_registry(devstack_env)  # build-image pushes only there
+    registry = platform["ROLLWAY_REGISTRY"]
     return {
         "deployment-id": uuid.uuid4().hex[:12],
         "app": "hello",
@@ -56,7 +58,7 @@ def params(devstack_env: dict[str, str], namespace: str, version: str) -> dict[s
         "namespace": namespace,
         "coordinates": f"com.example:hello:{version}",
         "image-repository": f"{registry}/e2e/{namespace}",
-        "base-image": devstack_env["ROLLWAY_BASE_IMAGE"],
+        "base-image": platform["ROLLWAY_BASE_IMAGE"],
         "chart-repo": devstack_env["ROLLWAY_CHART_REPO"],
         "strategy": "bluegreen",
     }

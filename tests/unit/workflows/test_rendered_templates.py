@@ -42,3 +42,24 @@ def test_deploy_template_declares_every_pipeline_parameter_with_descriptions() -
         assert int(template["activeDeadlineSeconds"]) > 0
     assert doc["spec"]["onExit"] == "exit-handler"
     assert doc["spec"]["serviceAccountName"] == "rollway-workflow"
+
+
+def test_build_image_gets_the_platform_registry_from_the_platform_config_map() -> None:
+    """Without it, a pod's build-image could not tell the platform registry from an app's."""
+    for name in ("rollway-build.yaml", "rollway-deploy.yaml"):
+        doc = yaml.safe_load(rendered()[name])
+        build = next(t for t in doc["spec"]["templates"] if t["name"] == "build-image")
+        env = {e["name"]: e for e in build["container"]["env"]}
+        assert env["ROLLWAY_REGISTRY"]["valueFrom"] == {
+            "configMapKeyRef": {"name": "rollway-platform", "key": "registry"}
+        }
+        assert "ROLLWAY_REGISTRY_PASSWORD" in env
+
+
+def test_retries_wait_at_most_the_cap_and_set_no_total_window() -> None:
+    """In Argo 3.7 `maxDuration` is the whole retry window and `cap` the longest wait."""
+    for text in rendered().values():
+        for template in yaml.safe_load(text)["spec"]["templates"]:
+            backoff = (template.get("retryStrategy") or {}).get("backoff")
+            if backoff is not None:
+                assert backoff == {"duration": "2s", "factor": "2", "cap": "2m"}, template["name"]

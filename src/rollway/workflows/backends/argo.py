@@ -8,6 +8,7 @@ newline-delimited `{"result": …}` streams, which we read with httpx streaming.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -16,6 +17,7 @@ from ...validation import no_template
 from .base import NodeStatus, WorkflowStatus
 
 T = TypeVar("T")
+EXIT_STATUS = re.compile(r"^Error: exit status \d+$")
 
 
 class ArgoBackend:
@@ -125,14 +127,26 @@ class ArgoBackend:
         params: dict[str, str] = {"logOptions.container": "main"}
         if follow:
             params["logOptions.follow"] = "true"
-        if node:
-            wf = self.get(name)
-            match = wf.node(node)
-            if match is None:
-                raise NotFound(f"workflow {name} has no step {node!r}")
-            params["podName"] = match.id
-        for entry in self._stream(f"/api/v1/workflows/{self.namespace}/{name}/log", params, None):
-            yield f"{entry.get('podName', '')}: {entry.get('content', '')}"
+        wf = self.get(name)
+        steps = {pod: n.name for n in wf.nodes for pod in n.pods}
+        path = f"/api/v1/workflows/{self.namespace}/{name}/log"
+        if node is None:
+            for entry in self._stream(path, params, None):
+                if not _executor_line(entry):
+                    pod = entry.get("podName", "")
+                    yield f"{steps.get(pod, pod)}: {entry.get('content', '')}"
+            return
+        match = wf.node(node)
+        if match is None:
+            raise NotFound(f"workflow {name} has no step {node!r}")
+        for pod in match.pods:  # every attempt, in order; only the last one is followed
+            last = pod == match.pods[-1]
+            options = {**params, "podName": pod}
+            if not last:
+                options.pop("logOptions.follow", None)
+            for entry in self._stream(path, options, None):
+                if not _executor_line(entry):
+                    yield f"{match.name}: {entry.get('content', '')}"
 
     def _stream(
         self, path: str, params: Mapping[str, str], timeout: float | None
@@ -167,6 +181,15 @@ class ArgoBackend:
             raise UpstreamError(f"Argo Server at {self.url} unreachable: {err}") from None
 
 
+def _executor_line(entry: Mapping[str, Any]) -> bool:
+    """A line Argo's emissary writes into the main container's log (`… argo=true …`, and
+    `Error: exit status N` when the step fails), not the step's own output."""
+    content = str(entry.get("content", ""))
+    return (content.startswith('time="') and " argo=true" in content) or bool(
+        EXIT_STATUS.match(content)
+    )
+
+
 def _error(status: int, message: str, what: str) -> RollwayError:
     if status == 404:
         return NotFound(f"{what} not found")
@@ -181,24 +204,7 @@ def _error(status: int, message: str, what: str) -> RollwayError:
 
 def _status(wf: Any) -> WorkflowStatus:
     meta, status = wf.metadata, wf.status
-    nodes = []
-    for node_id, node in ((status.nodes if status else None) or {}).items():
-        outputs = {
-            p.name: p.value or "" for p in ((node.outputs.parameters or []) if node.outputs else [])
-        }
-        nodes.append(
-            NodeStatus(
-                id=node_id,
-                name=node.display_name or node.name,
-                type=node.type,
-                phase=node.phase or "Pending",
-                template=node.template_name or "",
-                started_at=_time(node.started_at),
-                finished_at=_time(node.finished_at),
-                message=node.message or "",
-                outputs=outputs,
-            )
-        )
+    nodes = steps(meta.name, (status.nodes if status else None) or {})
     params = (
         {p.name: p.value or "" for p in (wf.spec.arguments.parameters or [])}
         if wf.spec and wf.spec.arguments
@@ -218,6 +224,89 @@ def _status(wf: Any) -> WorkflowStatus:
         message=(status.message or "") if status else "",
         nodes=tuple(sorted(nodes, key=lambda n: (n.started_at or "~", n.id))),
     )
+
+
+def steps(workflow: str, nodes: Mapping[str, Any]) -> list[NodeStatus]:
+    """Argo's `status.nodes` with each retried step once.
+
+    Argo models a step with a retryStrategy as a `Retry` node whose children are the attempts
+    (`build-image(0)`, `build-image(1)`…). The step is reported as one node: the Retry node's
+    id, phase and times, its last attempt's outputs (and message once it has finished), the
+    number of retries, and the pods of all its attempts.
+    """
+    attempts_of = {
+        node_id: [nodes[c] for c in node.children or () if c in nodes and _attempt(nodes[c])]
+        for node_id, node in nodes.items()
+        if node.type == "Retry"
+    }
+    attempts = {id(a) for children in attempts_of.values() for a in children}
+    found = []
+    for node_id, node in nodes.items():
+        if id(node) in attempts:
+            continue
+        tries = attempts_of.get(node_id)
+        last = tries[-1] if tries else None
+        final = node.phase in ("Succeeded", "Failed", "Error", "Skipped", "Omitted")
+        message = node.message or ""
+        if last is not None and (final or not message):
+            message = last.message or message
+        found.append(
+            NodeStatus(
+                id=node_id,
+                name=node.display_name or node.name,
+                type=(last.type if last is not None else node.type) or "",
+                phase=node.phase or "Pending",
+                template=node.template_name or (last.template_name if last else "") or "",
+                started_at=_time(node.started_at),
+                finished_at=_time(node.finished_at),
+                message=message,
+                outputs=_outputs(last if last is not None else node),
+                retries=max(len(tries) - 1, 0) if tries is not None else 0,
+                pods=tuple(
+                    _pod(workflow, a)
+                    for a in (tries if tries is not None else [node])
+                    if a.type == "Pod"
+                ),  # fmt: skip
+            )
+        )
+    return found
+
+
+def _attempt(node: Any) -> bool:
+    """A child of a Retry node that is one of its attempts (not, say, a lifecycle hook)."""
+    return node.node_flag is None or bool(node.node_flag.retried)
+
+
+def _outputs(node: Any) -> dict[str, str]:
+    params = (node.outputs.parameters or []) if node.outputs else []
+    return {p.name: p.value or "" for p in params}
+
+
+def _pod(workflow: str, node: Any) -> str:
+    template = node.template_ref.template if node.template_ref else node.template_name or ""
+    return pod_name(workflow, node.name, template)
+
+
+#: Kubernetes' name limit less the room Argo keeps for the hash (workflow/util/pod_name.go).
+MAX_POD_PREFIX = 253 - 10
+
+
+def pod_name(workflow: str, node_name: str, template: str) -> str:
+    """The pod Argo 3.7 runs a node in (POD_NAMES=v2, its default): util.GeneratePodName —
+    `<workflow>-<template>-<fnv-1a 32-bit hash of the node's full name>`."""
+    if workflow == node_name:
+        return workflow
+    prefix = f"{workflow}-{template}" if template else workflow
+    prefix = prefix[: MAX_POD_PREFIX - 1]
+    return f"{prefix}-{fnv32a(node_name.encode())}"
+
+
+def fnv32a(data: bytes) -> int:
+    """FNV-1a, 32 bits (Go's hash/fnv New32a)."""
+    value = 0x811C9DC5
+    for byte in data:
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return value
 
 
 def _time(value: Any) -> str | None:

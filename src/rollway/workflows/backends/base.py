@@ -25,6 +25,8 @@ class NodeStatus:
     message: str = ""
     outputs: Mapping[str, str] = dataclasses.field(default_factory=dict)
     retries: int = 0
+    #: The pods of its attempts, first to last (Argo; the embedded engine runs no pods).
+    pods: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

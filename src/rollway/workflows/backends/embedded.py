@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,14 +21,22 @@ class KubernetesSecrets:
     """Reads secretKeyRef / configMapKeyRef from the cluster, as the kubelet would for a pod."""
 
     def __init__(self, namespace: str, kubeconfig: str | None = None) -> None:
-        from kubernetes import client, config
+        self.namespace, self.kubeconfig = namespace, kubeconfig
+        self._core: Any = None
 
-        api = config.new_client_from_config(config_file=kubeconfig) if kubeconfig else None
-        if api is None:
-            config.load_config()
-            api = client.ApiClient()
-        self.core = client.CoreV1Api(api)
-        self.namespace = namespace
+    @property
+    def core(self) -> Any:
+        """The cluster is reached when a step first needs a value, not before."""
+        if self._core is None:
+            from kubernetes import client, config
+
+            if self.kubeconfig:
+                api = config.new_client_from_config(config_file=self.kubeconfig)
+            else:
+                config.load_config()
+                api = client.ApiClient()
+            self._core = client.CoreV1Api(api)
+        return self._core
 
     def secret(self, name: str, key: str) -> str:
         import base64
@@ -62,15 +71,23 @@ class EmbeddedBackend:
         templates_dir: str | Path | None = None,
         namespace: str = "rollway",
         kubeconfig: str | None = None,
-        env: Mapping[str, str] | None = None,
+        image_env: Mapping[str, str] | None = None,
+        service_account_kubeconfig: str | None = None,
     ) -> None:
-        """`env` is what step processes inherit (default: this process's environment)."""
+        """Secrets and ConfigMaps are read with `kubeconfig` (as a kubelet reads them).
+
+        Steps get what a pod gets: `image_env` (the image's ENV; default PATH, HOME and LANG
+        of this machine), the template's env, and `KUBECONFIG=service_account_kubeconfig` in
+        place of the service account token (default: `kubeconfig`, else $KUBECONFIG).
+        """
         self.templates_dir = Path(templates_dir or DEFAULT_TEMPLATES)
+        account = service_account_kubeconfig or kubeconfig or os.environ.get("KUBECONFIG")
         self.engine = Engine(
             Path(state_dir),
             namespace=namespace,
             secrets=KubernetesSecrets(namespace, kubeconfig),
-            base_env=env,
+            image_env=image_env,
+            service_account_kubeconfig=account,
         )
 
     def template(self, name: str) -> WorkflowSpec:

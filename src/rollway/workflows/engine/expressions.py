@@ -7,7 +7,7 @@ govaluate accepts for these templates — and nothing else.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from ...errors import InvalidInput
 
@@ -92,8 +92,9 @@ class _Parser:
         if self.peek() == "(":
             self.take()
             value = self.expr()
-            if self.take() != ")":
+            if self.peek() != ")":
                 raise ExpressionError(f"missing ')' in {self.text!r}")
+            self.take()
             return value
         return self.atom(self)
 
@@ -102,20 +103,47 @@ def _literal(token: str) -> str:
     return token[1:-1] if token[:1] in "'\"" and token[-1:] == token[:1] else token
 
 
+OPERATORS = frozenset({"&&", "||", "==", "!=", "!", "(", ")"})
+
+
+def _operand(parser: _Parser) -> str:
+    token = parser.take()
+    if token in OPERATORS:
+        raise ExpressionError(f"unexpected {token!r} in {parser.text!r}")
+    return _literal(token)
+
+
 def _compare(parser: _Parser) -> bool:
-    left = _literal(parser.take())
+    left = _operand(parser)
     op = parser.peek()
     if op not in ("==", "!="):
         if left in ("true", "false"):
             return left == "true"
         raise ExpressionError(f"expected == or != after {left!r} in {parser.text!r}")
     parser.take()
-    right = _literal(parser.take())
+    right = _operand(parser)
     try:
         equal = float(left) == float(right)
     except ValueError:
         equal = left == right
     return equal if op == "==" else not equal
+
+
+def check_depends(text: str, tasks: Collection[str]) -> None:
+    """Refuse what Argo's `depends` would not accept: unknown tasks, results or syntax."""
+    if text.strip():
+        evaluate_depends(text, dict.fromkeys(tasks, "Succeeded"))
+
+
+def check_when(text: str) -> None:
+    """Refuse a `when` the evaluator cannot parse (references stand for one-word values)."""
+    try:
+        evaluate_when(REFERENCE.sub("x", text))
+    except ExpressionError:
+        raise ExpressionError(
+            f"unsupported condition {text!r}: compare with == or != and combine with !, &&, || "
+            "and parentheses"
+        ) from None
 
 
 def evaluate_when(text: str) -> bool:
@@ -140,6 +168,8 @@ def evaluate_depends(text: str, results: Mapping[str, str]) -> bool:
     def atom(parser: _Parser) -> bool:
         token = parser.take()
         task, _, result = token.partition(".")
+        if task in ("&&", "||", "(", ")") or not task:
+            raise ExpressionError(f"unexpected {token!r} in depends {text!r}")
         if task not in results:
             raise ExpressionError(f"unknown task {task!r} in depends {text!r}")
         phase = results[task]

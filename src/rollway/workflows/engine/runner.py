@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from ...errors import Conflict, InvalidInput, NotFound
 from .expressions import depends_on, evaluate_depends, evaluate_when, substitute
+from .retries import Again, Attempt, GiveUp, Wait, decide
 from .spec import Template, WorkflowSpec, validate_arguments
 
 FINAL = {"Succeeded", "Failed", "Error", "Skipped", "Omitted"}
@@ -42,8 +43,24 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def host_image_env() -> dict[str, str]:
+    """The step image's ENV when steps run on this machine: where the tools are, a home and a
+    locale — as an image's ENV gives them — and nothing else of this process's environment."""
+    return {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": str(Path.home()),
+        "LANG": "C.UTF-8",
+    }
+
+
 class Engine:
-    """Runs workflows in threads; one JSON journal and one log dir per workflow under state_dir."""
+    """Runs workflows in threads; one JSON journal and one log dir per workflow under state_dir.
+
+    A step's process gets exactly what a pod's container would: `image_env` (the image's ENV;
+    default `host_image_env()`), the template's `env`, and — standing in for the service
+    account token the kubelet mounts — `KUBECONFIG=service_account_kubeconfig` when one is set.
+    Nothing else of the engine's own environment reaches it.
+    """
 
     def __init__(
         self,
@@ -51,15 +68,18 @@ class Engine:
         *,
         namespace: str = "rollway",
         secrets: SecretSource | None = None,
-        base_env: Mapping[str, str] | None = None,
+        image_env: Mapping[str, str] | None = None,
+        service_account_kubeconfig: str | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.namespace = namespace
         self.secrets = secrets
-        env = dict(os.environ if base_env is None else base_env)
+        env = dict(host_image_env() if image_env is None else image_env)
         # `rollway-step` lives next to the interpreter running the engine.
-        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', os.defpath)}"
+        if service_account_kubeconfig:
+            env["KUBECONFIG"] = service_account_kubeconfig
         self.base_env = env
         self._cond = threading.Condition()
         self._runs: dict[str, _Run] = {}
@@ -232,6 +252,29 @@ class Engine:
                 run.start()
 
 
+def dag_phase(dag: Template, phases: Mapping[str, str]) -> str:
+    """A finished DAG's phase as Argo's assessDAGPhase finds it: from its target tasks (those
+    no other task depends on). A Skipped or Omitted target takes the phase of the last completed
+    task on a path to it, a failure winning; so a failure a later task handles (`x.Failed`)
+    does not fail the DAG."""
+    parents = {t.name: depends_on(t.depends) for t in dag.tasks}
+    depended = {p for names in parents.values() for p in names}
+    memo: dict[str, str] = {}
+
+    def branch(name: str) -> str:
+        if name not in memo:
+            own = phases.get(name, "Succeeded")
+            if own in ("Succeeded", *FAILED):
+                memo[name] = own
+            else:
+                inherited = [branch(p) for p in parents[name]]
+                memo[name] = next((p for p in inherited if p in FAILED), "Succeeded")
+        return memo[name]
+
+    targets = [branch(t.name) for t in dag.tasks if t.name not in depended]
+    return next((p for p in targets if p in FAILED), "Succeeded")
+
+
 def _kill_group(pid: int | None, sig: int = signal.SIGKILL) -> None:
     if pid:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -356,6 +399,11 @@ class _Run:
         threads: list[threading.Thread] = []
         with self.cond:
             while True:
+                if self.state["shutdown"]:
+                    # Argo fails a DAG as soon as the workflow is shut down (assessDAGPhase):
+                    # no task starts after that, none is even recorded as Omitted.
+                    shutdown = True
+                    break
                 nodes = {n["name"]: n for n in self.state["nodes"].values() if n["dag"] == dag.name}
                 results = {k: n["phase"] for k, n in nodes.items() if n["phase"] in FINAL}
                 for task in dag.tasks:
@@ -363,30 +411,29 @@ class _Run:
                         d in results for d in depends_on(task.depends)
                     ):
                         continue
-                    if self.state["shutdown"]:
-                        self._add_node(dag, task, "Omitted", "workflow shut down")
-                    elif not evaluate_depends(task.depends, results):
-                        self._add_node(dag, task, "Omitted", "dependencies not met")
+                    # Argo's order: depends, then when.
+                    scope = self._scope(extra)
+                    if not evaluate_depends(task.depends, results):
+                        self._add_node(dag, task, "Omitted", "omitted: depends condition not met")
+                    elif not evaluate_when(substitute(task.when, scope)):
+                        self._add_node(dag, task, "Skipped", f"when '{task.when}' evaluated false")
                     else:
-                        scope = self._scope(extra)
-                        if not evaluate_when(substitute(task.when, scope)):
-                            self._add_node(dag, task, "Skipped", f"when '{task.when}' was false")
-                        else:
-                            node = self._add_node(dag, task, "Running")
-                            thread = threading.Thread(
-                                target=self._task, args=(node, task, scope), daemon=True
-                            )
-                            threads.append(thread)
-                            thread.start()
+                        node = self._add_node(dag, task, "Running")
+                        thread = threading.Thread(
+                            target=self._task, args=(node, task, scope), daemon=True
+                        )
+                        threads.append(thread)
+                        thread.start()
                     self.save()
                     break  # re-read the nodes after every change
                 else:
                     if len(results) == len(dag.tasks):
+                        shutdown = False
                         break
                     self.cond.wait(timeout=1.0)
         for thread in threads:
             thread.join()
-        return "Failed" if any(p in FAILED for p in results.values()) else "Succeeded"
+        return "Failed" if shutdown else dag_phase(dag, results)
 
     def _add_node(self, dag: Template, task: Any, phase: str, message: str = "") -> dict[str, Any]:
         template = self.spec.templates[task.template]
@@ -456,12 +503,12 @@ class _Run:
             else:
                 env[var.name] = substitute(var.value or "", scope)
         argv = [substitute(a, scope) for a in (*template.command, *template.args)]
-        retry = template.retry
-        attempts = 1 + (retry.limit if retry else 0)
         log = self.log_path(node)
         log.parent.mkdir(parents=True, exist_ok=True)
-        for attempt in range(attempts):
-            outputs = self.dir / "outputs" / f"{node['name']}-{attempt}"
+        attempts: list[Attempt] = []
+        until: float | None = None  # backoff.maxDuration: no attempt runs past it
+        while True:
+            outputs = self.dir / "outputs" / f"{node['name']}-{len(attempts)}"
             mapping = {
                 **{k: str(v) for k, v in volumes.items()},
                 **{d: str(outputs) for d in out_dirs},
@@ -469,49 +516,72 @@ class _Run:
             for local in mapping.values():
                 Path(local).mkdir(parents=True, exist_ok=True)
             cwd = _map(template.working_dir or next(iter(template.mounts.values()), ""), mapping)
+            deadline = template.deadline
+            if until is not None:
+                left = until - time.monotonic()
+                deadline = left if deadline is None else min(deadline, left)
+            started = time.monotonic()
             code, message = self._process(
                 node,
                 [_map(a, mapping) for a in argv],
                 {k: _map(v, mapping) for k, v in env.items()},
                 cwd or str(self.dir),
                 log,
-                template.deadline,
+                deadline,
             )
             with self.cond:
                 if code == 0:
-                    values, missing = {}, []
-                    for name, path in template.outputs.items():
-                        written = Path(_map(path, mapping))
-                        if written.exists():
-                            values[name] = written.read_text().strip()
-                        else:
-                            missing.append(name)
-                    node["outputs"] = values
-                    if missing:
-                        self.finish_node(
-                            node, "Error", f"output parameter {missing[0]!r} was not written"
-                        )
-                    else:
-                        self.finish_node(node, "Succeeded")
+                    self._succeed(node, template, mapping)
+                    return
+                attempts.append(Attempt("Failed", message, code, started, time.monotonic()))
+                next_try = self._next_try(node, template, attempts)
+                if next_try is None:
+                    stopped = self.state["shutdown"] and self.state["message"]
+                    self.finish_node(node, "Failed", stopped or message)
                     self.save()
                     return
-                stopping = self.state["shutdown"]
-                retryable = (
-                    retry is not None and attempt + 1 < attempts and not stopping and code is not None
-                    and (retry.exit_code is None or code == retry.exit_code)
-                )  # fmt: skip
-                if not retryable:
-                    self.finish_node(node, "Failed", stopping and self.state["message"] or message)
-                    self.save()
-                    return
-                node["retries"] = attempt + 1
-                node["message"] = f"retrying after: {message}"
+                until = next_try.deadline
+
+    def _succeed(
+        self, node: dict[str, Any], template: Template, mapping: Mapping[str, str]
+    ) -> None:
+        """Read the outputs the step wrote; one missing is an Error, as on Argo."""
+        values, missing = {}, []
+        for name, path in template.outputs.items():
+            written = Path(_map(path, mapping))
+            if written.exists():
+                values[name] = written.read_text().strip()
+            else:
+                missing.append(name)
+        node["outputs"] = values
+        if missing:
+            self.finish_node(node, "Error", f"output parameter {missing[0]!r} was not written")
+        else:
+            self.finish_node(node, "Succeeded")
+        self.save()
+
+    def _next_try(
+        self, node: dict[str, Any], template: Template, attempts: list[Attempt]
+    ) -> Again | None:
+        """After a failed attempt: back off and go again, or give up (None); holds the lock."""
+        retry = template.retry
+        while retry is not None:
+            if self.state["shutdown"]:
+                return None
+            decision = decide(retry, attempts, time.monotonic())
+            if isinstance(decision, GiveUp):
+                return None
+            if isinstance(decision, Again):
+                node["retries"] = len(attempts)
+                node["message"] = ""
                 self.save()
-                assert retry is not None
-                pause = min(retry.backoff * retry.factor**attempt, retry.max_backoff)
-                end = time.monotonic() + pause
-                while time.monotonic() < end and not self.state["shutdown"]:
-                    self.cond.wait(timeout=end - time.monotonic())
+                return decision
+            assert isinstance(decision, Wait)
+            node["message"] = decision.message
+            self.save()
+            while time.monotonic() < decision.until and not self.state["shutdown"]:
+                self.cond.wait(timeout=decision.until - time.monotonic())
+        return None
 
     def _process(
         self, node: dict[str, Any], argv: list[str], env: dict[str, str], cwd: str, log: Path,
@@ -529,6 +599,8 @@ class _Run:
                 self.procs[node["id"]] = proc
                 node["pid"] = proc.pid
                 self.save()
+                if self.state["shutdown"]:  # it came while the process was starting
+                    _kill_group(proc.pid, signal.SIGTERM)
             try:
                 code: int | None = proc.wait(timeout=deadline)
             except subprocess.TimeoutExpired:

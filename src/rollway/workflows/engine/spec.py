@@ -13,7 +13,7 @@ from typing import Any
 
 from ...errors import InvalidInput
 from ...validation import no_template
-from .expressions import references
+from .expressions import ExpressionError, check_depends, check_when, depends_on, references
 
 
 class TemplateError(InvalidInput):
@@ -26,17 +26,30 @@ ALLOWED = {
     "spec": {
         "entrypoint", "onExit", "serviceAccountName", "activeDeadlineSeconds", "arguments",
         "templates", "workflowMetadata", "volumeClaimTemplates",
+        # Where Argo schedules the pods and how their images are pulled: nothing to do here.
+        "nodeSelector", "tolerations", "imagePullSecrets",
     },
     "template": {"name", "dag", "container", "suspend", "inputs", "outputs",
                  "activeDeadlineSeconds", "retryStrategy"},
     "container": {"image", "command", "args", "env", "volumeMounts", "workingDir"},
     "task": {"name", "template", "arguments", "depends", "when"},
     "retryStrategy": {"limit", "retryPolicy", "expression", "backoff"},
-    "backoff": {"duration", "factor", "maxDuration"},
+    "backoff": {"duration", "factor", "cap", "maxDuration"},
 }  # fmt: skip
+#: Retry policies and the failed phases each retries (Argo's RetryPolicyActual).
+RETRY_POLICIES = {
+    "Always": frozenset({"Failed", "Error"}),
+    "OnFailure": frozenset({"Failed"}),
+    "OnError": frozenset({"Error"}),
+}
 RETRY_EXPRESSION = re.compile(r"^asInt\(lastRetry\.exitCode\)\s*==\s*(\d+)$")
 LABEL_EXPRESSION = re.compile(r"^workflow\.parameters(?:\.([\w-]+)|\['([\w-]+)'\])$")
-DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
+#: Go's time.ParseDuration syntax (`1m30s`, `200ms`), what Argo reads durations with.
+DURATION = re.compile(
+    r"^(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h)(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))*$"
+)
+DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,12 +62,22 @@ class EnvVar:
 
 
 @dataclasses.dataclass(frozen=True)
+class Backoff:
+    """Argo's `retryStrategy.backoff`: wait `duration * factor^n`, at most `cap` per wait; all
+    attempts of the step within `max_duration` of the first one's start."""
+
+    duration: float
+    factor: int | None = None
+    cap: float | None = None
+    max_duration: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class Retry:
     limit: int
-    exit_code: int | None  # retry only on this exit code (None: any failure)
-    backoff: float  # seconds before the first retry
-    factor: float
-    max_backoff: float
+    policy: str  # a key of RETRY_POLICIES
+    exit_code: int | None  # retry only on this exit code (None: no expression)
+    backoff: Backoff | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,13 +153,13 @@ def validate_arguments(
 
 
 def seconds(text: str | int | float, where: str) -> float:
+    """A duration as Argo's ParseStringToDuration reads it: bare integers are seconds."""
     if isinstance(text, int | float) or str(text).isdigit():
         return float(text)
-    match = DURATION.match(str(text).strip())
-    if not match:
+    text = str(text).strip()
+    if not DURATION.match(text):
         raise TemplateError(f"unsupported duration {text!r}", field=where)
-    value, unit = float(match.group(1)), match.group(2)
-    return value * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+    return sum(float(value) * UNITS[unit] for value, unit in DURATION_PART.findall(text))
 
 
 def _only(obj: Mapping[str, Any], allowed: str, where: str) -> None:
@@ -265,8 +288,6 @@ def _env(e: Mapping[str, Any], where: str) -> EnvVar:
 
 def _retry(r: Mapping[str, Any], where: str) -> Retry:
     _only(r, "retryStrategy", where)
-    if r.get("retryPolicy", "Always") != "Always":
-        raise TemplateError("only retryPolicy Always is supported", field=f"{where}.retryPolicy")
     exit_code = None
     if r.get("expression"):
         match = RETRY_EXPRESSION.match(r["expression"].strip())
@@ -274,45 +295,115 @@ def _retry(r: Mapping[str, Any], where: str) -> Retry:
             raise TemplateError("only `asInt(lastRetry.exitCode) == N` is supported",
                                 field=f"{where}.expression")  # fmt: skip
         exit_code = int(match.group(1))
-    backoff = r.get("backoff") or {}
-    _only(backoff, "backoff", f"{where}.backoff")
+    # Argo's default: OnFailure without an expression, Always with one.
+    policy = r.get("retryPolicy") or ("Always" if exit_code is not None else "OnFailure")
+    if policy not in RETRY_POLICIES:
+        raise TemplateError(f"only retryPolicy {', '.join(RETRY_POLICIES)} are supported",
+                            field=f"{where}.retryPolicy")  # fmt: skip
+    if r.get("limit") is None:  # Argo retries forever without one
+        raise TemplateError("a limit is required by the embedded engine", field=f"{where}.limit")
     return Retry(
-        limit=int(r.get("limit", 0)),
+        limit=_int(r["limit"], f"{where}.limit"),
+        policy=policy,
         exit_code=exit_code,
-        backoff=seconds(backoff.get("duration", "1s"), f"{where}.backoff.duration"),
-        factor=float(backoff.get("factor", 1)),
-        max_backoff=seconds(backoff.get("maxDuration", "1h"), f"{where}.backoff.maxDuration"),
+        backoff=_backoff(r["backoff"], f"{where}.backoff") if r.get("backoff") else None,
     )
+
+
+def _backoff(b: Mapping[str, Any], where: str) -> Backoff:
+    _only(b, "backoff", where)
+    if not b.get("duration"):  # Argo fails the step: "no base duration specified"
+        raise TemplateError("is required", field=f"{where}.duration")
+    optional = {k: seconds(b[k], f"{where}.{k}") for k in ("cap", "maxDuration") if b.get(k)}
+    return Backoff(
+        duration=seconds(b["duration"], f"{where}.duration"),
+        factor=_int(b["factor"], f"{where}.factor") if b.get("factor") is not None else None,
+        cap=optional.get("cap"),
+        max_duration=optional.get("maxDuration"),
+    )
+
+
+def _int(value: Any, where: str) -> int:
+    """An IntOrString field holding an integer (Argo parses it with intstr.Int32)."""
+    try:
+        return int(str(value))
+    except ValueError:
+        raise TemplateError(f"{value!r} is not an integer", field=where) from None
 
 
 def _check_references(spec: WorkflowSpec) -> None:
     """Every `{{…}}` must name something that will exist when the step runs."""
     params = {p.name for p in spec.parameters}
     globals_ = {"workflow.status", "workflow.failures", "workflow.name", "workflow.namespace"}
-    for entry in (spec.entrypoint, spec.on_exit):
+    for entry, field in ((spec.entrypoint, "spec.entrypoint"), (spec.on_exit, "spec.onExit")):
         if entry and entry not in spec.templates:
-            raise TemplateError(f"no template named {entry!r}", field="spec.entrypoint")
+            raise TemplateError(f"no template named {entry!r}", field=field)
     for tpl in spec.templates.values():
         scope = globals_ | {f"workflow.parameters.{p}" for p in params}
-        texts = [*tpl.command, *tpl.args, *(e.value or "" for e in tpl.env)]
+        where = f"spec.templates[{tpl.name}]"
         if tpl.kind == "dag":
-            for task in tpl.tasks:
-                if task.template not in spec.templates:
-                    raise TemplateError(f"no template named {task.template!r}",
-                                        field=f"{tpl.name}.{task.name}.template")  # fmt: skip
-                target = spec.templates[task.template]
-                missing = set(target.inputs) - set(task.arguments) - set(target.input_defaults)
-                if missing:
-                    raise TemplateError(f"missing argument {sorted(missing)[0]!r}",
-                                        field=f"{tpl.name}.{task.name}.arguments")  # fmt: skip
-                texts += [*task.arguments.values(), task.when]
-            for other in tpl.tasks:
-                for out in spec.templates[other.template].outputs:
-                    scope.add(f"tasks.{other.name}.outputs.parameters.{out}")
+            _check_dag(spec, tpl, scope)
         scope |= {f"inputs.parameters.{i}" for i in tpl.inputs}
-        for text in texts:
-            for ref in references(text):
-                if ref not in scope:
-                    raise TemplateError(
-                        f"unknown reference {{{{{ref}}}}}", field=f"templates[{tpl.name}]"
-                    )
+        for field, texts in (("command", tpl.command), ("args", tpl.args)):
+            for text in texts:
+                _check_text(text, scope, f"{where}.container.{field}")
+        for env in tpl.env:
+            _check_text(env.value or "", scope, f"{where}.container.env[{env.name}]")
+
+
+def _check_dag(spec: WorkflowSpec, dag: Template, scope: set[str]) -> None:
+    """Tasks name templates that exist, `depends` names tasks of this DAG with results Argo
+    knows, and arguments and `when` use only the outputs of tasks that run before them."""
+    tasks = {t.name: t for t in dag.tasks}
+    for task in dag.tasks:
+        where = f"spec.templates[{dag.name}].dag.tasks[{task.name}]"
+        if task.template not in spec.templates:
+            raise TemplateError(f"no template named {task.template!r}", field=f"{where}.template")
+        target = spec.templates[task.template]
+        missing = set(target.inputs) - set(task.arguments) - set(target.input_defaults)
+        if missing:
+            raise TemplateError(f"missing argument {sorted(missing)[0]!r}",
+                                field=f"{where}.arguments")  # fmt: skip
+        try:
+            check_depends(task.depends, set(tasks) - {task.name})
+        except ExpressionError as err:
+            raise TemplateError(err.message, field=f"{where}.depends") from None
+        try:
+            check_when(task.when)
+        except ExpressionError as err:
+            raise TemplateError(err.message, field=f"{where}.when") from None
+    ancestors = _ancestors(dag, tasks)
+    for task in dag.tasks:
+        where = f"spec.templates[{dag.name}].dag.tasks[{task.name}]"
+        visible = set(scope)
+        for before in ancestors[task.name]:
+            for out in spec.templates[tasks[before].template].outputs:
+                visible.add(f"tasks.{before}.outputs.parameters.{out}")
+        for name, value in task.arguments.items():
+            _check_text(value, visible, f"{where}.arguments.{name}")
+        _check_text(task.when, visible, f"{where}.when")
+
+
+def _ancestors(dag: Template, tasks: Mapping[str, Task]) -> dict[str, set[str]]:
+    """Each task's transitive dependencies; a cycle (which would never start) is refused."""
+    found: dict[str, set[str]] = {}
+
+    def visit(name: str, path: tuple[str, ...]) -> set[str]:
+        if name in path:
+            cycle = " -> ".join((*path[path.index(name) :], name))
+            raise TemplateError(f"dependency cycle {cycle}",
+                                field=f"spec.templates[{dag.name}].dag.tasks[{name}].depends")  # fmt: skip
+        if name not in found:
+            direct = set(depends_on(tasks[name].depends))
+            found[name] = direct.union(*(visit(d, (*path, name)) for d in direct))
+        return found[name]
+
+    for name in tasks:
+        visit(name, ())
+    return found
+
+
+def _check_text(text: str, scope: set[str], where: str) -> None:
+    for ref in references(text):
+        if ref not in scope:
+            raise TemplateError(f"unknown reference {{{{{ref}}}}}", field=where)
