@@ -315,7 +315,7 @@ def ready(url: str) -> bool:
 def selected(text: str) -> list[str]:
     chosen = [t.strip() for t in text.split(",") if t.strip()]
     if unknown := [t for t in chosen if t not in TARGETS]:
-        raise argparse.ArgumentTypeError(f"--only: unknown {', '.join(unknown)}; "
+        raise argparse.ArgumentTypeError(f"unknown {', '.join(unknown)}; "
                                          f"choose from {', '.join(TARGETS)}")  # fmt: skip
     return chosen
 
