@@ -211,6 +211,25 @@ CASES = [
         "step Pending (argoproj/argo-workflows#13964, fixed by #16488 in v3.7.17)",
     ),  # fmt: skip
     Case(
+        "stop-at-gate",
+        [
+            task("gate", "gate"),
+            task("after", "ok", "gate"),
+            task("last", "ok", "after"),
+            task("other", "ok", "gate.Failed"),
+        ],
+        [{"name": "gate", "suspend": {}}, writes("ok", {"ok": "yes"})],
+        "Failed",
+        # The shutdown fails the gate, then one last pass: `other` is due but gets no pod.
+        {
+            "gate": Step("Failed"),
+            "after": Step("Omitted"),
+            "last": Step("Omitted"),
+            "other": Step("Failed"),
+        },
+        action=("gate", "stop"),
+    ),  # fmt: skip
+    Case(
         "terminate",
         [task("slow", "slow"), task("next", "ok", "slow")],
         [sleeps("slow", 300), writes("ok", {"ok": "yes"})],

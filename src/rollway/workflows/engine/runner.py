@@ -289,6 +289,8 @@ class _Run:
         self.cond = engine._cond
         self.dir = engine.state_dir / state["name"]
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        #: The DAGs being walked, with their extra scope (the exit handler's workflow.status).
+        self.active: dict[str, tuple[Template, Mapping[str, str] | None]] = {}
 
     # journal
 
@@ -329,10 +331,35 @@ class _Run:
             for node in self.state["nodes"].values():
                 if node["phase"] == "Running" and node["type"] == "Suspend":
                     self.finish_node(node, "Failed", self.state["message"])
+            for dag, extra in list(self.active.values()):
+                self._last_pass(dag, extra)
             procs = list(self.procs.values())
             self.save()
         for proc in procs:
             _kill_group(proc.pid, signal.SIGTERM)
+
+    def _last_pass(self, dag: Template, extra: Mapping[str, str] | None) -> None:
+        """Argo's pass over a DAG in the reconcile that shuts it down: tasks whose dependencies
+        have all finished (steps still running do not count) end Omitted or Skipped when not
+        due, Failed when due — no pod starts — and nothing is evaluated after it."""
+        strategy = self.state["shutdown"]
+        while (task := self._next_due(dag)) is not None:
+            task, results = task
+            if not evaluate_depends(task.depends, results):
+                self._add_node(dag, task, "Omitted", "omitted: depends condition not met")
+            elif not evaluate_when(substitute(task.when, self._scope(extra))):
+                self._add_node(dag, task, "Skipped", f"when '{task.when}' evaluated false")
+            else:
+                self._add_node(dag, task, "Failed", f"workflow shutdown with strategy: {strategy}")
+
+    def _next_due(self, dag: Template) -> tuple[Any, dict[str, str]] | None:
+        """A task of `dag` not started yet whose dependencies have all finished, if any."""
+        nodes = {n["name"]: n for n in self.state["nodes"].values() if n["dag"] == dag.name}
+        results = {k: n["phase"] for k, n in nodes.items() if n["phase"] in FINAL}
+        for task in dag.tasks:
+            if task.name not in nodes and all(d in results for d in depends_on(task.depends)):
+                return task, results
+        return None
 
     def finish_node(self, node: dict[str, Any], phase: str, message: str = "") -> None:
         node.update(phase=phase, finishedAt=now(), message=message)
@@ -397,40 +424,40 @@ class _Run:
 
     def _dag(self, dag: Template, extra: Mapping[str, str] | None = None) -> str:
         threads: list[threading.Thread] = []
+        results: dict[str, str] = {}
         with self.cond:
+            self.active[dag.name] = (dag, extra)
             while True:
                 if self.state["shutdown"]:
-                    # Argo fails a DAG as soon as the workflow is shut down (assessDAGPhase):
-                    # no task starts after that, none is even recorded as Omitted.
+                    # Argo fails a DAG as soon as the workflow is shut down (assessDAGPhase);
+                    # `shutdown` made the last pass over it.
                     shutdown = True
                     break
-                nodes = {n["name"]: n for n in self.state["nodes"].values() if n["dag"] == dag.name}
-                results = {k: n["phase"] for k, n in nodes.items() if n["phase"] in FINAL}
-                for task in dag.tasks:
-                    if task.name in nodes or not all(
-                        d in results for d in depends_on(task.depends)
-                    ):
-                        continue
-                    # Argo's order: depends, then when.
-                    scope = self._scope(extra)
-                    if not evaluate_depends(task.depends, results):
-                        self._add_node(dag, task, "Omitted", "omitted: depends condition not met")
-                    elif not evaluate_when(substitute(task.when, scope)):
-                        self._add_node(dag, task, "Skipped", f"when '{task.when}' evaluated false")
-                    else:
-                        node = self._add_node(dag, task, "Running")
-                        thread = threading.Thread(
-                            target=self._task, args=(node, task, scope), daemon=True
-                        )
-                        threads.append(thread)
-                        thread.start()
-                    self.save()
-                    break  # re-read the nodes after every change
-                else:
+                due = self._next_due(dag)
+                if due is None:
+                    nodes = [n for n in self.state["nodes"].values() if n["dag"] == dag.name]
+                    results = {n["name"]: n["phase"] for n in nodes if n["phase"] in FINAL}
                     if len(results) == len(dag.tasks):
                         shutdown = False
                         break
                     self.cond.wait(timeout=1.0)
+                    continue
+                task, results = due
+                # Argo's order: depends, then when.
+                scope = self._scope(extra)
+                if not evaluate_depends(task.depends, results):
+                    self._add_node(dag, task, "Omitted", "omitted: depends condition not met")
+                elif not evaluate_when(substitute(task.when, scope)):
+                    self._add_node(dag, task, "Skipped", f"when '{task.when}' evaluated false")
+                else:
+                    node = self._add_node(dag, task, "Running")
+                    thread = threading.Thread(
+                        target=self._task, args=(node, task, scope), daemon=True
+                    )
+                    threads.append(thread)
+                    thread.start()
+                self.save()
+            self.active.pop(dag.name, None)
         for thread in threads:
             thread.join()
         return "Failed" if shutdown else dag_phase(dag, results)
