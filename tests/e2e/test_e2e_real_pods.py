@@ -114,11 +114,10 @@ class Answers:
         self._thread.join(timeout=10)
 
     def _poll(self) -> None:
-        with httpx.Client(timeout=2) as client:
-            while not self._stop.is_set():
-                with contextlib.suppress(httpx.HTTPError):
-                    self.seen.append(client.get(self.url).text.strip())
-                time.sleep(0.05)
+        while not self._stop.is_set():
+            with contextlib.suppress(httpx.HTTPError):  # a new connection each time (see answer)
+                self.seen.append(answer(self.url))
+            time.sleep(0.05)
 
 
 def service_url(kube: Kube, namespace: str, name: str) -> str:
@@ -127,7 +126,9 @@ def service_url(kube: Kube, namespace: str, name: str) -> str:
 
 
 def answer(url: str) -> str:
-    return httpx.get(url, timeout=5).text.strip()
+    """The body of one GET on a connection of its own: kube-proxy picks a pod per connection,
+    so a kept-alive one would go on reaching a pod the Service no longer selects."""
+    return httpx.get(url, timeout=5, headers={"Connection": "close"}).text.strip()
 
 
 def answers_with(url: str, body: str) -> Callable[[], bool]:

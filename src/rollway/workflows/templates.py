@@ -33,6 +33,8 @@ from .parameters import BUILD_PARAMS, DEPLOY_PARAMS, Param, ParamSet
 #: charts/rollway writes its `image` (or `workflowTemplates.image`) into every step.
 STEP_IMAGE = f"ghcr.io/rollway/rollway:{__version__}"
 SERVICE_ACCOUNT = "rollway-workflow"
+#: The user Rollway's image runs as (devstack/images.py makes it).
+STEP_UID = 1000
 WORKSPACE = "/workspace"
 #: Settings (URLs) come from this ConfigMap, credentials from these Secrets — never parameters.
 PLATFORM_CONFIG = "rollway-platform"
@@ -163,6 +165,11 @@ def _template(name: str, params: ParamSet, deadline: int) -> WorkflowTemplate:
         labels={"app.kubernetes.io/part-of": "rollway"},
         workflow_metadata=m.WorkflowMetadata(
             labels_from={k: m.LabelValueFrom(expression=v) for k, v in LABELS.items()}
+        ),
+        # Steps run as the image's non-root user; fsGroup makes the workspace volume theirs
+        # wherever the volume's driver honours it (any CSI driver does).
+        security_context=m.PodSecurityContext(
+            run_as_non_root=True, run_as_user=STEP_UID, run_as_group=STEP_UID, fs_group=STEP_UID
         ),
         volume_claim_templates=[
             m.PersistentVolumeClaim(

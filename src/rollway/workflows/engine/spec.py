@@ -28,6 +28,8 @@ ALLOWED = {
         "templates", "workflowMetadata", "volumeClaimTemplates",
         # Where Argo schedules the pods and how their images are pulled: nothing to do here.
         "nodeSelector", "tolerations", "imagePullSecrets",
+        # Whom the pods run as: the engine's steps run as the engine's own user.
+        "securityContext",
     },
     "template": {"name", "dag", "container", "suspend", "inputs", "outputs",
                  "activeDeadlineSeconds", "retryStrategy"},
