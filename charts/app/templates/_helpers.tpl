@@ -93,12 +93,22 @@ the active (bluegreen), stable (canary) or only (rolling) Service.
 {{- if eq .Values.strategy "bluegreen" }}
 - {name: {{ $fullname }}, role: active}
 - {name: {{ include "app.suffixedName" (list . "preview") }}, role: preview}
+{{- else if and (eq .Values.strategy "canary") (include "app.podCountCanary" .) }}
+- {name: {{ $fullname }}, role: all}
+- {name: {{ include "app.suffixedName" (list . "stable") }}, role: stable}
+- {name: {{ include "app.suffixedName" (list . "canary") }}, role: canary}
 {{- else if and (eq .Values.strategy "canary") (not (include "app.istioSubsets" .)) }}
 - {name: {{ $fullname }}, role: stable}
 - {name: {{ include "app.suffixedName" (list . "canary") }}, role: canary}
 {{- else }}
 - {name: {{ $fullname }}, role: all}
 {{- end }}
+{{- end }}
+
+{{/* Non-empty when no router splits canary traffic: the replica count does, so the Service
+clients use must select both versions (the controller pins only <name>-stable and -canary). */}}
+{{- define "app.podCountCanary" -}}
+{{- if not .Values.canary.trafficRouting.provider }}true{{ end }}
 {{- end }}
 
 {{/* Non-empty when canary traffic is split by Istio DestinationRule subsets. */}}

@@ -26,7 +26,11 @@ blueGreen:
 {{- $c := .Values.canary }}
 canary:
   {{- if not (include "app.istioSubsets" .) }}
+  {{- if include "app.podCountCanary" . }}
+  stableService: {{ include "app.suffixedName" (list . "stable") }}
+  {{- else }}
   stableService: {{ include "app.fullname" . }}
+  {{- end }}
   canaryService: {{ include "app.suffixedName" (list . "canary") }}
   {{- end }}
   maxSurge: {{ include "app.intOrString" $c.maxSurge }}

@@ -128,14 +128,17 @@ def test_canary_steps_exactly_as_given(app_chart: HelmChart) -> None:
     objects = app_chart.template({"strategy": "canary", "canary": {"steps": steps}})
     canary = rollout(objects)["spec"]["strategy"]["canary"]
     assert canary["steps"] == steps
-    assert canary["stableService"] == "orders"
+    # No router: the replica split is the traffic split, so the Service clients use selects both
+    # versions; the controller pins only the stable and canary Services.
+    assert canary["stableService"] == "orders-stable"
     assert canary["canaryService"] == "orders-canary"
     assert canary["maxSurge"] == "25%" and canary["maxUnavailable"] == 0
     assert "trafficRouting" not in canary
-    assert objects.one("Service", "orders")["metadata"]["labels"]["rollway.io/service-role"] == (
-        "stable"
-    )
-    objects.one("Service", "orders-canary")
+    roles = {
+        name: objects.one("Service", name)["metadata"]["labels"]["rollway.io/service-role"]
+        for name in ("orders", "orders-stable", "orders-canary")
+    }
+    assert roles == {"orders": "all", "orders-stable": "stable", "orders-canary": "canary"}
 
 
 def test_canary_analysis_step_refers_to_the_chart_template(app_chart: HelmChart) -> None:

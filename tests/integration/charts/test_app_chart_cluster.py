@@ -156,7 +156,7 @@ def test_canary_release_on_the_real_controller(release: Release) -> None:
     files = [APP_CHART / "ci" / "canary-values.yaml"]
     release.apply(files, tag="1.0.0")
     first = release.settled("Healthy")["stableRS"]
-    assert release.selector("orders") == first
+    assert release.selector("orders-stable") == first
 
     release.apply(files, tag="1.1.0")
     paused = release.settled("Paused")
@@ -164,7 +164,8 @@ def test_canary_release_on_the_real_controller(release: Release) -> None:
     assert paused["pauseConditions"][0]["reason"] == "CanaryPauseStep"
     new = paused["currentPodHash"]
     wait_for("canary Service on the new pods", lambda: release.selector("orders-canary") == new)
-    assert release.selector("orders") == first
+    assert release.selector("orders-stable") == first
+    assert release.selector("orders") is None, "the Service clients use spans both versions"
 
 
 def test_rolling_release_on_the_real_controller(release: Release) -> None:
