@@ -139,8 +139,20 @@ def _groups_below(name: str) -> list[Path]:
     for root in cgroup_roots():
         top = root / name
         if top.is_dir():
-            groups += [top, *(p for p in top.rglob("*") if p.is_dir())]
+            groups += [top, *_subgroups(top)]
     return groups
+
+
+def _subgroups(top: Path) -> list[Path]:
+    """Every group below `top`; one that goes away while we walk (its pod ended) is skipped."""
+    found: list[Path] = []
+    try:
+        children = [c for c in top.iterdir() if c.is_dir()]
+    except OSError:
+        return found
+    for child in children:
+        found += [child, *_subgroups(child)]
+    return found
 
 
 def cgroup_pids(name: str) -> set[int]:
