@@ -245,10 +245,10 @@ def test_canary_on_argo_with_real_pods_serves_the_replica_split_at_each_pause(
 def sample(url: str) -> str:
     """One answer, trying again when the connection went to a pod that was just replaced (its
     address stays in the Service's rules for a moment): the answer is what is measured."""
-    for _ in range(3):
+    for _ in range(10):  # kube-proxy drops a gone pod's address within its sync period (1 s)
         with contextlib.suppress(httpx.ConnectError):
             return answer(url)
-        time.sleep(0.2)
+        time.sleep(0.3)
     return answer(url)
 
 
