@@ -256,7 +256,9 @@ def test_the_exit_handler_reports_to_this_release(chart: HelmChart) -> None:
     """callback-url is the chart's own Service; the token comes from Keycloak as the API server
     reaches it, for the client in rollway-callback. Only the notification webhooks (the API
     server's, from notifications.*) stay unprovided among the optional references."""
-    objects = render(chart, {**SITE, "platformSecrets": CREDENTIALS,
+    # A registry on plain HTTP: its URL is the last optional setting the templates read.
+    registry = {**SITE["registry"], "url": "http://harbor.acme.internal:8080"}
+    objects = render(chart, {**SITE, "registry": registry, "platformSecrets": CREDENTIALS,
                              "service": {"port": 8080}})  # fmt: skip
     platform = objects.one("ConfigMap", "rollway-platform")["data"]
     service = objects.one("Service", "rollway-apiserver")

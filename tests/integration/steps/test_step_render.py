@@ -90,11 +90,11 @@ def test_canary_renders_its_steps_from_the_values(env: Quiet, tmp_path: Path) ->
     steps = [{"setWeight": 10}, {"pause": {"duration": 30}}, {"setWeight": 60}, {"pause": {}}]
     values = json.dumps({"canary": {"steps": steps}, "env": [{"name": "TZ", "value": "UTC"}]})
     objects = rendered(render(env, tmp_path, "canary", "--values-json", values))
-    assert ("Service", "orders-canary") in objects
+    assert {("Service", n) for n in ("orders", "orders-stable", "orders-canary")} <= set(objects)
     rollout = objects[("Rollout", "orders")]
     canary = rollout["spec"]["strategy"]["canary"]
     assert canary["steps"] == steps
-    assert (canary["stableService"], canary["canaryService"]) == ("orders", "orders-canary")
+    assert (canary["stableService"], canary["canaryService"]) == ("orders-stable", "orders-canary")
     assert container(rollout)["env"] == [{"name": "TZ", "value": "UTC"}]
 
 
