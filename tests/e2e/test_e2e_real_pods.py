@@ -246,7 +246,7 @@ def sample(url: str) -> str:
     """One answer, trying again when the connection went to a pod that was just replaced (its
     address stays in the Service's rules for a moment): the answer is what is measured."""
     for _ in range(10):  # kube-proxy drops a gone pod's address within its sync period (1 s)
-        with contextlib.suppress(httpx.ConnectError):
+        with contextlib.suppress(httpx.ConnectError, httpx.ConnectTimeout):
             return answer(url)
         time.sleep(0.3)
     return answer(url)
