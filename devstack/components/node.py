@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 from ..core import HOST, DevstackError, http_status, port_open
@@ -200,6 +201,15 @@ class Kubelet(Component):
     version = KUBERNETES_VERSION
     depends = ("containerd", "node-access", "node-relay", "coredns")
     start_timeout = 90.0
+
+    def _up(self, ctx: Context) -> str:
+        """containerd answers `ctr version` a moment before its CRI service is initialized, and a
+        kubelet started in that moment exits ("server is not initialized yet"): try once more."""
+        try:
+            return super()._up(ctx)
+        except DevstackError:
+            time.sleep(3)
+            return super()._up(ctx)
 
     def install(self, ctx: Context) -> None:
         kube_bin(ctx, "kubelet")
