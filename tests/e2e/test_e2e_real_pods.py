@@ -7,9 +7,7 @@ Service, and a rollback."""
 from __future__ import annotations
 
 import contextlib
-import json
 import math
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +24,7 @@ from devstack.stack import Context, up
 from tests.e2e.flow import HELLO, Api, Kube, reaches, settled, settles
 from tests.helpers import wait_for
 from tests.integration.cli.harness import Cli, environ_without_rollway, status
+from tests.integration.workflows.platform import platform_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.real_pods]
 
@@ -54,14 +53,6 @@ def ready(url: str) -> bool:
         return False
 
 
-def platform_config(env: dict[str, str]) -> dict[str, str]:
-    """The URLs pods reach the platform at (the ConfigMap the release's pipeline reads)."""
-    found = subprocess.run(["kubectl", "-n", RELEASE_NAMESPACE, "get", "configmap",
-                            "rollway-platform", "-o", "json"],
-                           env=env, capture_output=True, text=True, check=True).stdout  # fmt: skip
-    return dict(json.loads(found)["data"])
-
-
 @pytest.fixture
 def register(rollway: str, devstack_env: dict[str, str]) -> Callable[..., None]:
     """Register an app whose chart comes from the git server as pods reach it, whose pods run
@@ -72,7 +63,7 @@ def register(rollway: str, devstack_env: dict[str, str]) -> Callable[..., None]:
         api.register("alice", {
             "name": name,
             "environments": [{"name": "dev"}],
-            "chart": {"repo": platform_config(devstack_env)["chart-repo"], "path": "charts/app"},
+            "chart": {"repo": platform_config(devstack_env, RELEASE_NAMESPACE)["chart-repo"], "path": "charts/app"},
             "artifact": HELLO,
             "strategy": strategy,
             "parameters": {"values": ON_REAL_NODE, "replicas": replicas},
