@@ -59,11 +59,13 @@ def register(rollway: str, devstack_env: dict[str, str]) -> Callable[..., None]:
     on the real node."""
     api = Api(devstack_env, rollway)
 
+    chart_repo = platform_config(devstack_env, RELEASE_NAMESPACE)["chart-repo"]
+
     def registered(name: str, strategy: str = "bluegreen", replicas: int = 2) -> None:
         api.register("alice", {
             "name": name,
             "environments": [{"name": "dev"}],
-            "chart": {"repo": platform_config(devstack_env, RELEASE_NAMESPACE)["chart-repo"], "path": "charts/app"},
+            "chart": {"repo": chart_repo, "path": "charts/app"},
             "artifact": HELLO,
             "strategy": strategy,
             "parameters": {"values": ON_REAL_NODE, "replicas": replicas},
