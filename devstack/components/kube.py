@@ -7,6 +7,7 @@ import hmac
 import shutil
 import ssl
 import subprocess
+import time
 from pathlib import Path
 
 from ..core import HOST, DevstackError, http_status, run
@@ -133,18 +134,28 @@ current-context: devstack
     path.chmod(0o600)
 
 
+# etcd's answers to a write it could not commit in time; every devstack kubectl call is
+# idempotent (apply, get, wait), so these are tried again rather than failing `up`.
+TRANSIENT_ERRORS = ("etcdserver: request timed out", "etcdserver: leader changed")
+KUBECTL_TRIES = 3
+
+
 def kubectl(ctx: Context, *args: str, stdin: str | None = None) -> str:
     """Run the devstack's own kubectl against its apiserver; raise with its stderr on failure."""
-    proc = subprocess.run(
-        [str(kube_bin(ctx, "kubectl")), "--kubeconfig", str(kubeconfig(ctx)), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise DevstackError(f"kubectl {' '.join(args[:3])}: {proc.stderr.strip()[-1500:]}")
-    return proc.stdout
+    for attempt in range(1, KUBECTL_TRIES + 1):
+        proc = subprocess.run(
+            [str(kube_bin(ctx, "kubectl")), "--kubeconfig", str(kubeconfig(ctx)), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode == 0:
+            return proc.stdout
+        if attempt == KUBECTL_TRIES or not any(e in proc.stderr for e in TRANSIENT_ERRORS):
+            break
+        time.sleep(attempt)
+    raise DevstackError(f"kubectl {' '.join(args[:3])}: {proc.stderr.strip()[-1500:]}")
 
 
 def https_ok(url: str, *, verify: Path | None = None, token: str | None = None) -> bool:
@@ -186,6 +197,9 @@ class Etcd(Component):
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
             "--initial-cluster", f"devstack={peer}", "--logger", "zap", "--log-level", "warn",
             "--quota-backend-bytes", str(4 << 30),
+            # The devstack's state is disposable; without fsync a busy disk (image builds,
+            # Keycloak's start) no longer stalls commits past etcd's request timeout.
+            "--unsafe-no-fsync",
         ]  # fmt: skip
 
     def ready(self, ctx: Context) -> bool:
