@@ -253,6 +253,8 @@ def _exit_handler() -> tuple[Container, DAG]:
         ["--deployment-id", wp("deployment-id"), "--status", "{{workflow.status}}",
          "--failures", "{{workflow.failures}}"],
         optional=REPORT_OPTIONAL,
+        # What it delivered: comma-separated targets (api, webhook), readable on the workflow.
+        outputs=("status", "delivered", "undelivered"),
         timeout=180,  # report.BUDGET for every try, and the last try's timeouts
         retries=0,  # it retries deliveries itself, and never fails for one
     )  # fmt: skip
