@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 
 from rollway.errors import (
@@ -20,7 +21,9 @@ from rollway.errors import (
     UpstreamError,
 )
 from rollway.steps.cli import main
+from rollway.steps.outputs import DEFAULT_DIR
 from rollway.steps.report import answer_error, token_error
+from rollway.workflows.render import rendered
 
 API = "the API server at http://rollway"
 KEYCLOAK = "http://keycloak:8080"
@@ -98,6 +101,19 @@ def test_without_a_callback_or_webhooks_the_outcome_is_only_recorded(tmp_path: P
     assert result.exit_code == 0, result.exception
     assert json.loads(result.stdout) == {"delivered": "", "status": "Failed", "undelivered": ""}
     assert (tmp_path / "delivered").read_text() == ""
+
+
+def test_the_exit_handler_declares_every_output_the_step_writes(tmp_path: Path) -> None:
+    """Argo reads each declared output from its file: a file the step did not write would fail
+    the step, one it wrote but the template does not declare would never reach the workflow."""
+    assert report(tmp_path).exit_code == 0
+    written = {f.name: f"{DEFAULT_DIR}/{f.name}" for f in tmp_path.iterdir()}
+    for text in rendered().values():
+        template = next(
+            t for t in yaml.safe_load(text)["spec"]["templates"] if t["name"] == "report"
+        )
+        declared = {p["name"]: p["valueFrom"]["path"] for p in template["outputs"]["parameters"]}
+        assert declared == written
 
 
 @pytest.mark.parametrize(
