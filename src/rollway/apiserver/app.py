@@ -35,6 +35,7 @@ from .routers import (
     deployments,
     health,
     internal,
+    projects,
     rollouts,
 )
 from .schemas.common import ProblemDetails, problem_responses
@@ -119,7 +120,7 @@ def create_app(
 
     app.include_router(health.router)
     errors = problem_responses(400, 401, 403, 404, 409, 422, 502)
-    for module in (deployments, apps, artifacts, actions, rollouts, audit, internal):
+    for module in (deployments, apps, projects, artifacts, actions, rollouts, audit, internal):
         app.include_router(module.router, prefix=API_PREFIX, responses=errors)
     _documentation(app)
     return app

@@ -1,7 +1,9 @@
 """Database tables (SQLAlchemy); what the API shows is in `schemas`, kept apart on purpose.
 
-Ownership is a table of its own (`app_owners`), so what a caller may see is a join, not a scan.
-Two indexes carry the rules the API promises under concurrency: one in-flight deployment per
+Every application belongs to one project; a project's member groups (`project_members`) are a
+table, so what a caller may see is a join, not a scan, and its namespaces (`project_namespaces`)
+are keyed by the namespace, so the database itself refuses a namespace to a second project. Two
+indexes carry the rules the API promises under concurrency: one in-flight deployment per
 app and environment (a partial unique index on the in-flight states), and one deployment per
 caller and Idempotency-Key.
 """
@@ -47,10 +49,72 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime}
 
 
-class Application(Base):
-    __tablename__ = "applications"
+class Project(Base):
+    """A team's space: who holds which role in it, and the guardrails its applications keep to."""
+
+    __tablename__ = "projects"
 
     name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    members: Mapped[list[ProjectMember]] = relationship(
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="(ProjectMember.role, ProjectMember.group)",
+    )
+    namespaces: Mapped[list[ProjectNamespace]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="ProjectNamespace.namespace"
+    )
+    #: Repository prefixes (`host[:port]/path`) under the platform registry.
+    image_repositories: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    #: Git URL prefixes on the configured git host.
+    chart_repositories: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    #: Maven groupIds; each also covers its sub-groups (`com.example` covers `com.example.x`).
+    maven_groups: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    #: `host[:port]` that webhooks may be sent to.
+    notification_hosts: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def groups(self, role: str) -> list[str]:
+        return [m.group for m in self.members if m.role == role]
+
+    @property
+    def namespace_names(self) -> list[str]:
+        return [n.namespace for n in self.namespaces]
+
+
+class ProjectMember(Base):
+    """One group holding one role in a project (`viewer`, `deployer`, `approver`,
+    `project-admin`)."""
+
+    __tablename__ = "project_members"
+    __table_args__ = (Index("ix_project_members_group", "group"),)
+
+    project: Mapped[str] = mapped_column(
+        ForeignKey("projects.name", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    group: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class ProjectNamespace(Base):
+    """A namespace and the one project whose applications may deploy there (the key says one)."""
+
+    __tablename__ = "project_namespaces"
+    __table_args__ = (Index("ix_project_namespaces_project", "project"),)
+
+    namespace: Mapped[str] = mapped_column(String(63), primary_key=True)
+    project: Mapped[str] = mapped_column(ForeignKey("projects.name", ondelete="CASCADE"))
+
+
+class Application(Base):
+    __tablename__ = "applications"
+    __table_args__ = (Index("ix_applications_project", "project"),)
+
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    #: The one project the application belongs to: its members and guardrails apply.
+    project: Mapped[str] = mapped_column(ForeignKey("projects.name"))
     namespace: Mapped[str] = mapped_column(String(63))
     artifact: Mapped[str] = mapped_column(String(255))  # group:artifact
     chart_repo: Mapped[str] = mapped_column(String(1024))
@@ -60,10 +124,6 @@ class Application(Base):
     strategy: Mapped[str] = mapped_column(String(16))
     #: Default strategy parameters (canarySteps, autoPromote, replicas, values).
     parameters: Mapped[dict[str, Any]]
-    #: The teams (Keycloak groups) whose members see and operate the application.
-    owners: Mapped[list[AppOwner]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="AppOwner.group"
-    )
     #: [{name, namespace, policy: {autoDeploy, approvalRequired, windows}}]
     environments: Mapped[list[Any]]
     #: [{url, events}]: webhooks told about deployments (see `services.notifications`).
@@ -71,22 +131,6 @@ class Application(Base):
     created_by: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-    @property
-    def owning_groups(self) -> list[str]:
-        return [owner.group for owner in self.owners]
-
-
-class AppOwner(Base):
-    """One owning group of an application: a table, so authorisation filters in SQL."""
-
-    __tablename__ = "app_owners"
-    __table_args__ = (Index("ix_app_owners_group", "group"),)
-
-    app: Mapped[str] = mapped_column(
-        ForeignKey("applications.name", ondelete="CASCADE"), primary_key=True
-    )
-    group: Mapped[str] = mapped_column(String(255), primary_key=True)
 
 
 class Deployment(Base):

@@ -1,32 +1,40 @@
-"""Who is calling and what they may do, from the claims of a validated Keycloak access token.
+"""Who is calling, from the claims of a validated Keycloak access token.
 
-Roles: viewer < deployer < admin, plus approver as a separate capability. They come from realm
-roles (`realm_access.roles`) or the API client's roles (`resource_access.<audience>.roles`).
-Groups (`groups`, e.g. `team-hello`) scope non-admins to the applications their teams own.
-Service accounts (client-credentials tokens, e.g. CI) are principals like users.
+A caller's roles are per project and come from the project's member groups (see
+`apiserver.services.access`); the token contributes the caller's groups (`groups`, e.g.
+`hello-deployers`) and whether they are a platform admin (the `admin` realm role, or the API
+client's `admin` role), who may do everything everywhere. Service accounts (client-credentials
+tokens, e.g. CI) are principals like users: their groups decide.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
+
+#: The realm or client role of platform admins.
+ADMIN_ROLE = "admin"
 
 
 class Role(enum.StrEnum):
+    """A role in a project, held through one of the project's member groups."""
+
     VIEWER = "viewer"
     DEPLOYER = "deployer"
     APPROVER = "approver"
-    ADMIN = "admin"
+    PROJECT_ADMIN = "project-admin"
 
 
 class Capability(enum.Enum):
-    """What an action needs; `grants` says which roles carry it."""
+    """What an action needs; `grants` says which project roles carry it (admins hold all)."""
 
     READ = frozenset(Role)
-    DEPLOY = frozenset({Role.DEPLOYER, Role.ADMIN})
-    APPROVE = frozenset({Role.APPROVER, Role.ADMIN})
+    DEPLOY = frozenset({Role.DEPLOYER})
+    APPROVE = frozenset({Role.APPROVER})
+    #: Change the project's members, guardrails and environment policies.
+    ADMINISTER = frozenset({Role.PROJECT_ADMIN})
 
     @property
     def grants(self) -> frozenset[Role]:
@@ -37,37 +45,25 @@ class Capability(enum.Enum):
 class Principal:
     subject: str  # the token's `sub`: stable across renames
     name: str  # preferred_username, or the client id of a service account
-    roles: frozenset[Role]
+    is_admin: bool
     groups: frozenset[str]
     service_account: bool = False
 
     @classmethod
     def from_claims(cls, claims: Mapping[str, Any], audience: str) -> Principal:
-        """Known roles from the realm and the API client; unknown roles are ignored."""
+        """Admin from the realm or the API client's roles; other roles are the projects'."""
         client_roles = ((claims.get("resource_access") or {}).get(audience) or {}).get("roles")
         realm_roles = (claims.get("realm_access") or {}).get("roles")
-        names = {*_strings(realm_roles), *_strings(client_roles)}
         client_id = claims.get("client_id") or claims.get("azp")
         username = str(claims.get("preferred_username") or "")
         service = username.startswith("service-account-") and isinstance(client_id, str)
         return cls(
             subject=str(claims.get("sub") or username),
             name=str(client_id) if service else username or str(claims.get("sub", "")),
-            roles=frozenset(Role(n) for n in names if n in Role.__members__.values()),
+            is_admin=ADMIN_ROLE in {*_strings(realm_roles), *_strings(client_roles)},
             groups=frozenset(g.lstrip("/") for g in _strings(claims.get("groups"))),
             service_account=service,
         )
-
-    @property
-    def is_admin(self) -> bool:
-        return Role.ADMIN in self.roles
-
-    def can(self, capability: Capability) -> bool:
-        return bool(self.roles & capability.grants)
-
-    def owns(self, owning_groups: Iterable[str]) -> bool:
-        """Admins own everything; others own what one of their groups owns."""
-        return self.is_admin or not self.groups.isdisjoint(owning_groups)
 
 
 def _strings(value: object) -> list[str]:

@@ -1,54 +1,38 @@
-"""Principals from token claims: roles from realm and client, teams, service accounts."""
+"""Principals from token claims: platform admin from realm or client roles, groups, service
+accounts. Roles in projects come from the projects' member groups (see test_access)."""
 
 from __future__ import annotations
 
-from rollway.auth import Capability, Principal, Role
+from rollway.auth import Principal
 
 AUDIENCE = "rollway-api"
 
 
-def test_realm_and_client_roles_are_merged_and_unknown_ones_ignored() -> None:
-    claims = {
-        "sub": "s1",
-        "preferred_username": "alice",
-        "realm_access": {"roles": ["deployer", "offline_access", "uma_authorization"]},
-        "resource_access": {AUDIENCE: {"roles": ["approver"]}, "account": {"roles": ["admin"]}},
-        "groups": ["/team-hello", "team-ops"],
-    }
-    alice = Principal.from_claims(claims, AUDIENCE)
+def test_admin_comes_from_the_realm_or_the_api_client_and_groups_lose_their_slash() -> None:
+    def principal(realm: list[str], client: list[str]) -> Principal:
+        claims = {
+            "sub": "s1",
+            "preferred_username": "alice",
+            "realm_access": {"roles": realm},
+            "resource_access": {AUDIENCE: {"roles": client}, "account": {"roles": ["admin"]}},
+            "groups": ["/team-hello", "hello-deployers"],
+        }
+        return Principal.from_claims(claims, AUDIENCE)
 
-    assert alice.roles == {Role.DEPLOYER, Role.APPROVER}
-    assert alice.groups == {"team-hello", "team-ops"}
+    alice = principal(["deployer", "offline_access"], [])
+
+    assert not alice.is_admin
+    assert alice.groups == {"team-hello", "hello-deployers"}
     assert (alice.subject, alice.name, alice.service_account) == ("s1", "alice", False)
-
-
-def test_capabilities_follow_the_role_ladder() -> None:
-    def can(*roles: str) -> set[str]:
-        claims = {"sub": "x", "realm_access": {"roles": list(roles)}}
-        who = Principal.from_claims(claims, AUDIENCE)
-        return {c.name for c in Capability if who.can(c)}
-
-    assert can("viewer") == {"READ"}
-    assert can("deployer") == {"READ", "DEPLOY"}
-    assert can("approver") == {"READ", "APPROVE"}
-    assert can("admin") == {"READ", "DEPLOY", "APPROVE"}
-    assert can() == set()
-
-
-def test_ownership_is_by_team_and_admins_own_everything() -> None:
-    member = Principal.from_claims({"sub": "a", "groups": ["team-hello"]}, AUDIENCE)
-    admin = Principal.from_claims({"sub": "d", "realm_access": {"roles": ["admin"]}}, AUDIENCE)
-
-    assert member.owns(["team-hello", "team-x"]) and not member.owns(["team-payments"])
-    assert admin.owns(["team-payments"])
+    assert principal(["admin"], []).is_admin and principal([], ["admin"]).is_admin
 
 
 def test_service_accounts_are_named_after_their_client() -> None:
     claims = {"sub": "s", "preferred_username": "service-account-rollway-ci", "azp": "rollway-ci",
-              "client_id": "rollway-ci", "realm_access": {"roles": ["deployer"]}}  # fmt: skip
+              "client_id": "rollway-ci", "groups": ["hello-deployers"]}  # fmt: skip
     ci = Principal.from_claims(claims, AUDIENCE)
 
-    assert (ci.name, ci.service_account) == ("rollway-ci", True)
+    assert (ci.name, ci.service_account, ci.groups) == ("rollway-ci", True, {"hello-deployers"})
 
 
 def test_malformed_claims_give_no_roles_rather_than_an_error() -> None:
@@ -56,4 +40,4 @@ def test_malformed_claims_give_no_roles_rather_than_an_error() -> None:
         {"sub": "x", "realm_access": {"roles": "admin"}, "groups": 3}, AUDIENCE
     )
 
-    assert odd.roles == frozenset() and odd.groups == frozenset()
+    assert not odd.is_admin and odd.groups == frozenset()

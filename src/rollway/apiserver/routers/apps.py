@@ -18,7 +18,8 @@ def register_app(
     body: AppCreate, ctx: ContextDep, caller: PrincipalDep, request: Request, response: Response
 ) -> AppOut:
     request.state.audit = {"app": body.name}
-    app = service.register(ctx.db, caller, body)
+    app, policies = service.register(ctx.db, caller, body)
+    request.state.audit["detail"] = policies
     response.headers["Location"] = f"{request.url.path}/{app.name}"
     return AppOut.of(app)
 
@@ -34,5 +35,9 @@ def get_app(app: AppName, session: SessionDep, caller: PrincipalDep) -> AppOut:
 
 
 @router.put("/{app}")
-def update_app(app: AppName, body: AppSpec, ctx: ContextDep, caller: PrincipalDep) -> AppOut:
-    return AppOut.of(service.update(ctx.db, caller, app, body))
+def update_app(
+    app: AppName, body: AppSpec, ctx: ContextDep, caller: PrincipalDep, request: Request
+) -> AppOut:
+    updated, policies = service.update(ctx.db, caller, app, body)
+    request.state.audit = {"detail": policies}
+    return AppOut.of(updated)

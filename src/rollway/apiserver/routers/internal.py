@@ -22,5 +22,5 @@ def report_outcome(
     body: Outcome, deployment: VisibleDeployment, ctx: ContextDep, caller: PrincipalDep
 ) -> DeploymentOut:
     """The workflow's exit handler reports its end: read the workflow now, record it."""
-    access.require(caller, Capability.DEPLOY)
+    access.require(ctx.db, caller, Capability.DEPLOY, deployment.app)
     return DeploymentOut.of(ctx.reconciler.refresh_quietly(deployment.id))

@@ -149,7 +149,9 @@ class AppSpec(Model):
     image_repository: ImageRepository | None = None
     strategy: Strategy = "bluegreen"
     parameters: StrategyParameters = Field(default_factory=lambda: StrategyParameters())
-    owning_groups: list[Group] = Field(min_length=1, max_length=20)
+    #: The project the application belongs to. At registration, absent: the one project the
+    #: caller deploys in; on an update, absent: unchanged.
+    project: DnsLabel | None = None
     notifications: list[Notification] = Field(default_factory=list, max_length=10)
 
     @field_validator("artifact")
@@ -173,6 +175,7 @@ class AppCreate(AppSpec):
 
 
 class AppOut(AppCreate):
+    project: DnsLabel
     created_by: str
     created_at: datetime
     updated_at: datetime
@@ -188,7 +191,7 @@ class AppOut(AppCreate):
             image_repository=app.image_repository,
             strategy=app.strategy,  # type: ignore[arg-type]
             parameters=StrategyParameters.model_validate(app.parameters),
-            owning_groups=app.owning_groups,
+            project=app.project,
             notifications=[Notification.model_validate(n) for n in app.notifications],
             created_by=app.created_by,
             created_at=app.created_at,

@@ -33,7 +33,7 @@ def promote(ctx: Context, principal: Principal, deployment_id: str, *, full: boo
     if _at_approval(workflow) and workflow.parameters.get("approval-required") == "true":
         _decide(ctx, principal, deployment, "approved", "approved by promotion")
         return "the approval gate was passed: the workflow goes on to promote"
-    access.require(principal, Capability.DEPLOY)
+    access.require(ctx.db, principal, Capability.DEPLOY, deployment.app)
     if _at_approval(workflow):  # no approval required: the gate is the deployer's to pass
         assert deployment.workflow is not None
         ctx.backend.resume(deployment.workflow, APPROVAL_SELECTOR)
@@ -58,7 +58,7 @@ def reject(ctx: Context, principal: Principal, deployment_id: str, comment: str)
 
 def abort(ctx: Context, principal: Principal, deployment_id: str) -> str:
     deployment = _load(ctx, principal, deployment_id)
-    access.require(principal, Capability.DEPLOY)
+    access.require(ctx.db, principal, Capability.DEPLOY, deployment.app)
     if deployment.state not in IN_FLIGHT:
         raise Conflict(f"deployment {deployment.id} is {deployment.state}: nothing to abort")
     with ctx.db.write() as session:
@@ -88,7 +88,7 @@ def _abort_rollout(ctx: Context, deployment: Deployment) -> str:
 
 def retry(ctx: Context, principal: Principal, deployment_id: str) -> str:
     deployment = _load(ctx, principal, deployment_id)
-    access.require(principal, Capability.DEPLOY)
+    access.require(ctx.db, principal, Capability.DEPLOY, deployment.app)
     if deployment.state not in ("failed", "aborted"):
         raise Conflict(f"deployment {deployment.id} is {deployment.state}: only failed or "
                        "aborted deployments can be retried")  # fmt: skip
@@ -153,7 +153,7 @@ def _paused_since(ctx: Context, principal: Principal, deployment: Deployment) ->
             return None
     except NotFound:  # deleted since: nothing to promote, as before
         return None
-    access.require(principal, Capability.DEPLOY)
+    access.require(ctx.db, principal, Capability.DEPLOY, deployment.app)
     return rollout
 
 
@@ -166,7 +166,7 @@ def _decide(
     ctx: Context, principal: Principal, deployment: Deployment, decision: str, comment: str
 ) -> None:
     """Approve (resume the gate) or reject (stop the workflow) a deployment waiting there."""
-    access.require(principal, Capability.APPROVE)
+    access.require(ctx.db, principal, Capability.APPROVE, deployment.app)
     workflow = _running_workflow(ctx, deployment, "approve or reject")
     if not _at_approval(workflow):
         raise Conflict(f"deployment {deployment.id} is not waiting for approval")

@@ -1,47 +1,74 @@
-"""Applications: register, update, list, read — with the caller's teams deciding what they see."""
+"""Applications: register, update, list, read — inside their project's guardrails.
+
+A deployer of the project registers and changes applications; environment policy (approval,
+windows) is the project admins' (and platform admins'): a deployer's change that touches a
+policy is refused. Policy changes are recorded in the audit trail with before and after.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ...auth import Capability, Principal
-from ...errors import Conflict, InvalidInput
+from ...auth import Capability, Principal, Role
+from ...errors import Conflict, Forbidden, InvalidInput
 from ...validation import dns_label
 from ..db import Database
-from ..models import Application, AppOwner, utcnow
-from ..schemas.apps import AppCreate, AppSpec
-from . import access
+from ..models import Application, Project, ProjectMember, utcnow
+from ..schemas.apps import AppCreate, AppSpec, Policy
+from . import access, guardrails
 
 
-def register(db: Database, principal: Principal, spec: AppCreate) -> Application:
-    access.require(principal, Capability.DEPLOY)
-    access.may_own(principal, spec.owning_groups)
-    app = Application(name=spec.name, created_by=principal.name, **_columns(spec.name, spec))
-    app.owners = _owners(spec)
+def _policy(policy: dict[str, Any] | None) -> dict[str, Any]:
+    """A stored policy with today's defaults filled in, so that only real changes differ."""
+    return Policy.model_validate(policy or {}).model_dump(mode="json")
+
+
+def register(db: Database, principal: Principal, spec: AppCreate) -> tuple[Application, str]:
+    """The new application, and the audit detail of the policies it starts with."""
     try:
         with db.write() as session:
+            project = _project(session, principal, spec.project)
+            app = Application(name=spec.name, project=project.name, created_by=principal.name,
+                              **_columns(spec.name, spec))  # fmt: skip
+            policies = _policy_change(session, principal, project.name, [], app.environments)
+            guardrails.check(session, project, app)
             session.add(app)
     except IntegrityError:
         raise Conflict(f"application '{spec.name}' already exists", field="body.name") from None
-    return app
+    return app, policies
 
 
-def update(db: Database, principal: Principal, name: str, spec: AppSpec) -> Application:
-    """Replace everything but the name; the caller must keep owning the application."""
+#: The columns a registration or an update sets.
+COLUMNS = ("namespace", "environments", "chart_repo", "chart_path", "chart_ref", "artifact",
+           "image_repository", "strategy", "parameters", "notifications")  # fmt: skip
+
+
+def update(db: Database, principal: Principal, name: str, spec: AppSpec) -> tuple[Application, str]:
+    """Replace everything but the name; the application, and the audit detail of a policy
+    change. Deployers change all but policies; project admins may change only policies."""
     with db.write() as session:
         app = access.app_for(session, principal, name)
-        access.require(principal, Capability.DEPLOY)
-        access.may_own(principal, spec.owning_groups)
-        for column, value in _columns(name, spec).items():
+        columns = _columns(name, spec)
+        policies = _policy_change(
+            session, principal, app.project, app.environments, columns["environments"]
+        )
+        if not policies or _without_policies(columns) != _without_policies(_current(app)):
+            access.app_for(session, principal, name, Capability.DEPLOY)
+        if spec.project not in (None, app.project):
+            access.project_for(session, principal, app.project, Capability.ADMINISTER)
+            access.project_for(session, principal, spec.project, Capability.ADMINISTER)
+            app.project = spec.project
+        project = session.get_one(Project, app.project)
+        for column, value in columns.items():
             setattr(app, column, value)
-        app.owners = _owners(spec, app.owners)
+        guardrails.check(session, project, app)
         app.updated_at = utcnow()
-    return app
+    return app, policies
 
 
 def listing(session: Session, principal: Principal) -> list[Application]:
@@ -49,10 +76,63 @@ def listing(session: Session, principal: Principal) -> list[Application]:
     return list(session.scalars(query.order_by(Application.name)))
 
 
-def _owners(spec: AppSpec, current: Sequence[AppOwner] = ()) -> list[AppOwner]:
-    """The spec's groups as rows, reusing the ones already there (their keys do not change)."""
-    kept = {owner.group: owner for owner in current}
-    return [kept.get(group) or AppOwner(group=group) for group in sorted(set(spec.owning_groups))]
+def _project(session: Session, principal: Principal, name: str | None) -> Project:
+    """The named project, where the caller must deploy; unnamed: the one they deploy in."""
+    if name is not None:
+        return access.project_for(session, principal, name, Capability.DEPLOY)
+    mine = sorted(
+        set(
+            session.scalars(
+                select(ProjectMember.project).where(
+                    ProjectMember.role == Role.DEPLOYER,
+                    ProjectMember.group.in_(sorted(principal.groups)),
+                )
+            )
+        )
+    )
+    if len(mine) != 1:
+        where = f"you deploy in {', '.join(mine)}" if mine else "you deploy in no project"
+        raise InvalidInput(f"is needed: {where}", field="body.project")
+    return session.get_one(Project, mine[0])
+
+
+def _policy_change(
+    session: Session,
+    principal: Principal,
+    project: str,
+    before: list[dict[str, Any]],
+    after: list[dict[str, Any]],
+) -> str:
+    """'' if no environment's policy changes; else the change as audit detail, once the caller
+    is checked to be a project admin (or platform admin)."""
+    old = {e["name"]: _policy(e.get("policy")) for e in before}
+    new = {e["name"]: _policy(e.get("policy")) for e in after}
+    default = _policy(None)
+    changed = sorted(
+        env for env in old.keys() | new.keys() if old.get(env, default) != new.get(env, default)
+    )
+    if not changed:
+        return ""
+    if not access.holds(session, principal, Capability.ADMINISTER, project):
+        raise Forbidden(
+            f"the policy of environment {', '.join(changed)} is changed only by project admins"
+            f" of {project} or platform admins",
+            field="body.environments",
+        )
+    return json.dumps(
+        {"policy": {env: {"before": old.get(env), "after": new.get(env)} for env in changed}},
+        separators=(",", ":"),
+    )
+
+
+def _current(app: Application) -> dict[str, Any]:
+    return {column: getattr(app, column) for column in COLUMNS}
+
+
+def _without_policies(columns: dict[str, Any]) -> dict[str, Any]:
+    """Everything a deployer may change: all but the environments' policies."""
+    environments = [{**e, "policy": None} for e in columns["environments"]]
+    return {**columns, "environments": environments}
 
 
 def _columns(name: str, spec: AppSpec) -> dict[str, Any]:

@@ -33,8 +33,7 @@ def published(
     idempotency_key: str | None,
 ) -> list[Outcome]:
     with db.read() as session:
-        app = access.app_for(session, principal, app_name)
-        access.require(principal, Capability.DEPLOY)
+        app = access.app_for(session, principal, app_name, Capability.DEPLOY)
         targets = [Environment.model_validate(e) for e in app.environments]
     outcomes = []
     for env in (e for e in targets if e.policy.auto_deploy):

@@ -54,8 +54,7 @@ def create(
 ) -> Admitted:
     digest = request_hash(app_name, request)
     with db.read() as session:
-        app = access.app_for(session, principal, app_name)
-        access.require(principal, Capability.DEPLOY)
+        app = access.app_for(session, principal, app_name, Capability.DEPLOY)
         if idempotency_key and (replay := _replay(session, principal, idempotency_key, digest)):
             return Admitted(replay, created=False)
         resolved = pipeline.resolve(app, request)

@@ -39,8 +39,7 @@ def plan(
     app_name: str,
     request: DeploymentCreate,
 ) -> Plan:
-    app = access.app_for(session, principal, app_name)
-    access.require(principal, Capability.DEPLOY)
+    app = access.app_for(session, principal, app_name, Capability.DEPLOY)
     resolved = pipeline.resolve(app, request)
     env = resolved.environment
     params = pipeline.parameters(app, request, resolved, "dry-run", settings)

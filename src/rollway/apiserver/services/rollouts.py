@@ -42,7 +42,7 @@ def rollback(
     Returns the Rollout as patched and the number of the revision put back."""
     with ctx.db.read() as session:
         namespace, name = target(session, principal, app, env)
-        access.require(principal, Capability.DEPLOY)
+        access.app_for(session, principal, app, Capability.DEPLOY)
         running = deployments.in_flight(session, app, env)
     if running is not None:
         raise Problem(

@@ -1,0 +1,99 @@
+"""A project's guardrails, checked against an application: where it deploys, which image,
+chart, Maven group and webhook hosts it names. Refusals are Forbidden and name the guardrail.
+
+Checked when an application is registered or changed and again at every deployment, so a
+guardrail an admin narrowed since takes effect at once.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...errors import Forbidden, InvalidInput
+from ..models import Application, Project, ProjectNamespace
+
+
+def check(session: Session, project: Project, app: Application) -> None:
+    """Forbidden, naming the guardrail and the field, unless `app` keeps to `project`'s.
+
+    An application's default image repository (`<registry>/<project>/<app>`) is its own and
+    always allowed; a repository it names must be under one of the project's."""
+    for index, env in enumerate(app.environments):
+        _namespace(session, project, env["namespace"], f"body.environments[{index}].namespace")
+    image = app.image_repository
+    if image and not _image_allowed(project, image):
+        raise Forbidden(
+            f"image repository {image} is not under project {project.name}'s image repositories"
+            f" ({_listed(project.image_repositories)})",
+            field="body.imageRepository",
+        )
+    if not any(_url_under(app.chart_repo, p) for p in project.chart_repositories):
+        raise Forbidden(
+            f"chart repository {app.chart_repo} is not among project {project.name}'s chart"
+            f" repositories ({_listed(project.chart_repositories)})",
+            field="body.chart.repo",
+        )
+    group = app.artifact.split(":")[0]
+    if not any(group == g or group.startswith(f"{g}.") for g in project.maven_groups):
+        raise Forbidden(
+            f"Maven groupId {group} is not among project {project.name}'s Maven groups"
+            f" ({_listed(project.maven_groups)})",
+            field="body.artifact",
+        )
+    for index, hook in enumerate(app.notifications):
+        host = webhook_host(hook["url"])
+        if host not in project.notification_hosts and host.split(":")[0] not in (
+            project.notification_hosts
+        ):
+            raise Forbidden(
+                f"notification host {host} is not among project {project.name}'s notification"
+                f" hosts ({_listed(project.notification_hosts)})",
+                field=f"body.notifications[{index}].url",
+            )
+
+
+def webhook_host(url: str) -> str:
+    """`host[:port]` of a webhook URL; user info is refused (it hides the real host)."""
+    parts = urlsplit(url)
+    if "@" in parts.netloc or not parts.hostname:
+        raise InvalidInput("must be http(s)://host[:port]/path without user info", field="url")
+    return f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname
+
+
+def _namespace(session: Session, project: Project, namespace: str, field: str) -> None:
+    owner = session.scalar(
+        select(ProjectNamespace.project).where(ProjectNamespace.namespace == namespace)
+    )
+    if owner == project.name:
+        return
+    if owner is not None:
+        raise Forbidden(f"namespace {namespace} belongs to project {owner}", field=field)
+    raise Forbidden(
+        f"namespace {namespace} is not among project {project.name}'s namespaces"
+        f" ({_listed(project.namespace_names)})",
+        field=field,
+    )
+
+
+def _image_allowed(project: Project, image: str) -> bool:
+    return any(image == p or image.startswith(f"{p}/") for p in project.image_repositories)
+
+
+def _url_under(url: str, prefix: str) -> bool:
+    """`url` is `prefix` or below it, segment-wise, with no user info, query, fragment or dot
+    segments that could make it mean another place."""
+    have, want = urlsplit(url), urlsplit(prefix)
+    segments = have.path.split("/")
+    if "@" in have.netloc or have.query or have.fragment or {".", ".."} & set(segments):
+        return False
+    if (have.scheme, have.netloc.lower()) != (want.scheme, want.netloc.lower()):
+        return False
+    base = want.path.rstrip("/")
+    return have.path == want.path or have.path.startswith(f"{base}/")
+
+
+def _listed(values: list[str]) -> str:
+    return ", ".join(values) if values else "none"
