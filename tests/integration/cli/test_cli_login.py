@@ -43,10 +43,11 @@ def test_password_login_keeps_tokens_in_a_0600_file_and_whoami_reads_them(cli: C
     creds = credentials(cli)
     assert creds["grant"] == "password" and creds["refresh-token"] and creds["access-token"]
     who = cli.json("whoami")
-    assert (who["user"], who["roles"], who["groups"]) == ("alice", ["deployer"], ["team-hello"])
+    assert (who["user"], who["roles"], who["groups"]) == (
+        "alice", [], ["hello-deployers", "team-hello"])  # fmt: skip
     assert who["serviceAccount"] is False and 200 < who["expiresIn"] <= 300
     table = cli.ok("whoami")
-    assert re.search(r"^User:\s+alice$", table, re.M) and re.search(r"^Groups:\s+team-hello$",
+    assert re.search(r"^User:\s+alice$", table, re.M) and re.search(r"^Groups:\s+hello-deployers, team-hello$",
                                                                      table, re.M)  # fmt: skip
 
 

@@ -16,15 +16,25 @@ from devstack.stack import Context
 pytestmark = pytest.mark.integration
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-#: username -> (realm roles, groups), as the realm file promises.
+#: username -> (Rollway's realm roles, groups), as the realm file promises: roles in projects
+#: come from the groups (see the demo projects), only `admin` is a realm role.
 USERS = {
-    "alice": ({"deployer"}, ["team-hello"]),
-    "bob": ({"approver"}, ["team-hello"]),
-    "carol": ({"viewer"}, ["team-hello"]),
+    "alice": (set(), ["hello-deployers", "team-hello"]),
+    "bob": (set(), ["hello-approvers", "team-hello"]),
+    "carol": (set(), ["team-hello"]),
     "dave": ({"admin"}, []),
-    "erin": ({"deployer"}, ["team-payments"]),
-    "demo": ({"deployer", "approver"}, ["team-hello"]),
+    "erin": (set(), ["payments-deployers", "team-payments"]),
+    "frank": (set(), ["hello-admins"]),
+    "nora": (set(), []),
+    "demo": (set(), ["hello-approvers", "hello-deployers", "team-hello"]),
 }
+
+
+def rollway_roles(claims: dict) -> set[str]:
+    """The realm roles, without Keycloak's built-in ones."""
+    roles = set((claims.get("realm_access") or {}).get("roles") or [])
+    return {r for r in roles if r not in ("offline_access", "uma_authorization")
+            and not r.startswith("default-roles-")}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +89,7 @@ def test_alice_token_validates_against_the_realm_jwks(
     assert "rollway-api" in (claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]])
     assert claims["azp"] == "rollway-cli"
     assert claims["preferred_username"] == "alice"
-    assert "deployer" in claims["realm_access"]["roles"]
-    assert claims["groups"] == ["team-hello"]
+    assert sorted(claims["groups"]) == ["hello-deployers", "team-hello"]
     assert claims["exp"] - claims["iat"] == 300
 
 
@@ -91,18 +100,18 @@ def test_users_carry_their_roles_and_teams(
     roles, groups = USERS[user]
     claims = validate(cli, env, password_token(cli, env, user))
 
-    assert set(claims["realm_access"]["roles"]) == roles
-    assert claims.get("groups", []) == groups
+    assert rollway_roles(claims) == roles
+    assert sorted(claims.get("groups", [])) == groups
     assert claims["email_verified"] is True
 
 
-def test_ci_client_credentials_grant_acts_as_a_team_hello_deployer(env: dict[str, str]) -> None:
+def test_ci_client_credentials_grant_acts_as_a_hello_deployer(env: dict[str, str]) -> None:
     ci = oidc(env, env["ROLLWAY_CI_CLIENT_ID"], env["ROLLWAY_CI_CLIENT_SECRET"])
     claims = validate(ci, env, ci.token(grant_type="client_credentials")["access_token"])
 
     assert claims["azp"] == "rollway-ci"
-    assert claims["realm_access"]["roles"] == ["deployer"]
-    assert claims["groups"] == ["team-hello"]
+    assert rollway_roles(claims) == set()
+    assert sorted(claims["groups"]) == ["hello-deployers", "team-hello"]
 
 
 def test_ci_client_with_a_wrong_secret_is_rejected(env: dict[str, str]) -> None:
