@@ -177,6 +177,8 @@ class Rollway:
         if self.layers is not None:
             shutil.rmtree(self.layers, ignore_errors=True)
         namespace = f"{name}-dev"
+        # An admin's part, not measured: the pipeline may not create namespaces.
+        run([str(REPO_ROOT / "scripts" / "devstack"), "namespace", namespace], self.env)
         run([APP, "deploy", name, "--artifact", f"{ARTIFACT}:{OLD}", "--env", "dev",
              "--strategy", "bluegreen", "--chart", self.chart, *ON_REAL_NODE, "--wait"],
             self.env)  # fmt: skip

@@ -1,4 +1,5 @@
-"""`scripts/devstack up|down|status [--json]|env` — the command line of the local platform."""
+"""`scripts/devstack up|down|status [--json]|env|namespace NAME` — the command line of the local
+platform."""
 
 from __future__ import annotations
 
@@ -30,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_status.add_argument("--json", action="store_true")
     sub.add_parser("env", help='print shell exports (eval "$(scripts/devstack env)")')
+    p_namespace = sub.add_parser(
+        "namespace", help="create a namespace apps may be released into, as an admin would "
+        "(Pod Security restricted); Rollway's pipeline may not create namespaces"
+    )  # fmt: skip
+    p_namespace.add_argument("name")
     args = parser.parse_args(argv)
 
     ctx = Context.load()
@@ -57,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.cmd == "env":
             for key, value in exports(ctx).items():
                 print(f"export {key}={shlex.quote(value)}")
+        elif args.cmd == "namespace":
+            from .components.pod_security import admin_namespace
+
+            admin_namespace(ctx, args.name)
     except DevstackError as err:
         print(f"devstack: {err}", file=sys.stderr)
         return 1

@@ -132,6 +132,14 @@ def push_executor_image(ctx: Context) -> None:
     )
 
 
+# workflowRestrictions: only Workflows that reference a WorkflowTemplate run, so whoever may
+# create Workflows (Rollway's API server) runs nothing but the templates. Strict, not Secure:
+# Secure fails a running workflow when its template changes, and an upgrade of Rollway would
+# fail every deployment waiting at its approval gate; a running workflow keeps the spec it
+# started with anyway (status.storedWorkflowSpec).
+# executor: Argo's init and wait containers in every pod, non-root without privileges, as the
+# Pod Security `restricted` level requires (their root filesystem stays writable: upstream
+# leaves it so for them too).
 CONTROLLER_CONFIG = f"""apiVersion: v1
 kind: Namespace
 metadata: {{name: {NAMESPACE}}}
@@ -144,11 +152,22 @@ data:
     enabled: true
     port: {METRICS_PORT}
     secure: false
+  workflowRestrictions: |
+    templateReferencing: Strict
+  executor: |
+    securityContext:
+      runAsNonRoot: true
+      allowPrivilegeEscalation: false
+      capabilities:
+        drop: [ALL]
+      seccompProfile:
+        type: RuntimeDefault
 """
 
 
 def apply_controller_config(ctx: Context) -> None:
-    """Namespace `argo` and the ConfigMap both the controller and the Argo Server read."""
+    """Namespace `argo` and the ConfigMap both the controller and the Argo Server read (the
+    controller reloads it when it changes)."""
     kubectl(ctx, "apply", "--server-side", "--field-manager=devstack", "-f", "-",
             stdin=CONTROLLER_CONFIG)  # fmt: skip
 
@@ -166,6 +185,7 @@ class ArgoWorkflowController(Component):
         workflows_bin(ctx, "workflow-controller")
 
     def after_start(self, ctx: Context) -> None:
+        apply_controller_config(ctx)  # a running controller picks up today's config
         push_executor_image(ctx)
 
     def prepare(self, ctx: Context) -> None:

@@ -4,7 +4,9 @@
 WorkflowTemplates (running Rollway's own image, on the real node), the pipeline's ServiceAccount
 and RBAC, the ConfigMap `rollway-platform` and the credentials' Secrets (the URLs pods reach on the
 node bridge), and the API server pod with the Argo backend, which the exit handler reports to
-through its Service. The namespace `rollway` stays what the host-side API servers of the tests
+through its Service. The release's namespace is created first, as an admin would, with Pod Security
+`restricted` enforced: every pod of the release and its pipeline must pass it. The namespace
+`rollway` stays what the host-side API servers of the tests
 and the demo use: their workflows never call this release back, nor the other way round.
 """
 
@@ -26,6 +28,7 @@ from .maven import MavenRepository
 from .network import GATEWAY
 from .node import REAL_NODE_LABEL, REAL_NODE_TAINT
 from .platform import for_pods
+from .pod_security import LABELS, admin_namespace
 from .registry import Registry
 
 RELEASE = "rollway"
@@ -58,7 +61,8 @@ def chart_digest() -> str:
 
 def applied(ctx: Context) -> str:
     """A digest of what an install applies (the values, the chart): no credential on disk."""
-    given = json.dumps({"values": values(ctx), "chart": chart_digest()}, sort_keys=True)
+    given = json.dumps({"values": values(ctx), "chart": chart_digest(), "namespace": LABELS},
+                       sort_keys=True)  # fmt: skip
     return hashlib.sha256(given.encode()).hexdigest()
 
 
@@ -125,6 +129,7 @@ class RollwayRelease(Component):
         given.touch(mode=0o600)
         given.chmod(0o600)  # credentials: before anything is written
         given.write_text(json.dumps(values(ctx)))
+        admin_namespace(ctx, NAMESPACE)
         run(
             [helm_binary(ctx), "upgrade", "--install", RELEASE, CHART, "--namespace", NAMESPACE,
              "--create-namespace", "--kubeconfig", kubeconfig(ctx), "-f", given],

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack.components.pod_security import admin_namespace
 from devstack.stack import Context
 from tests.e2e.flow import Api, Kube
 from tests.helpers import free_port
@@ -62,10 +63,13 @@ def login(
 
 
 @pytest.fixture
-def app_name(devstack_env: dict[str, str]) -> Iterator[str]:
-    """A name no other test (or earlier session) used; its namespaces go when the test ends."""
+def app_name(devstack: Context, devstack_env: dict[str, str]) -> Iterator[str]:
+    """A name no other test (or earlier session) used; its namespaces, created as an admin
+    creates them (Rollway's pipeline may not), go when the test ends."""
     name = f"e2e-{uuid.uuid4().hex[:6]}"
-    yield name
     namespaces = [f"{name}-{env}" for env in ("dev", "prod")]
+    for namespace in namespaces:
+        admin_namespace(devstack, namespace)
+    yield name
     subprocess.run(["kubectl", "delete", "namespace", "--ignore-not-found", "--wait=false",
                     *namespaces], env=devstack_env, capture_output=True, check=False)  # fmt: skip

@@ -136,27 +136,48 @@ which the kubelet expands in a container's env (not in envFrom).
 The ServiceAccount the workflows run as: the templates' spec.serviceAccountName, which every
 template must name, and name alike (rollway-workflow).
 */}}
-{{- define "rollway.workflowServiceAccountName" -}}
+{{/*
+The ServiceAccount every WorkflowTemplate names at one place: (list . "serviceAccountName") the
+pipeline's pods, (list . "executor") Argo's executor in them (spec.executor.serviceAccountName).
+*/}}
+{{- define "rollway.templatesAccount" -}}
+{{- $root := index . 0 }}
+{{- $which := index . 1 }}
+{{- $field := ternary "spec.executor.serviceAccountName" "spec.serviceAccountName" (eq $which "executor") }}
 {{- $names := list }}
-{{- range $path := include "rollway.workflowTemplateFiles" . | fromJsonArray }}
-{{- $spec := (($.Files.Get $path | fromYaml).spec | default dict) }}
-{{- $name := $spec.serviceAccountName | default "" }}
+{{- range $path := include "rollway.workflowTemplateFiles" $root | fromJsonArray }}
+{{- $spec := (($root.Files.Get $path | fromYaml).spec | default dict) }}
+{{- $name := ternary (($spec.executor | default dict).serviceAccountName | default "") ($spec.serviceAccountName | default "") (eq $which "executor") }}
 {{- if not $name }}
-{{- fail (printf "%s: spec.serviceAccountName is not set; the chart grants its rights to that ServiceAccount" $path) }}
+{{- fail (printf "%s: %s is not set; the chart grants its rights to that ServiceAccount" $path $field) }}
 {{- end }}
 {{- $names = append $names $name }}
 {{- end }}
 {{- $names = uniq $names }}
 {{- if ne (len $names) 1 }}
-{{- fail (printf "files/workflow-templates: the templates name different ServiceAccounts %v; they must share one" $names) }}
+{{- fail (printf "files/workflow-templates: the templates name different ServiceAccounts %v in %s; they must share one" $names $field) }}
 {{- end }}
 {{- first $names }}
+{{- end }}
+
+{{- define "rollway.workflowServiceAccountName" -}}
+{{- include "rollway.templatesAccount" (list . "serviceAccountName") }}
+{{- end }}
+
+{{- define "rollway.executorServiceAccountName" -}}
+{{- include "rollway.templatesAccount" (list . "executor") }}
 {{- end }}
 
 {{/* Subjects of the workflow bindings. */}}
 {{- define "rollway.workflowSubject" -}}
 - kind: ServiceAccount
   name: {{ include "rollway.workflowServiceAccountName" . }}
+  namespace: {{ .Release.Namespace }}
+{{- end }}
+
+{{- define "rollway.executorSubject" -}}
+- kind: ServiceAccount
+  name: {{ include "rollway.executorServiceAccountName" . }}
   namespace: {{ .Release.Namespace }}
 {{- end }}
 
@@ -190,4 +211,11 @@ reaches it.
 {{- $_ := set $data "callback-url" (printf "http://%s.%s.svc:%v" $service .Release.Namespace $v.service.port) }}
 {{- end }}
 {{- toYaml $data }}
+{{- end }}
+
+{{/* The Pod Security labels of a target namespace: enforce, and warn/audit at the same level. */}}
+{{- define "rollway.podSecurityLabels" -}}
+{{- range $mode := list "enforce" "warn" "audit" }}
+pod-security.kubernetes.io/{{ $mode }}: {{ $.Values.namespaces.podSecurity }}
+{{- end }}
 {{- end }}

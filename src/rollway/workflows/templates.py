@@ -33,9 +33,16 @@ from .parameters import BUILD_PARAMS, DEPLOY_PARAMS, Param, ParamSet
 #: charts/rollway writes its `image` (or `workflowTemplates.image`) into every step.
 STEP_IMAGE = f"ghcr.io/rollway/rollway:{__version__}"
 SERVICE_ACCOUNT = "rollway-workflow"
+#: Argo's executor (init and wait containers) writes task results with this account's token;
+#: the steps' own containers get SERVICE_ACCOUNT's token only where they call the Kubernetes API.
+EXECUTOR_SERVICE_ACCOUNT = "rollway-executor"
 #: The user Rollway's image runs as (devstack/images.py makes it).
 STEP_UID = 1000
 WORKSPACE = "/workspace"
+#: The only writable path besides the workspace (the root filesystem is read-only): the image's
+#: HOME, tempfiles, and the outputs directory (under /tmp) — a per-pod emptyDir.
+SCRATCH = "/tmp"
+SCRATCH_LIMIT = "2Gi"
 #: Settings (URLs) come from this ConfigMap, credentials from these Secrets — never parameters.
 PLATFORM_CONFIG = "rollway-platform"
 SECRETS = {
@@ -92,8 +99,10 @@ def step(
     timeout: int,
     retries: int = 3,
     inputs: tuple[str, ...] = (),
+    kube_api: bool = False,
 ) -> Container:
-    """A template that runs `rollway-step <name> …` in the step image."""
+    """A template that runs `rollway-step <name> …` in the step image; `kube_api`: the step
+    calls the Kubernetes API, so its container gets the pipeline account's token."""
     env: list[Env | SecretEnv | ConfigMapEnv] = [
         Env(name="ROLLWAY_WORKSPACE", value=WORKSPACE),
         Env(name="ROLLWAY_OUTPUTS_DIR", value=DEFAULT_DIR),
@@ -119,7 +128,18 @@ def step(
         outputs=[
             Parameter(name=o, value_from=m.ValueFrom(path=f"{DEFAULT_DIR}/{o}")) for o in outputs
         ],
-        volume_mounts=[m.VolumeMount(name="workspace", mount_path=WORKSPACE)],
+        volume_mounts=[
+            m.VolumeMount(name="workspace", mount_path=WORKSPACE),
+            m.VolumeMount(name="scratch", mount_path=SCRATCH),
+        ],
+        security_context=m.SecurityContext(
+            run_as_non_root=True,
+            read_only_root_filesystem=True,
+            allow_privilege_escalation=False,
+            capabilities=m.Capabilities(drop=["ALL"]),
+        ),
+        # None: the workflow's default, no token (spec.automountServiceAccountToken).
+        automount_service_account_token=True if kube_api else None,
         # Relative paths in args (artifact/, chart/, manifests.yaml) live in the shared workspace.
         working_dir=WORKSPACE,
         # IntOrString fields are written as strings: Argo's JSON schema types them as string.
@@ -169,8 +189,22 @@ def _template(name: str, params: ParamSet, deadline: int) -> WorkflowTemplate:
         # Steps run as the image's non-root user; fsGroup makes the workspace volume theirs
         # wherever the volume's driver honours it (any CSI driver does).
         security_context=m.PodSecurityContext(
-            run_as_non_root=True, run_as_user=STEP_UID, run_as_group=STEP_UID, fs_group=STEP_UID
+            run_as_non_root=True,
+            run_as_user=STEP_UID,
+            run_as_group=STEP_UID,
+            fs_group=STEP_UID,
+            seccomp_profile=m.SeccompProfile(type="RuntimeDefault"),
         ),
+        # No step container gets a token unless it asks (`kube_api`); Argo then requires an
+        # executor account, whose token only the init and wait containers mount.
+        automount_service_account_token=False,
+        executor=m.ExecutorConfig(service_account_name=EXECUTOR_SERVICE_ACCOUNT),
+        volumes=[
+            m.Volume(
+                name="scratch",
+                empty_dir=m.EmptyDirVolumeSource(size_limit=m.Quantity(SCRATCH_LIMIT)),
+            )
+        ],
         volume_claim_templates=[
             m.PersistentVolumeClaim(
                 metadata=m.ObjectMeta(name="workspace"),
@@ -303,6 +337,7 @@ def deploy_template() -> WorkflowTemplate:
             inputs=("manifests", "coordinates", "jar-sha256", "digest", "commit"),
             outputs=("rollout",),
             timeout=300,
+            kube_api=True,
         )  # fmt: skip
         wait = step(
             "wait-rollout",
@@ -312,12 +347,14 @@ def deploy_template() -> WorkflowTemplate:
             outputs=("phase", "revision"),
             timeout=86400,
             retries=1,
+            kube_api=True,
         )  # fmt: skip
         promote = step(
             "promote",
             ["--namespace", wp("namespace"), "--name", inp("rollout")],
             inputs=("rollout",),
             timeout=120,
+            kube_api=True,
         )
         approval = Suspend(name="approval")
         _exit_handler()

@@ -43,18 +43,27 @@ def namespace(devstack: Context) -> Iterator[str]:
     kubectl(devstack, "delete", "namespace", name, "--wait=false")
 
 
-def approval_workflow() -> dict[str, Any]:
-    """A workflow whose entrypoint is a single suspend template: no pods, pure controller logic."""
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Workflow",
-        "metadata": {"generateName": "approval-"},
-        "spec": {"entrypoint": "approve", "templates": [{"name": "approve", "suspend": {}}]},
-    }
+#: A template whose entrypoint is a single suspend template: no pods, pure controller logic.
+APPROVAL_TEMPLATE = {
+    "apiVersion": "argoproj.io/v1alpha1",
+    "kind": "WorkflowTemplate",
+    "metadata": {"name": "approval"},
+    "spec": {"entrypoint": "approve", "templates": [{"name": "approve", "suspend": {}}]},
+}
 
 
 def submit(argo: httpx.Client, namespace: str) -> str:
-    resp = argo.post(f"/api/v1/workflows/{namespace}", json={"workflow": approval_workflow()})
+    """A workflow of the approval template (the controller runs only Workflows that reference a
+    WorkflowTemplate: workflowRestrictions)."""
+    resp = argo.post(
+        f"/api/v1/workflow-templates/{namespace}", json={"template": APPROVAL_TEMPLATE}
+    )
+    assert resp.status_code == 200, resp.text
+    workflow = {
+        "metadata": {"generateName": "approval-"},
+        "spec": {"workflowTemplateRef": {"name": "approval"}},
+    }
+    resp = argo.post(f"/api/v1/workflows/{namespace}", json={"workflow": workflow})
     assert resp.status_code == 200, resp.text
     return str(resp.json()["metadata"]["name"])
 

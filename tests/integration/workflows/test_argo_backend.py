@@ -17,6 +17,7 @@ import yaml
 from rollway.errors import InvalidInput, NotFound
 from rollway.workflows.backends.argo import ArgoBackend
 from rollway.workflows.render import rendered
+from rollway.workflows.templates import EXECUTOR_SERVICE_ACCOUNT, SERVICE_ACCOUNT
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.integration
@@ -46,7 +47,8 @@ def kubectl(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
 def namespace(devstack_env: dict[str, str]) -> Iterator[str]:
     name = f"argo-{uuid.uuid4().hex[:6]}"
     kubectl(devstack_env, "create", "namespace", name)
-    kubectl(devstack_env, "-n", name, "create", "serviceaccount", "rollway-workflow")
+    for account in (SERVICE_ACCOUNT, EXECUTOR_SERVICE_ACCOUNT):  # the controller looks both up
+        kubectl(devstack_env, "-n", name, "create", "serviceaccount", account)
     docs = [*rendered().values(), yaml.safe_dump(GATE)]
     kubectl(devstack_env, "-n", name, "apply", "-f", "-", stdin="\n---\n".join(docs))
     yield name

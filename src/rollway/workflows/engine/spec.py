@@ -28,12 +28,14 @@ ALLOWED = {
         "templates", "workflowMetadata", "volumeClaimTemplates",
         # Where Argo schedules the pods and how their images are pulled: nothing to do here.
         "nodeSelector", "tolerations", "imagePullSecrets",
-        # Whom the pods run as: the engine's steps run as the engine's own user.
-        "securityContext",
+        # Whom the pods run as, with which token and scratch volumes: the engine's steps run
+        # as the engine's own user with its credentials; mount paths map to local directories.
+        "securityContext", "automountServiceAccountToken", "executor", "volumes",
     },
     "template": {"name", "dag", "container", "suspend", "inputs", "outputs",
-                 "activeDeadlineSeconds", "retryStrategy"},
-    "container": {"image", "command", "args", "env", "volumeMounts", "workingDir"},
+                 "activeDeadlineSeconds", "retryStrategy", "automountServiceAccountToken"},
+    "container": {"image", "command", "args", "env", "volumeMounts", "workingDir",
+                  "securityContext"},
     "task": {"name", "template", "arguments", "depends", "when"},
     "retryStrategy": {"limit", "retryPolicy", "expression", "backoff"},
     "backoff": {"duration", "factor", "cap", "maxDuration"},
