@@ -26,6 +26,7 @@ from .audit import AuditMiddleware
 from .context import Context
 from .db import Database
 from .deps import PrincipalDep
+from .gate import Authentication, BodyLimit
 from .metrics import Metrics, MetricsMiddleware
 from .routers import (
     actions,
@@ -43,6 +44,7 @@ from .services import notifications
 from .services.notifications import Notifier
 from .services.reconciler import Reconciler
 from .settings import Settings
+from .streams import Streams
 
 if TYPE_CHECKING:
     from ..rollouts import RolloutsClient
@@ -72,6 +74,7 @@ def create_app(
             issuer=settings.oidc_issuer,
             audience=settings.oidc_audience,
             algorithms=settings.oidc_algorithms,
+            clients=settings.oidc_allowed_clients,
             leeway=settings.oidc_leeway,
             refresh_interval=settings.oidc_jwks_refresh_interval,
         ),
@@ -84,6 +87,7 @@ def create_app(
         ),
         notifier=Notifier(db, interval=settings.sync_interval),
         metrics=Metrics(),
+        streams=Streams(settings.streams_per_user, settings.streams_total),
         rollouts_factory=rollouts_factory or (lambda: _rollouts_client(settings)),
     )
 
@@ -115,7 +119,11 @@ def create_app(
     )
     app.state.context = ctx
     problems.install(app)
+    # Outermost last: metrics see every answer; the gate refuses before the audit trail.
     app.add_middleware(AuditMiddleware, db=db, prefix=f"{API_PREFIX}/")
+    app.add_middleware(Authentication, validator=ctx.validator,
+                       audience=settings.oidc_audience, metrics=ctx.metrics)  # fmt: skip
+    app.add_middleware(BodyLimit, limit=settings.max_request_body)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
 
     app.include_router(health.router)

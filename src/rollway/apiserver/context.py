@@ -14,6 +14,7 @@ from .metrics import Metrics
 from .services.notifications import Notifier
 from .services.reconciler import Reconciler
 from .settings import Settings
+from .streams import Streams
 
 if TYPE_CHECKING:
     from ..rollouts import RolloutsClient
@@ -28,6 +29,7 @@ class Context:
     reconciler: Reconciler
     notifier: Notifier
     metrics: Metrics
+    streams: Streams
     #: Builds the Rollouts client on first use: Kubernetes may be configured later than startup.
     rollouts_factory: Callable[[], RolloutsClient]
     _rollouts: RolloutsClient | None = None

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from ..auth import Principal
 from ..auth.tokens import InvalidToken
@@ -16,6 +15,7 @@ from .context import Context
 from .models import Deployment
 from .routers.params import DeploymentId
 from .services import deployments
+from .streams import Streams
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -49,18 +49,11 @@ async def principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """The caller, from a valid bearer token; every route but health and metrics needs one.
-
-    A token seen before is answered from memory; a new one is checked in a worker thread, since
-    that may mean downloading the realm's keys."""
-    if credentials is None:
+    """The caller the authentication gate (`gate.Authentication`) admitted before the body was
+    read; `credentials` declares the bearer scheme in the OpenAPI document."""
+    caller: Principal | None = getattr(request.state, "principal", None)
+    if caller is None:
         raise InvalidToken("a bearer token is required")
-    ctx, token = server(request), credentials.credentials
-    claims = ctx.validator.accepted(token)
-    if claims is None:
-        claims = await run_in_threadpool(ctx.validator.validate, token)
-    caller = Principal.from_claims(claims, ctx.settings.oidc_audience)
-    request.state.principal = caller
     return caller
 
 
@@ -81,3 +74,17 @@ async def visible_deployment(
 
 
 VisibleDeployment = Annotated[Deployment, Depends(visible_deployment)]
+
+
+async def stream_slot(request: Request, caller: PrincipalDep) -> AsyncIterator[Streams]:
+    """A slot for one log or event stream, held until its response has ended; 429 when the
+    caller or the server has as many open as allowed."""
+    streams = server(request).streams
+    streams.take(caller.subject)
+    try:
+        yield streams
+    finally:
+        streams.give_back(caller.subject)
+
+
+StreamSlot = Annotated[Streams, Depends(stream_slot)]

@@ -30,6 +30,12 @@ class Metrics:
             buckets=BUCKETS,
             registry=self.registry,
         )
+        self.unauthenticated = Counter(
+            "rollway_unauthenticated_requests_total",
+            "Requests refused for a missing or invalid token (never written to the audit trail)",
+            ("reason",),
+            registry=self.registry,
+        )
         self.admissions = Counter(
             "rollway_deployments_admitted_total",
             "Deployment requests by outcome",

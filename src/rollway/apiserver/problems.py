@@ -68,13 +68,13 @@ def problem_response(
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(RollwayError, _rollway_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RollwayError, rollway_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
-    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)
 
 
-async def _rollway_error(request: Request, exc: RollwayError) -> JSONResponse:
+async def rollway_error(request: Request, exc: RollwayError) -> JSONResponse:
     headers = None
     if isinstance(exc, InvalidToken) or exc.status == 401:
         headers = {"WWW-Authenticate": f'Bearer realm="rollway", error="invalid_token", '
@@ -107,8 +107,9 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     )
 
 
-async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
-    titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized"}
+async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized",
+              413: "Content too large"}  # fmt: skip
     title = titles.get(exc.status_code, "HTTP error")
     detail = exc.detail if isinstance(exc.detail, str) else title
     headers = dict(exc.headers) if exc.headers else None

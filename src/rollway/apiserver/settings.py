@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ..auth.tokens import ALGORITHMS
+from ..auth.tokens import ALGORITHMS, DEFAULT_CLIENTS
 
 
 class Settings(BaseSettings):
@@ -32,9 +32,19 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = None
     oidc_audience: str = "rollway-api"
     oidc_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
+    #: Keycloak clients whose tokens are accepted: a token's `azp`, when it has one, must be one
+    #: of them (ROLLWAY_OIDC_ALLOWED_CLIENTS as a JSON list).
+    oidc_allowed_clients: list[str] = Field(default_factory=lambda: list(DEFAULT_CLIENTS))
     oidc_leeway: int = Field(default=30, ge=0, le=300)
-    #: Least seconds between two JWKS downloads caused by unknown key ids.
+    #: Least seconds between two JWKS downloads (attempts, failed or not) for unknown key ids.
     oidc_jwks_refresh_interval: float = Field(default=10.0, ge=0)
+
+    #: Largest request body accepted (413 beyond), checked before the body is read.
+    max_request_body: int = Field(default=1_048_576, ge=1024)
+    #: Open log and event streams: per caller, and in all (each holds a thread of its own pool).
+    streams_per_user: int = Field(default=8, ge=1)
+    streams_total: int = Field(default=64, ge=1)
+
 
     #: How often in-flight deployments are brought up to date from the engine.
     sync_interval: float = Field(default=1.0, gt=0)

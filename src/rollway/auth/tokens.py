@@ -1,9 +1,17 @@
-"""Validate Keycloak access tokens: signature against the realm's JWKS, issuer, audience, expiry.
+"""Validate Keycloak access tokens: signature against the realm's JWKS, issuer, audience, expiry,
+not-before and the authorized party (`azp`, the client the token was issued to).
 
-python-keycloak's `decode_token` (jwcrypto underneath) does the checking. This module keeps the
-realm's JWKS cached, refreshes it once when a token names a key it does not know (the realm
-rotated its keys), and allows only asymmetric algorithms, so `none` and HS* tokens never verify.
-A token that passed is remembered until it expires, so a client repeating it costs no crypto.
+python-keycloak's `decode_token` (jwcrypto underneath) checks the signature, `iss`, `aud` and
+`exp`; `nbf` and `azp` are checked here (jwcrypto skips `nbf` once claims to check are given).
+Only asymmetric algorithms are allowed, so `none` and HS* tokens never verify, and the key comes
+only from the realm's JWKS: `jku`, `x5u` and `jwk` headers are never followed.
+
+The JWKS is cached. A token naming a key the cache lacks (the realm rotated its keys) may cause
+one download, at most one per `refresh_interval` whether downloads succeed or fail, by one
+thread at a time: a request finding a download under way does not wait for it unless there are
+no keys yet. So a flood of tokens with made-up key ids costs Keycloak nothing and the server no
+threads. A token that passed is remembered until it expires, so a client repeating it costs no
+crypto; that memory has its own lock, never held across I/O, so the event loop can consult it.
 """
 
 from __future__ import annotations
@@ -35,6 +43,8 @@ ACCEPTED_TOKENS = 10_000
 #: "Claim iss is missing", "Invalid 'aud' value. …" (jwcrypto's wording).
 CLAIM_NAME = re.compile(r"^Claim (\w+) is missing|^Invalid '(\w+)' value")
 CLAIMS = {"iss": "issuer", "aud": "audience", "exp": "expiry"}
+#: The Keycloak clients of the example realm whose tokens the API takes (`app login`, CI).
+DEFAULT_CLIENTS = ("rollway-cli", "rollway-ci")
 
 
 class InvalidToken(Unauthorized):
@@ -54,6 +64,7 @@ class TokenValidator:
         issuer: str,
         audience: str,
         algorithms: Collection[str] = ALGORITHMS,
+        clients: Collection[str] = DEFAULT_CLIENTS,
         leeway: int = 30,
         refresh_interval: float = 10.0,
     ) -> None:
@@ -62,6 +73,8 @@ class TokenValidator:
             raise ValueError(f"algorithms {forbidden} are not allowed (only {ALGORITHMS})")
         self.issuer, self.audience = issuer, audience
         self.algorithms = list(algorithms)
+        #: A token carrying `azp` must name one of these clients.
+        self.clients = frozenset(clients)
         self.leeway = leeway
         #: At most one JWKS download per interval, however many unknown kids arrive.
         self.refresh_interval = refresh_interval
@@ -69,7 +82,10 @@ class TokenValidator:
             server_url=server_url, realm_name=realm, client_id=audience, timeout=10
         )
         self._keys: jwk.JWKSet | None = None
-        self._fetched_at = -math.inf
+        self._attempted_at = -math.inf
+        #: Held by the one thread downloading the JWKS.
+        self._download = threading.Lock()
+        #: Guards the memory of accepted tokens only; never held across I/O.
         self._lock = threading.Lock()
         #: Tokens that passed, by digest: a client sends the same one until it expires.
         self._accepted: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
@@ -123,41 +139,69 @@ class TokenValidator:
             raise InvalidToken("not an access token")
         if not isinstance(claims.get("exp"), int | float):
             raise InvalidToken("missing expiry")
+        self._check_not_before(claims.get("nbf"))
+        if "azp" in claims and claims["azp"] not in self.clients:
+            raise InvalidToken("token issued to a client the API does not accept")
         return claims
 
-    def keys(self) -> jwk.JWKSet:
-        """The cached JWKS, downloaded on first use."""
-        with self._lock:
-            if self._keys is None:
-                self._refresh()
-            assert self._keys is not None
-            return self._keys
+    def _check_not_before(self, nbf: object) -> None:
+        if nbf is None:
+            return
+        if not isinstance(nbf, int | float) or isinstance(nbf, bool):
+            raise InvalidToken("wrong not-before")
+        if nbf > time.time() + self.leeway:
+            raise InvalidToken("token not yet valid")
 
     def _key(self, kid: str) -> jwk.JWK:
-        keys = self.keys()
+        keys = self._keys
+        if keys is None:
+            keys = self._download_keys(wait=True)
         key = keys.get_key(kid) if kid else None
-        if key is None:
-            with self._lock:
-                if time.monotonic() - self._fetched_at >= self.refresh_interval:
-                    self._refresh()
-                assert self._keys is not None
-                key = self._keys.get_key(kid) if kid else None
+        if key is None and kid:
+            key = self._download_keys(wait=False).get_key(kid)
         if key is None:
             raise InvalidToken("token signed by an unknown key")
         return key
 
-    def _refresh(self) -> None:
+    def _download_keys(self, *, wait: bool) -> jwk.JWKSet:
+        """The realm's keys after a download, if this thread may make one now; else as cached.
+
+        Single flight: one thread downloads, the others wait for it only when there is nothing
+        cached (`wait`). Rate limit: at most one attempt per `refresh_interval`, failed or not.
+        """
+        seen = self._keys
+        if not self._download.acquire(blocking=wait):
+            return self._cached()
         try:
-            certs = self._openid.certs()
-        except (KeycloakError, OSError) as err:
-            raise TransientError(
-                f"cannot fetch the realm's signing keys: {type(err).__name__}"
-            ) from None
-        keys = jwk.JWKSet()
-        for cert in certs.get("keys", []):
-            if cert.get("use", "sig") == "sig":
-                keys.add(jwk.JWK(**cert))
-        self._keys, self._fetched_at = keys, time.monotonic()
+            if self._keys is not seen:  # another thread downloaded while this one waited
+                return self._cached()
+            if time.monotonic() - self._attempted_at < self.refresh_interval:
+                return self._cached()
+            self._attempted_at = time.monotonic()
+            self._keys = _download(self._openid)
+            return self._keys
+        finally:
+            self._download.release()
+
+    def _cached(self) -> jwk.JWKSet:
+        if self._keys is None:
+            raise TransientError("the realm's signing keys are unavailable; try again shortly")
+        return self._keys
+
+
+def _download(openid: KeycloakOpenID) -> jwk.JWKSet:
+    """The realm's signature keys from its JWKS endpoint."""
+    try:
+        certs = openid.certs()
+    except (KeycloakError, OSError) as err:
+        raise TransientError(
+            f"cannot fetch the realm's signing keys: {type(err).__name__}"
+        ) from None
+    keys = jwk.JWKSet()
+    for cert in certs.get("keys", []):
+        if cert.get("use", "sig") == "sig":
+            keys.add(jwk.JWK(**cert))
+    return keys
 
 
 def _header(token: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -11,9 +11,9 @@ from fastapi.responses import StreamingResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy.orm import Session
 
-from ..deps import ContextDep, PrincipalDep, VisibleDeployment
+from ..deps import ContextDep, PrincipalDep, StreamSlot, VisibleDeployment
 from ..models import FINISHED
-from ..schemas.common import Model
+from ..schemas.common import Model, problem_responses
 from ..schemas.deployments import (
     DeploymentCreate,
     DeploymentOut,
@@ -106,11 +106,12 @@ async def get_deployment(deployment: VisibleDeployment) -> Response:
 @router.get(
     "/deployments/{deployment_id}/logs",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/plain": {}, NDJSON: {}}}},
+    responses={200: {"content": {"text/plain": {}, NDJSON: {}}}, **problem_responses(429)},
 )
-def deployment_logs(
+async def deployment_logs(
     deployment: VisibleDeployment,
     ctx: ContextDep,
+    streams: StreamSlot,
     request: Request,
     step: LabelQuery | None = None,
     follow: bool = False,
@@ -120,22 +121,30 @@ def deployment_logs(
     if deployment.workflow is not None:
         lines = ctx.backend.logs(deployment.workflow, node=step, follow=follow)
     if NDJSON in request.headers.get("accept", ""):
-        return StreamingResponse(_ndjson(lines), media_type=NDJSON)
-    return StreamingResponse((f"{line}\n" for line in lines), media_type="text/plain")
+        return StreamingResponse(streams.relay(_ndjson(lines)), media_type=NDJSON)
+    text = (f"{line}\n" for line in lines)
+    return StreamingResponse(streams.relay(text), media_type="text/plain")
 
 
-@router.get("/deployments/{deployment_id}/events", response_class=EventSourceResponse)
-def watch_deployment(
+@router.get(
+    "/deployments/{deployment_id}/events",
+    response_class=EventSourceResponse,
+    responses=problem_responses(429),
+)
+async def watch_deployment(
     deployment: VisibleDeployment,
     ctx: ContextDep,
+    streams: StreamSlot,
     timeout: Annotated[float, Query(gt=0, le=3600)] = 600,
-) -> Iterator[ServerSentEvent]:
+) -> AsyncIterator[ServerSentEvent]:
     """Server-sent events: `status` with the record, then each time the workflow changes, and
     `end` once it finished (or `timeout` seconds passed)."""
     snapshot = DeploymentOut.of(deployment)
     yield ServerSentEvent(event="status", data=snapshot, id="0")
     if deployment.workflow is not None and snapshot.state not in FINISHED:
-        for seq, workflow in enumerate(ctx.backend.watch(deployment.workflow, timeout), 1):
+        seq = 0
+        async for workflow in streams.relay(ctx.backend.watch(deployment.workflow, timeout)):
+            seq += 1
             progress = Progress(
                 id=deployment.id,
                 state=workflow_status.state_of(workflow, deployment.stop_reason),

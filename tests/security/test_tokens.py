@@ -1,9 +1,12 @@
-"""Forged and broken tokens against the real realm: every one is refused with 401.
+"""Forged and broken tokens against the real realm: every one is refused with 401 problem+json,
+counted in `rollway_unauthenticated_requests_total` and never written to the audit trail.
 
 Tokens with wrong claims are signed with a key the realm really publishes (a passive RSA key
 this module adds to the realm through the admin API and removes afterwards), so each one fails
-for the reason it tests, not merely for an unknown signature. A correctly-claimed token signed
-with that key is accepted: the control that makes the negative cases mean something.
+for the reason it tests, not merely for an unknown signature; that is also how a token that is
+not yet valid (`nbf` ahead) or issued to another client (`azp`) is made. A correctly-claimed
+token signed with that key is accepted: the control that makes the negative cases mean
+something. Another realm's token comes from a second realm this module creates and deletes.
 """
 
 from __future__ import annotations
@@ -12,20 +15,26 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from jwcrypto import jwk, jwt
-from keycloak import KeycloakAdmin
+from keycloak import KeycloakAdmin, KeycloakOpenID
+from sqlalchemy import func, select
 
+from rollway.apiserver.models import AuditEvent
 from tests.integration.apiserver.conftest import Api, Tokens
 
 pytestmark = pytest.mark.integration
 
 PROBE = "/api/v1/apps"
+#: A mutating call: refused before the body is read, it must leave no audit row.
+ATTEMPT = ("POST", "/api/v1/apps/hello/deployments", {"env": "dev", "version": "1.0.0"})
 
 
 def b64(data: bytes) -> str:
@@ -102,18 +111,131 @@ def good_claims(tokens: Tokens) -> dict[str, Any]:
     return {**claims_of(tokens("alice")), "iat": now, "exp": now + 300, "jti": str(uuid.uuid4())}
 
 
+def audit_rows(api: Api) -> int:
+    with api.client.app.state.context.db.read() as session:
+        return int(session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
+
+
+def unauthenticated(api: Api, reason: str) -> float:
+    """The server's count of refused tokens (`missing` or `invalid`)."""
+    line = f'rollway_unauthenticated_requests_total{{reason="{reason}"}} '
+    metrics = api.call(None, "GET", "/metrics").text.splitlines()
+    return next((float(m.removeprefix(line)) for m in metrics if m.startswith(line)), 0.0)
+
+
 def refused(api: Api, token: str | None, reason: str, scheme: str = "Bearer") -> None:
+    """The attempt gets 401 problem+json naming `reason`, echoes nothing of the token, writes
+    no audit row and is counted instead."""
     headers = {"Authorization": f"{scheme} {token}"} if token is not None else {}
-    answer = api.call(None, "GET", PROBE, headers=headers)
+    kind = "invalid" if token is not None and scheme == "Bearer" else "missing"
+    rows, counted = audit_rows(api), unauthenticated(api, kind)
+    method, path, body = ATTEMPT
+    answer = api.call(None, method, path, headers=headers, json=body)
     assert answer.status_code == 401, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.headers["www-authenticate"].startswith("Bearer ")
-    body = answer.json()
-    assert reason in body["detail"], body
+    problem = answer.json()
+    assert reason in problem["detail"], problem
+    assert problem["status"] == 401 and problem["instance"] == path
     if token:
         assert token not in answer.text
         assert all(part not in answer.text for part in token.split(".") if len(part) > 8)
     assert "Traceback" not in answer.text
+    assert audit_rows(api) == rows
+    assert unauthenticated(api, kind) == counted + 1
+
+
+class Listener(ThreadingHTTPServer):
+    """An attacker's host on loopback: serves a JWKS to whoever asks, and records who did."""
+
+    def __init__(self, keys: dict[str, Any]) -> None:
+        self.requests: list[str] = []
+        listener = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                listener.requests.append(self.path)
+                body = json.dumps(keys).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@pytest.fixture
+def attacker() -> Iterator[tuple[jwk.JWK, Listener]]:
+    """The attacker's signing key, and a listener publishing it."""
+    key = jwk.JWK.generate(kty="RSA", size=2048, kid="attacker")
+    server = Listener({"keys": [json.loads(key.export_public())]})
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield key, server
+    server.shutdown()
+    server.server_close()
+
+
+def signed_with_header(claims: dict[str, Any], key: jwk.JWK, **header: Any) -> str:
+    token = jwt.JWT(header={"alg": "RS256", "typ": "JWT", **header}, claims=claims)
+    token.make_signed_token(key)
+    return str(token.serialize())
+
+
+class OtherRealm:
+    """A second realm of the devstack Keycloak with one user and a client whose tokens carry
+    the API's audience: its tokens differ from the real realm's only by issuer and keys."""
+
+    PASSWORD = "other-realm-password"  # noqa: S105 (a throwaway user of a throwaway realm)
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.name = f"rollway-other-{uuid.uuid4().hex[:8]}"
+        self.admin = KeycloakAdmin(
+            server_url=env["ROLLWAY_KEYCLOAK_URL"],
+            username="admin",
+            password=env["KEYCLOAK_ADMIN_PASSWORD"],
+            realm_name="master",
+        )
+        audience = {
+            "name": "audience",
+            "protocol": "openid-connect",
+            "protocolMapper": "oidc-audience-mapper",
+            "config": {"included.custom.audience": env["ROLLWAY_OIDC_AUDIENCE"],
+                       "access.token.claim": "true"},
+        }  # fmt: skip
+        self.admin.create_realm(
+            {
+                "realm": self.name,
+                "enabled": True,
+                "clients": [{"clientId": env["ROLLWAY_CLI_CLIENT_ID"], "publicClient": True,
+                             "directAccessGrantsEnabled": True, "protocolMappers": [audience]}],
+                "users": [{"username": "alice", "enabled": True, "emailVerified": True,
+                           "firstName": "Alice", "lastName": "Other", "email": "alice@other.test",
+                           "credentials": [{"type": "password", "value": self.PASSWORD}]}],
+            }
+        )  # fmt: skip
+        self.openid = KeycloakOpenID(server_url=env["ROLLWAY_KEYCLOAK_URL"], realm_name=self.name,
+                                     client_id=env["ROLLWAY_CLI_CLIENT_ID"])  # fmt: skip
+
+    def token(self) -> str:
+        return str(self.openid.token("alice", self.PASSWORD)["access_token"])
+
+    def remove(self) -> None:
+        self.admin.delete_realm(self.name)
+
+
+@pytest.fixture(scope="module")
+def other_realm(devstack_env: dict[str, str]) -> Iterator[OtherRealm]:
+    realm = OtherRealm(devstack_env)
+    try:
+        yield realm
+    finally:
+        realm.remove()
 
 
 def test_a_real_token_is_accepted(api: Api) -> None:
@@ -219,6 +341,68 @@ def test_no_expiry(api: Api, realm_key: RealmKey, good_claims: dict[str, Any]) -
 
 def test_not_an_access_token(api: Api, realm_key: RealmKey, good_claims: dict[str, Any]) -> None:
     refused(api, realm_key.sign({**good_claims, "typ": "ID"}), "not an access token")
+
+
+def test_jku_header_is_not_followed(
+    api: Api, good_claims: dict[str, Any], attacker: tuple[jwk.JWK, Listener]
+) -> None:
+    key, listener = attacker
+    token = signed_with_header(good_claims, key, kid="attacker", jku=f"{listener.url}/jwks.json")
+    refused(api, token, "unknown key")
+    assert listener.requests == []
+
+
+def test_x5u_header_is_not_followed(
+    api: Api, good_claims: dict[str, Any], attacker: tuple[jwk.JWK, Listener]
+) -> None:
+    key, listener = attacker
+    token = signed_with_header(good_claims, key, kid="attacker", x5u=f"{listener.url}/cert.pem")
+    refused(api, token, "unknown key")
+    assert listener.requests == []
+
+
+def test_an_embedded_jwk_under_a_real_kid_is_not_trusted(
+    api: Api, tokens: Tokens, good_claims: dict[str, Any], attacker: tuple[jwk.JWK, Listener]
+) -> None:
+    key, listener = attacker
+    kid = jwt.JWT(jwt=tokens("alice")).token.jose_header["kid"]
+    token = signed_with_header(good_claims, key, kid=kid, jwk=json.loads(key.export_public()),
+                               jku=f"{listener.url}/jwks.json")  # fmt: skip
+    refused(api, token, "signature verification failed")
+    assert listener.requests == []
+
+
+def test_another_realms_token(api: Api, other_realm: OtherRealm) -> None:
+    token = other_realm.token()
+    assert claims_of(token)["iss"].endswith(f"/realms/{other_realm.name}")  # a real token
+    refused(api, token, "unknown key")
+
+
+def test_another_realms_claims_under_a_realm_key(
+    api: Api, realm_key: RealmKey, other_realm: OtherRealm
+) -> None:
+    """Its claims re-signed with a key this realm publishes: the issuer alone refuses it."""
+    refused(api, realm_key.sign(claims_of(other_realm.token())), "wrong issuer")
+
+
+def test_not_yet_valid(api: Api, realm_key: RealmKey, good_claims: dict[str, Any]) -> None:
+    future = int(time.time()) + 3600
+    refused(api, realm_key.sign({**good_claims, "nbf": future}), "not yet valid")
+
+
+def test_issued_to_a_client_the_api_does_not_accept(
+    api: Api, realm_key: RealmKey, good_claims: dict[str, Any]
+) -> None:
+    refused(api, realm_key.sign({**good_claims, "azp": "account-console"}), "client the API")
+
+
+def test_a_token_of_an_accepted_client_passes(
+    api: Api, realm_key: RealmKey, good_claims: dict[str, Any]
+) -> None:
+    """The control of the azp case: alice's own token names rollway-cli."""
+    assert good_claims["azp"] == "rollway-cli"
+    answer = api.call(None, "GET", PROBE, headers={"Authorization": f"Bearer {realm_key.sign(good_claims)}"})  # fmt: skip
+    assert answer.status_code == 200, answer.text
 
 
 def test_health_and_metrics_need_no_token(api: Api) -> None:

@@ -1,0 +1,34 @@
+"""What Rollway's chart exposes of the API server: the Ingress routes the API, not /metrics;
+the clients whose tokens the API accepts reach its settings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .conftest import HelmChart
+from .test_rollway_chart import chart, container, render  # noqa: F401 (chart is a fixture)
+
+INGRESS = {"enabled": True, "hosts": ["rollway.example.com"]}
+
+
+def routed(values: dict[str, Any], helm: HelmChart) -> dict[str, str]:
+    ingress = render(helm, values).one("Ingress", "rollway-apiserver")["spec"]
+    return {p["path"]: p["pathType"] for p in ingress["rules"][0]["http"]["paths"]}
+
+
+def test_the_ingress_routes_the_api_and_its_documentation_but_not_metrics(chart: HelmChart) -> None:  # noqa: F811
+    assert routed({"ingress": INGRESS}, chart) == {
+        "/api/": "Prefix", "/openapi.json": "Exact", "/docs": "Exact"
+    }  # fmt: skip
+
+
+def test_metrics_through_the_ingress_only_when_asked(chart: HelmChart) -> None:  # noqa: F811
+    assert routed({"ingress": {**INGRESS, "exposeMetrics": True}}, chart)["/metrics"] == "Exact"
+
+
+def test_the_allowed_clients_reach_the_api_server(chart: HelmChart) -> None:  # noqa: F811
+    objects = render(chart, {"keycloak": {"allowedClients": ["rollway-cli", "jenkins"]}})
+    config = objects.one("ConfigMap", "rollway-apiserver")["data"]
+    assert json.loads(config["ROLLWAY_OIDC_ALLOWED_CLIENTS"]) == ["rollway-cli", "jenkins"]
+    assert {"configMapRef": {"name": "rollway-apiserver"}} in container(objects)["envFrom"]
