@@ -187,6 +187,31 @@ class Deployment(Base):
     steps: Mapped[list[Any]] = mapped_column(default=list)
     #: What ran, from the steps' outputs: jar, image, chart commit, rollout revision.
     provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: The approvals given to it, each bound to the plan it approved.
+    approvals: Mapped[list[Approval]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="Approval.seq"
+    )
+
+
+class Approval(Base):
+    """One person's approval of one deployment's plan (`workflows.binding`). A row each, so N
+    distinct approvers is a count, and the database refuses a second one by the same person."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (Index("uq_approvals_once", "deployment_id", "plan", "subject", unique=True),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    deployment_id: Mapped[str] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), index=True
+    )
+    #: sha256 hex of the plan approved: it counts for that plan only.
+    plan: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: After this it no longer counts (the environment's approvalExpirySeconds).
+    expires_at: Mapped[datetime]
 
 
 class AuditEvent(Base):
@@ -199,7 +224,7 @@ class AuditEvent(Base):
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    actor: Mapped[str] = mapped_column(String(255))  # name (only authenticated calls are audited)
+    actor: Mapped[str] = mapped_column(String(255))  # name; "anonymous" when not authenticated
     subject: Mapped[str | None] = mapped_column(String(255))
     action: Mapped[str] = mapped_column(String(64))
     method: Mapped[str] = mapped_column(String(8))

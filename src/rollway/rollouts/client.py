@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -150,16 +150,23 @@ class RolloutsClient:
         return self.info(self._patch(namespace, name, patches.restart(at)))
 
     def undo(
-        self, namespace: str, name: str, revision: int | None = None
+        self,
+        namespace: str,
+        name: str,
+        revision: int | None = None,
+        allow: Callable[[Mapping[str, Any], int], None] | None = None,
     ) -> tuple[RolloutInfo, int]:
         """`undo [--to-revision N]`: put back the pod template of a revision (default: previous).
-        Returns the Rollout as patched and the number of the revision put back."""
+        `allow` sees the template and its revision first, and raises to refuse it. Returns the
+        Rollout as patched and the number of the revision put back."""
         if revision is not None and (isinstance(revision, bool) or revision < 1):
             raise InvalidInput("must be a revision number (1 or more)", field="revision")
         ro = self.read(namespace, name)
         with api_errors(f"ReplicaSets in namespace '{namespace}'"):
             replicasets = self._items(self._apps.list_namespaced_replica_set, namespace)
         patch, restored = patches.undo(ro, replicasets, revision)
+        if allow is not None:
+            allow(patch[0]["value"], restored)
         with api_errors(_what(namespace, name)):
             patched = self.custom.patch_namespaced_custom_object(
                 GROUP, VERSION, namespace, PLURAL, name, patch, _content_type=JSON_PATCH

@@ -3,6 +3,7 @@ they came from (deployment id, jar, image digest, chart commit)."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,22 @@ from ..validation import dns_label
 from . import outputs
 
 
-def load_manifests(path: Path) -> list[dict[str, Any]]:
-    """The objects of a multi-document YAML file (empty documents skipped)."""
+def load_manifests(path: Path, sha256: str | None = None) -> list[dict[str, Any]]:
+    """The objects of a multi-document YAML file (empty documents skipped); with `sha256`, only
+    if the file is the one rendered (and approved): read once, so what is hashed is what applies."""
     try:
-        documents = list(yaml.safe_load_all(path.read_text()))
+        data = path.read_bytes()
     except OSError as err:
         raise InvalidInput(f"cannot read {path}: {err.strerror}", field="manifests") from None
-    except yaml.YAMLError as err:
+    if sha256 is not None and (found := hashlib.sha256(data).hexdigest()) != sha256:
+        raise InvalidInput(
+            f"{path} changed since it was rendered (sha256 {found}, the plan holds {sha256}): "
+            "nothing is applied",
+            field="manifests-sha256",
+        )
+    try:
+        documents = list(yaml.safe_load_all(data.decode()))
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
         raise InvalidInput(f"{path} is not valid YAML: {err}", field="manifests") from None
     manifests = [doc for doc in documents if doc is not None]
     for index, doc in enumerate(manifests, 1):
@@ -40,6 +50,11 @@ def load_manifests(path: Path) -> list[dict[str, Any]]:
 @click.option("--image-digest", required=True, help="sha256:<digest> of the image.")
 @click.option("--chart-repo", required=True)
 @click.option("--chart-commit", required=True)
+@click.option(
+    "--manifests-sha256",
+    help="SHA-256 the render step published (the approved plan holds it): anything else is "
+    "refused.",
+)
 @outputs.option
 def command(
     manifests_path: Path,
@@ -50,6 +65,7 @@ def command(
     image_digest: str,
     chart_repo: str,
     chart_commit: str,
+    manifests_sha256: str | None,
     outputs_dir: Path,
 ) -> None:
     """Server-side apply every object (field manager `rollway`) with provenance stamped on it
@@ -61,7 +77,7 @@ def command(
     provenance = Provenance(
         deployment_id, artifact, jar_sha256, image_digest, chart_repo, chart_commit
     )
-    manifests = [stamp(m, provenance) for m in load_manifests(manifests_path)]
+    manifests = [stamp(m, provenance) for m in load_manifests(manifests_path, manifests_sha256)]
     applier = Applier()
     targets = applier.plan(manifests, namespace)
     rollouts = [t for t in targets if t.kind == "Rollout"]

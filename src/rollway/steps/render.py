@@ -11,7 +11,9 @@ import click
 import yaml
 
 from ..chart import chartfile, values
+from ..rollouts.pauses import why_no_pause
 from ..validation import dns_label
+from ..workflows.binding import file_sha256
 from . import outputs
 
 STRATEGIES = ("bluegreen", "canary", "rolling")
@@ -55,8 +57,14 @@ def command(
     merged = values.build(user, pipeline)
     manifests = render.template(chart_dir, release, namespace, merged)
     write_atomically(out, yaml.safe_dump_all(manifests, sort_keys=False))
+    no_pause = why_no_pause(manifests)
     result: dict[str, object] = {
         "manifests": str(out.resolve()),
+        # What an approval binds to (workflows.binding), and where its gate goes: "plan" (the
+        # plan is approved before apply) or "pause" (at the Rollout's pause for promotion).
+        "manifests-sha256": file_sha256(out),
+        "gate": "plan" if no_pause else "pause",
+        "gate-reason": no_pause or "the Rollout waits for promotion before switching traffic",
         "object-count": str(len(manifests)),
         "objects": [f"{m.get('kind')}/{(m.get('metadata') or {}).get('name')}" for m in manifests],
     }

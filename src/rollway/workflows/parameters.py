@@ -150,7 +150,15 @@ DEPLOY_PARAMS = ParamSet(
         Param("values", "Extra Helm values as a JSON object", default="{}", check=_json_object),
         Param(
             "approval-required",
-            "Whether only an approver may resume the gate (enforced by the API server)",
+            "Whether the release waits for its approvals (enforced by the API server): at the "
+            "Rollout's pause, or before apply when it would not pause",
+            default="false",
+            enum=("true", "false"),
+        ),  # fmt: skip
+        Param(
+            "first-release",
+            "Whether nothing of the app serves in the environment yet: with approval required, "
+            "its approval comes before apply (a first Rollout does not pause)",
             default="false",
             enum=("true", "false"),
         ),  # fmt: skip

@@ -325,7 +325,7 @@ def deploy_template() -> WorkflowTemplate:
              "--image", inp("image"), "--strategy", wp("strategy"), "--replicas", wp("replicas"),
              "--values-json", wp("values"), "--out", "manifests.yaml"],
             inputs=("chart-dir", "image"),
-            outputs=("manifests",),
+            outputs=("manifests", "manifests-sha256", "gate", "gate-reason"),
             timeout=300,
         )  # fmt: skip
         apply = step(
@@ -333,8 +333,10 @@ def deploy_template() -> WorkflowTemplate:
             ["--manifests", inp("manifests"), "--namespace", wp("namespace"),
              "--deployment-id", wp("deployment-id"), "--artifact", inp("coordinates"),
              "--jar-sha256", inp("jar-sha256"), "--image-digest", inp("digest"),
-             "--chart-repo", wp("chart-repo"), "--chart-commit", inp("commit")],
-            inputs=("manifests", "coordinates", "jar-sha256", "digest", "commit"),
+             "--chart-repo", wp("chart-repo"), "--chart-commit", inp("commit"),
+             "--manifests-sha256", inp("manifests-sha256")],
+            inputs=("manifests", "manifests-sha256", "coordinates", "jar-sha256", "digest",
+                    "commit"),
             outputs=("rollout",),
             timeout=300,
             kube_api=True,
@@ -370,11 +372,21 @@ def deploy_template() -> WorkflowTemplate:
                     "image": out(b, "image"),
                 },
             )
+            # Where approval is required and the release would reach traffic without pausing (a
+            # rolling update, auto-promotion, a canary without `pause: {}`, a first release),
+            # the plan is approved before anything is applied; the render step decides from
+            # the rendered manifests, so no value or chart moves the gate past the traffic.
+            before_apply = (
+                f"{wp('approval-required')} == true && ({out(rd, 'gate')} == plan"
+                f" || {wp('first-release')} == true)"
+            )
+            plan_gate = task(approval, "plan-approval", when=before_apply)
             a = task(
                 apply,
                 "apply",
                 arguments={
                     "manifests": out(rd, "manifests"),
+                    "manifests-sha256": out(rd, "manifests-sha256"),
                     "coordinates": out(r, "coordinates"),
                     "jar-sha256": out(r, "sha256"),
                     "digest": out(b, "digest"),
@@ -385,14 +397,14 @@ def deploy_template() -> WorkflowTemplate:
             w1 = task(wait, "wait-rollout", {"rollout": rollout, "until": "paused"})
             # The manual-judgement gate: a paused rollout (blue-green preview up, or a canary
             # pause) waits here until `app promote` / `app approve` resumes it. Who may resume it
-            # (an approver, when the environment requires approval) is the API server's policy.
+            # (the approvals, when the environment requires them) is the API server's policy.
             paused = f"{out(w1, 'phase')} == Paused"
             gate = task(approval, "approval", when=paused)
             p = task(promote, "promote", {"rollout": rollout}, when=paused)
             w2 = task(wait, "wait-healthy", {"rollout": rollout, "until": "healthy"})
             b >> rd
             f >> rd
-            for before, after in pairwise([rd, a, w1, gate, p, w2]):
+            for before, after in pairwise([rd, plan_gate, a, w1, gate, p, w2]):
                 before >> after
     return wt
 

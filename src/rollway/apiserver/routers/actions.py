@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from ..context import Context
 from ..deps import ContextDep, PrincipalDep, VisibleDeployment
-from ..schemas.deployments import ActionResult, Comment, DeploymentOut, Promote
+from ..schemas.deployments import ActionResult, Approve, Comment, DeploymentOut, Promote
 from ..services import actions
 
 router = APIRouter(prefix="/deployments/{deployment_id}", tags=["actions"])
@@ -28,12 +28,14 @@ def promote(
 @router.post("/approve")
 def approve(
     deployment: VisibleDeployment, ctx: ContextDep, caller: PrincipalDep, request: Request,
-    body: Comment | None = None,
+    body: Approve | None = None,
 ) -> ActionResult:  # fmt: skip
-    """Approve a deployment waiting at its approval gate (not one's own)."""
-    comment = body.comment if body else ""
+    """Approve the plan of a deployment waiting at its approval gate (not one's own); with
+    `plan`, only if that is still the plan."""
+    body = body or Approve()
     return _act(ctx, request, deployment.id, "approve",
-                lambda: actions.approve(ctx, caller, deployment.id, comment))  # fmt: skip
+                lambda: actions.approve(ctx, caller, deployment.id, body.comment,
+                                        body.plan))  # fmt: skip
 
 
 @router.post("/reject")

@@ -105,7 +105,15 @@ class Window(Model):
 class Policy(Model):
     #: New versions are deployed here without a person asking (CI, artifact webhooks).
     auto_deploy: bool = False
+    #: No release reaches traffic here without its approvals (see docs/security.md, Approvals).
     approval_required: bool = False
+    #: How many distinct people must approve a release's plan (never the one who started it).
+    approvers: int = Field(default=1, ge=1, le=10)
+    #: Only approvals from members of these groups count (they need the approver role too);
+    #: empty: any approver of the project.
+    approver_groups: list[Group] = Field(default_factory=list, max_length=20)
+    #: An approval older than this no longer counts (seconds; 1 to 30 days).
+    approval_expiry_seconds: int = Field(default=86400, ge=1, le=30 * 86400)
     #: Empty: any time.
     windows: list[Window] = Field(default_factory=list, max_length=20)
 

@@ -72,6 +72,9 @@ class Provenance(Model):
     chart_commit: str | None = None
     rollout: str | None = None
     rollout_revision: str | None = None
+    #: sha256 of the exact plan (jar, image, chart commit, manifests, parameters): approvals
+    #: bind to it (`workflows.binding`).
+    plan: str | None = None
     workflow: str | None = None
     created_by: str
     created_at: datetime
@@ -82,6 +85,14 @@ class Decision(Model):
     by: str
     comment: str
     at: datetime
+
+
+class ApprovalOut(Model):
+    by: str
+    plan: str
+    comment: str
+    at: datetime
+    expires_at: datetime
 
 
 class DeploymentSummary(Model):
@@ -133,6 +144,9 @@ class DeploymentOut(DeploymentSummary):
     steps: list[Step]
     provenance: Provenance
     decision: Decision | None
+    #: Every approval given, each for the plan it approved (it counts only for that plan,
+    #: until it expires).
+    approvals: list[ApprovalOut]
 
     @classmethod
     def of(cls, d: models.Deployment) -> DeploymentOut:
@@ -156,6 +170,12 @@ class DeploymentOut(DeploymentSummary):
                 created_at=d.created_at,
             ),
             decision=decision,
+            approvals=[
+                ApprovalOut(
+                    by=a.name, plan=a.plan, comment=a.comment, at=a.at, expires_at=a.expires_at
+                )
+                for a in d.approvals
+            ],  # fmt: skip
         )
 
 
@@ -167,6 +187,11 @@ class DeploymentPage(Model):
 
 class Comment(Model):
     comment: Text = ""
+
+
+class Approve(Comment):
+    #: The plan digest the approver reviewed (`provenance.plan`): refused if the plan changed.
+    plan: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
 
 
 class Promote(Model):

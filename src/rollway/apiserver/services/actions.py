@@ -1,9 +1,11 @@
 """What people do to a deployment once it runs: promote, approve, reject, abort, retry.
 
 The workflow is driven only through the `Backend`; the Rollout only through `RolloutsClient`.
-A gate is a suspend node named `approval`. Where the environment requires approval (recorded in
-the workflow's `approval-required` parameter), passing it is an approval with the approver's
-rules (the approver role, and not one's own deployment); elsewhere any deployer may promote.
+A gate is a suspend node: `plan-approval` before apply, or `approval` at the Rollout's pause.
+Where the deployment requires approval (`services.approvals`), a promote at a gate is an
+approval, with the approver's rules; and until the plan has its approvals nothing else moves
+the release on: a promote before the gate (`--full` or not) is refused, and so is the promote
+of a rolled-back revision that was never approved. Elsewhere any deployer may promote.
 """
 
 from __future__ import annotations
@@ -16,10 +18,7 @@ from ...workflows.backends import WorkflowStatus
 from ..context import Context
 from ..models import IN_FLIGHT, Deployment, utcnow
 from ..problems import Problem
-from . import access, deployments, submission
-from .status import APPROVAL
-
-APPROVAL_SELECTOR = f"displayName={APPROVAL}"
+from . import access, approvals, deployments, submission
 
 
 def promote(ctx: Context, principal: Principal, deployment_id: str, *, full: bool) -> str:
@@ -30,29 +29,54 @@ def promote(ctx: Context, principal: Principal, deployment_id: str, *, full: boo
             info = ctx.rollouts().promote(deployment.namespace, paused, full=full)
             return f"rollout {paused} promoted{' fully' if full else ''}; phase {info.phase}"
     workflow = _running_workflow(ctx, deployment, "promote")
-    if _at_approval(workflow) and workflow.parameters.get("approval-required") == "true":
-        _decide(ctx, principal, deployment, "approved", "approved by promotion")
-        return "the approval gate was passed: the workflow goes on to promote"
+    gate = approvals.gate_of(workflow)
+    with ctx.db.read() as session:
+        need = approvals.requirement(access.app_for(session, principal, deployment.app),
+                                     deployment)  # fmt: skip
+    if need is not None and (more := approvals.missing(deployment, workflow, need)):
+        if gate is not None:
+            return approvals.approve(ctx, principal, deployment, workflow,
+                                     "approved by promotion", None)  # fmt: skip
+        raise Problem(
+            Forbidden,
+            f"deployment {deployment.id} needs {more} more approval(s) of its plan before "
+            f"anything promotes it{' (--full included)' if full else ''}",
+            field="policy.approvalRequired",
+            hint=f"once it waits at its gate, an approver runs: app approve {deployment.id}",
+        )
     access.require(ctx.db, principal, Capability.DEPLOY, deployment.app)
-    if _at_approval(workflow):  # no approval required: the gate is the deployer's to pass
+    if gate is not None:  # no approval required, or given: the gate is the deployer's to pass
         assert deployment.workflow is not None
-        ctx.backend.resume(deployment.workflow, APPROVAL_SELECTOR)
-        return "promoted: the workflow goes on to promote the rollout"
+        ctx.backend.resume(deployment.workflow, f"displayName={gate}")
+        return "promoted: the workflow goes on"
     rollout = rollout_name(deployment)
     info = ctx.rollouts().promote(deployment.namespace, rollout, full=full)
     return f"rollout {rollout} promoted{' fully' if full else ''}; phase {info.phase}"
 
 
-def approve(ctx: Context, principal: Principal, deployment_id: str, comment: str) -> str:
+def approve(
+    ctx: Context, principal: Principal, deployment_id: str, comment: str, plan: str | None
+) -> str:
+    """Approve the plan the deployment waits with (`plan`: only if it is still that one)."""
     deployment = _load(ctx, principal, deployment_id)
-    _decide(ctx, principal, deployment, "approved", comment)
-    return "approved: the workflow goes on to promote"
+    workflow = _running_workflow(ctx, deployment, "approve")
+    return approvals.approve(ctx, principal, deployment, workflow, comment, plan)
 
 
 def reject(ctx: Context, principal: Principal, deployment_id: str, comment: str) -> str:
     """Stop the workflow and take the rejected version's preview or canary down again."""
     deployment = _load(ctx, principal, deployment_id)
-    _decide(ctx, principal, deployment, "rejected", comment)
+    access.require(ctx.db, principal, Capability.APPROVE, deployment.app)
+    workflow = _running_workflow(ctx, deployment, "reject")
+    if approvals.gate_of(workflow) is None:
+        raise Conflict(f"deployment {deployment.id} is not waiting for approval")
+    approvals.refuse_own(principal, deployment)
+    with ctx.db.write() as session:
+        record = submission.load(session, deployment.id)
+        record.decision, record.decided_by, record.decided_at = "rejected", principal.name, utcnow()
+        record.decision_comment, record.stop_reason = comment, "rejected"
+    assert deployment.workflow is not None
+    ctx.backend.stop(deployment.workflow)
     return f"rejected: the workflow is stopped; {_abort_rollout(ctx, deployment)}"
 
 
@@ -154,35 +178,11 @@ def _paused_since(ctx: Context, principal: Principal, deployment: Deployment) ->
     except NotFound:  # deleted since: nothing to promote, as before
         return None
     access.require(ctx.db, principal, Capability.DEPLOY, deployment.app)
+    template = (ctx.rollouts().read(deployment.namespace, rollout).get("spec") or {}).get(
+        "template"
+    ) or {}
+    with ctx.db.read() as session:
+        app = access.app_for(session, principal, deployment.app)
+        approvals.require_approved_template(session, app, deployment.env, template,
+                                            f"the version rollout {rollout} waits with")  # fmt: skip
     return rollout
-
-
-def _at_approval(workflow: WorkflowStatus) -> bool:
-    suspended = workflow.suspended
-    return suspended is not None and suspended.name == APPROVAL
-
-
-def _decide(
-    ctx: Context, principal: Principal, deployment: Deployment, decision: str, comment: str
-) -> None:
-    """Approve (resume the gate) or reject (stop the workflow) a deployment waiting there."""
-    access.require(ctx.db, principal, Capability.APPROVE, deployment.app)
-    workflow = _running_workflow(ctx, deployment, "approve or reject")
-    if not _at_approval(workflow):
-        raise Conflict(f"deployment {deployment.id} is not waiting for approval")
-    if deployment.created_by == principal.subject and not principal.is_admin:
-        raise Forbidden(
-            "you started this deployment: someone else must approve or reject it",
-            hint="ask another approver of the team",
-        )
-    with ctx.db.write() as session:
-        record = submission.load(session, deployment.id)
-        record.decision, record.decided_by, record.decided_at = decision, principal.name, utcnow()
-        record.decision_comment = comment
-        if decision == "rejected":
-            record.stop_reason = "rejected"
-    assert deployment.workflow is not None
-    if decision == "approved":
-        ctx.backend.resume(deployment.workflow, APPROVAL_SELECTOR)
-    else:
-        ctx.backend.stop(deployment.workflow)

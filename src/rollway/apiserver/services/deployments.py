@@ -69,14 +69,16 @@ def create(
                 hint=f"the next window opens at {opening.isoformat()}" if opening else None,
                 nextWindow=opening.isoformat() if opening else None,
             )
-        if request.kind == "upgrade" and not _has_succeeded(session, app.name, env.name):
+        first_release = not _has_succeeded(session, app.name, env.name)
+        if request.kind == "upgrade" and first_release:
             raise Conflict(
                 f"nothing to upgrade: '{app.name}' was never deployed to '{env.name}'",
                 field="body.kind",
                 hint="use kind deploy for a first deployment",
             )
         deployment_id = new_id(app.name, env.name)
-        parameters = pipeline.parameters(app, request, resolved, deployment_id, settings)
+        parameters = pipeline.parameters(app, request, resolved, deployment_id, settings,
+                                         first_release=first_release)  # fmt: skip
     record = Deployment(
         id=deployment_id,
         app=app.name,

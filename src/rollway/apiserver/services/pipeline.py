@@ -87,9 +87,10 @@ def image_repository(app: Application, settings: Settings) -> str:
 
 def parameters(
     app: Application, request: DeploymentCreate, resolved: Resolved, deployment_id: str,
-    settings: Settings,
+    settings: Settings, *, first_release: bool = False,
 ) -> dict[str, str]:  # fmt: skip
-    """The validated workflow parameters (defaults filled in)."""
+    """The validated workflow parameters (defaults filled in); `first_release`: nothing of the
+    app was deployed to the environment yet (a first Rollout does not pause for approval)."""
     env = resolved.environment
     arguments = {
         "deployment-id": deployment_id,
@@ -105,6 +106,7 @@ def parameters(
         "chart-path": app.chart_path,
         "values": json.dumps(resolved.chart_values, sort_keys=True),
         "approval-required": str(env.policy.approval_required).lower(),
+        "first-release": str(first_release).lower(),
     }
     if resolved.parameters.replicas is not None:
         arguments["replicas"] = str(resolved.parameters.replicas)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,7 +17,7 @@ from ..context import Context
 from ..models import Deployment
 from ..problems import Problem
 from ..schemas.rollouts import Pod, Revision, Rollout
-from . import access, deployments, notifications, pipeline
+from . import access, approvals, deployments, notifications, pipeline
 
 log = logging.getLogger("rollway.apiserver")
 
@@ -42,7 +44,7 @@ def rollback(
     Returns the Rollout as patched and the number of the revision put back."""
     with ctx.db.read() as session:
         namespace, name = target(session, principal, app, env)
-        access.app_for(session, principal, app, Capability.DEPLOY)
+        application = access.app_for(session, principal, app, Capability.DEPLOY)
         running = deployments.in_flight(session, app, env)
     if running is not None:
         raise Problem(
@@ -50,7 +52,14 @@ def rollback(
             f"deployment {running.id} is in flight for '{app}/{env}': abort it first",
             deploymentId=running.id,
         )
-    info, restored = ctx.rollouts().undo(namespace, name, revision)
+
+    def approved(template: Mapping[str, Any], number: int) -> None:
+        """Where approval is required, only a revision approved for the environment goes back."""
+        with ctx.db.read() as session:
+            approvals.require_approved_template(session, application, env, template,
+                                                f"revision {number}")  # fmt: skip
+
+    info, restored = ctx.rollouts().undo(namespace, name, revision, allow=approved)
     try:
         with ctx.db.write() as session:
             made_by = deployments_by_revision(session, app, env).get(str(restored))

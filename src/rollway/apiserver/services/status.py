@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from ...workflows.backends import NodeStatus, WorkflowStatus
+from ...workflows.binding import PLAN_OUTPUTS, plan_digest
 from ..models import Deployment, utcnow
 
 #: Node types that group others (not steps a user cares about).
@@ -18,9 +19,12 @@ GROUPS = frozenset({"DAG", "Steps", "StepGroup", "TaskGroup"})
 #: `build-image(1)`: one attempt of a retried step; the step itself is reported.
 ATTEMPT = re.compile(r"\(\d+\)$")
 APPROVAL = "approval"
+#: The suspend nodes a deployment waits for people at: its plan before apply, or the pause.
+GATES = frozenset({"plan-approval", APPROVAL})
 #: Outputs copied into the step view (small, and none of them secret).
 SHOWN_OUTPUTS = frozenset({"version", "sha256", "url", "image", "digest", "pushed", "commit",
-                           "rollout", "phase", "revision"})  # fmt: skip
+                           "rollout", "phase", "revision", "manifests-sha256", "gate",
+                           "gate-reason"})  # fmt: skip
 #: provenance field -> (step, output)
 PROVENANCE = {
     "resolved_version": ("resolve-artifact", "version"),
@@ -38,7 +42,7 @@ def state_of(workflow: WorkflowStatus, stop_reason: str | None) -> str:
     if workflow.finished:
         return stop_reason or "failed"
     suspended = workflow.suspended
-    if suspended is not None and suspended.name == APPROVAL:
+    if suspended is not None and suspended.name in GATES:
         return "waiting"
     return "running"
 
@@ -68,6 +72,7 @@ def provenance_of(workflow: WorkflowStatus, deployment: Deployment) -> dict[str,
         found[field] = output(step, name)
     pushed = output("build-image", "pushed")
     found["image_pushed"] = pushed == "true" if pushed is not None else None
+    found["plan"] = current_plan(workflow)
     found["rollout_revision"] = output("wait-healthy", "revision") or output(
         "wait-rollout", "revision"
     )
@@ -75,6 +80,15 @@ def provenance_of(workflow: WorkflowStatus, deployment: Deployment) -> dict[str,
         group_artifact = deployment.parameters["coordinates"].rsplit(":", 1)[0]
         found["coordinates"] = f"{group_artifact}:{found['resolved_version']}"
     return {k: v for k, v in found.items() if v is not None}
+
+
+def current_plan(workflow: WorkflowStatus) -> str | None:
+    """The digest of the plan the workflow would ship, once its steps published every part."""
+    outputs = {}
+    for part, (step, name) in PLAN_OUTPUTS.items():
+        node = workflow.node(step)
+        outputs[part] = node.outputs.get(name) if node is not None else None
+    return plan_digest(workflow.parameters, outputs)
 
 
 def apply(deployment: Deployment, workflow: WorkflowStatus) -> bool:
