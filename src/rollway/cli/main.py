@@ -37,6 +37,9 @@ SECTIONS: dict[str, dict[str, str]] = {
         "history": "history:history",
         "logs": "logs:logs",
     },
+    "Projects": {
+        "project": "project:project",
+    },
     "Settings": {
         "login": "login:login",
         "logout": "logout:logout",

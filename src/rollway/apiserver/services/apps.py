@@ -36,7 +36,7 @@ def register(db: Database, principal: Principal, spec: AppCreate) -> tuple[Appli
             app = Application(name=spec.name, project=project.name, created_by=principal.name,
                               **_columns(spec.name, spec))  # fmt: skip
             policies = _policy_change(session, principal, project.name, [], app.environments)
-            guardrails.check(session, project, app)
+            guardrails.check(session, app)
             session.add(app)
     except IntegrityError:
         raise Conflict(f"application '{spec.name}' already exists", field="body.name") from None
@@ -63,10 +63,9 @@ def update(db: Database, principal: Principal, name: str, spec: AppSpec) -> tupl
             access.project_for(session, principal, app.project, Capability.ADMINISTER)
             access.project_for(session, principal, spec.project, Capability.ADMINISTER)
             app.project = spec.project
-        project = session.get_one(Project, app.project)
         for column, value in columns.items():
             setattr(app, column, value)
-        guardrails.check(session, project, app)
+        guardrails.check(session, app)
         app.updated_at = utcnow()
     return app, policies
 

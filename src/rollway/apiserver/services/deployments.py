@@ -27,7 +27,7 @@ from ..models import IN_FLIGHT, Deployment, utcnow
 from ..problems import Problem
 from ..schemas.deployments import DeploymentCreate
 from ..settings import Settings
-from . import access, pipeline, submission, windows
+from . import access, guardrails, pipeline, submission, windows
 
 SUMMARY_COLUMNS = (
     Deployment.seq, Deployment.id, Deployment.app, Deployment.env, Deployment.namespace,
@@ -59,6 +59,7 @@ def create(
             return Admitted(replay, created=False)
         resolved = pipeline.resolve(app, request)
         env = resolved.environment
+        guardrails.check(session, app, env=env.name, where="app")
         now = utcnow()
         if not windows.is_open(env.policy.windows, now):
             opening = windows.next_opening(env.policy.windows, now)

@@ -16,32 +16,37 @@ from ...errors import Forbidden, InvalidInput
 from ..models import Application, Project, ProjectNamespace
 
 
-def check(session: Session, project: Project, app: Application) -> None:
-    """Forbidden, naming the guardrail and the field, unless `app` keeps to `project`'s.
+def check(session: Session, app: Application, *, env: str | None = None, where: str = "body") -> None:
+    """Forbidden, naming the guardrail and the field, unless `app` keeps to its project's
+    guardrails (of its environments, only `env` when given: the one a deployment targets).
+    `where` prefixes the field: `body` for a registration, `app` at a deployment.
 
     An application's default image repository (`<registry>/<project>/<app>`) is its own and
     always allowed; a repository it names must be under one of the project's."""
-    for index, env in enumerate(app.environments):
-        _namespace(session, project, env["namespace"], f"body.environments[{index}].namespace")
+    project = session.get_one(Project, app.project)
+    for index, environment in enumerate(app.environments):
+        if env in (None, environment["name"]):
+            field = f"{where}.environments[{index}].namespace"
+            _namespace(session, project, environment["namespace"], field)
     image = app.image_repository
     if image and not _image_allowed(project, image):
         raise Forbidden(
             f"image repository {image} is not under project {project.name}'s image repositories"
             f" ({_listed(project.image_repositories)})",
-            field="body.imageRepository",
+            field=f"{where}.imageRepository",
         )
     if not any(_url_under(app.chart_repo, p) for p in project.chart_repositories):
         raise Forbidden(
             f"chart repository {app.chart_repo} is not among project {project.name}'s chart"
             f" repositories ({_listed(project.chart_repositories)})",
-            field="body.chart.repo",
+            field=f"{where}.chart.repo",
         )
     group = app.artifact.split(":")[0]
     if not any(group == g or group.startswith(f"{g}.") for g in project.maven_groups):
         raise Forbidden(
             f"Maven groupId {group} is not among project {project.name}'s Maven groups"
             f" ({_listed(project.maven_groups)})",
-            field="body.artifact",
+            field=f"{where}.artifact",
         )
     for index, hook in enumerate(app.notifications):
         host = webhook_host(hook["url"])
@@ -51,7 +56,7 @@ def check(session: Session, project: Project, app: Application) -> None:
             raise Forbidden(
                 f"notification host {host} is not among project {project.name}'s notification"
                 f" hosts ({_listed(project.notification_hosts)})",
-                field=f"body.notifications[{index}].url",
+                field=f"{where}.notifications[{index}].url",
             )
 
 

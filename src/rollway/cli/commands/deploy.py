@@ -1,6 +1,6 @@
 """`app deploy`: deploy a version of an artifact, registering the application first if needed.
 
-The API deploys registered applications only (chart, artifact, environments, owners), so a
+The API deploys registered applications only (chart, artifact, environments, project), so a
 first deploy registers it from the flags, and a deploy that names another artifact, chart or
 environment updates the registration (saying so) before the deployment request.
 """
@@ -13,7 +13,6 @@ import click
 
 from ...errors import InvalidInput, NotFound
 from .. import lookup
-from ..claims import claims, groups
 from ..complete import app_names
 from ..output import output_option
 from ..params import Artifact, Chart, set_option
@@ -28,7 +27,7 @@ REGISTRATION_FLAGS = {
     "body.chart.path": "--chart (path)",
     "body.chart.ref": "--chart (ref)",
     "body.artifact": "--artifact",
-    "body.owningGroups": "--owner",
+    "body.project": "--project",
     "body.strategy": "--strategy",
 }
 
@@ -55,11 +54,9 @@ REGISTRATION_FLAGS = {
 @set_option
 @click.option("--replicas", type=click.IntRange(0, 1000), help="Number of pods.")
 @click.option(
-    "--owner",
-    "owners",
-    multiple=True,
-    metavar="GROUP",
-    help="Team owning a new application (repeatable; default: your only team).",
+    "--project",
+    metavar="PROJECT",
+    help="Project of a new application (default: the only project you deploy in).",
 )
 @click.option(
     "--wait",
@@ -78,7 +75,7 @@ def deploy(
     chart: dict[str, str] | None,
     values: dict[str, str],
     replicas: int | None,
-    owners: tuple[str, ...],
+    project: str | None,
     wait: bool,
     dry_run: bool,
     output: str,
@@ -99,16 +96,16 @@ def deploy(
     registered = _registration(api, name)
     env = session.env or _default_env(registered, session.namespace)
     if registered is None:
-        spec = _new_app(session, name, env, group_artifact, strategy, chart, owners)
+        spec = _new_app(name, env, group_artifact, strategy, chart, project, session.namespace)
         if dry_run:
             click.echo(f"would register application {name}: artifact {group_artifact}, chart "
-                       f"{_chart_text(spec['chart'])}, environment {env}, owners "
-                       f"{', '.join(spec['owningGroups'])}")  # fmt: skip
+                       f"{_chart_text(spec['chart'])}, environment {env}, project "
+                       f"{spec.get('project') or '(the only one you deploy in)'}")  # fmt: skip
             click.echo("(the server plans deployments of registered applications only: "
                        "run without --dry-run to register it and deploy)")  # fmt: skip
             return
-        api.post("/apps", spec)
-        click.echo(f"application {name} registered (owners {', '.join(spec['owningGroups'])})",
+        registered = api.post("/apps", spec).json()
+        click.echo(f"application {name} registered in project {registered['project']}",
                    err=True)  # fmt: skip
     else:
         changed = _updated(registered, env, session.namespace, group_artifact, chart)
@@ -146,13 +143,13 @@ def _registration(api: Api, name: str) -> dict[str, Any] | None:
 
 
 def _new_app(
-    session: Session,
     name: str,
     env: str,
     group_artifact: str,
     strategy: str | None,
     chart: dict[str, str] | None,
-    owners: tuple[str, ...],
+    project: str | None,
+    namespace: str | None,
 ) -> dict[str, Any]:
     if chart is None:
         raise InvalidInput(
@@ -160,25 +157,17 @@ def _new_app(
             field="--chart",
             hint="--chart REPO[//PATH][@REF], the git repository of its Helm chart",
         )
-    if not owners:
-        mine = groups(claims(session.access_token()))
-        if len(mine) != 1:
-            raise InvalidInput(
-                f"is needed to register '{name}'"
-                + (f": you are in {', '.join(mine)}" if mine else ": you are in no team"),
-                field="--owner",
-            )
-        owners = (mine[0],)
     environment: dict[str, Any] = {"name": env}
-    if session.namespace:
-        environment["namespace"] = session.namespace
+    if namespace:
+        environment["namespace"] = namespace
     spec: dict[str, Any] = {
         "name": name,
         "environments": [environment],
         "chart": chart,
         "artifact": group_artifact,
-        "owningGroups": list(owners),
     }
+    if project:
+        spec["project"] = project
     if strategy:
         spec["strategy"] = strategy
     return spec

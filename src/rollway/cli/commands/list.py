@@ -36,7 +36,7 @@ def list_apps(output: str) -> None:
     if output != "table":
         emit([{"name": r["app"]["name"], "env": r["env"]["name"],
                "namespace": r["env"].get("namespace"), "strategy": r["app"]["strategy"],
-               "artifact": r["app"]["artifact"], "owners": r["app"]["owningGroups"],
+               "artifact": r["app"]["artifact"], "project": r["app"]["project"],
                "latestDeployment": r["latest"]} for r in rows], output)  # fmt: skip
         return
     table(
