@@ -74,6 +74,9 @@ class RollwayPlatform(Component):
                     "registry-url": for_pods(registry["ROLLWAY_REGISTRY_URL"]),
                     "base-image": for_pods(registry["ROLLWAY_BASE_IMAGE"]),
                     "chart-repo": for_pods(git["ROLLWAY_CHART_REPO"]),
+                    # The one git server by both its names: pods reach it on the bridge, the
+                    # embedded engine's steps (host processes) at the loopback URLs apps name.
+                    "git-url": f"{for_pods(git['ROLLWAY_GIT_URL'])},{git['ROLLWAY_GIT_URL']}",
                     "keycloak-url": for_pods(keycloak["ROLLWAY_KEYCLOAK_URL"]),
                     "keycloak-realm": keycloak["ROLLWAY_KEYCLOAK_REALM"],
                 },

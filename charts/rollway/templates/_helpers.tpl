@@ -200,6 +200,7 @@ reaches it.
   "registry" $v.registry.host
   "base-image" $v.baseImage
   "chart-repo" $v.chartDefaults.repo
+  "git-url" $v.chartDefaults.gitServer
   "keycloak-url" (trimSuffix "/" $v.keycloak.url)
   "keycloak-realm" $v.keycloak.realm
 }}

@@ -40,7 +40,7 @@ from .routers import (
     rollouts,
 )
 from .schemas.common import ProblemDetails, problem_responses
-from .services import notifications
+from .services import egress, notifications
 from .services.notifications import Notifier
 from .services.reconciler import Reconciler
 from .settings import Settings
@@ -85,7 +85,9 @@ def create_app(
             submit_grace=settings.submit_grace,
             submit_deadline=settings.submit_deadline,
         ),
-        notifier=Notifier(db, interval=settings.sync_interval),
+        notifier=Notifier(
+            db, allowed_hosts=egress.notification_hosts(settings), interval=settings.sync_interval
+        ),
         metrics=Metrics(),
         streams=Streams(settings.streams_per_user, settings.streams_total),
         rollouts_factory=rollouts_factory or (lambda: _rollouts_client(settings)),

@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     registry: str = "harbor.local"
     image_project: str = "rollway"
     base_image: str = "docker.io/library/eclipse-temurin:21-jre"
+    #: The git server chart repositories must be on (comma-separated when it has several
+    #: names); unset: the server of `chart_repo`. The git credential is sent only there.
+    git_url: str | None = None
+    #: The default chart repository (ROLLWAY_CHART_REPO).
+    chart_repo: str | None = None
+    #: Hosts the server may POST webhooks to (`host`, `host:port` or `*.domain`; a JSON list in
+    #: ROLLWAY_NOTIFICATION_HOSTS). None by default: no webhook leaves the server.
+    notification_hosts: list[str] = Field(default_factory=list)
     #: Kubeconfig for rollout status and actions; KUBECONFIG or in-cluster when unset.
     kubeconfig: str | None = None
 

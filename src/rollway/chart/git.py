@@ -1,12 +1,16 @@
 """Shallow fetch of one ref of a chart repository (Gitea) over HTTP(S), with a real git.
 
-The credential reaches git as an `http.<repo-url>.extraHeader` set through GIT_CONFIG_* variables
-of the child's environment: never in argv or the URL, and sent only to that repository's URL.
+The credential reaches git as an `http.<git-server>.extraHeader` set through GIT_CONFIG_* variables
+of the child's environment: never in argv or the URL, and scoped to the configured git server
+(rollway.destinations), so a repository anywhere else is refused before git runs. Git follows
+no redirect, and runs with a minimal environment of its own: nothing of the caller's (the API
+server's database URL, an Argo token) reaches it.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 import re
 import shutil
@@ -18,6 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..credentials import secret
+from ..destinations import GIT_VARIABLE, Homes
 from ..errors import InvalidInput, NotFound, TransientError, UpstreamError
 from ..validation import no_template
 
@@ -29,6 +34,8 @@ REF = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/-]*$")
 FULL_SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 SHORT_SHA = re.compile(r"^[0-9a-f]{7,39}$")
 T = TypeVar("T")
+#: What git may inherit: where programs and CA certificates are, and the locale.
+INHERITED = ("PATH", "LANG", "LC_ALL", "SSL_CERT_FILE", "SSL_CERT_DIR", "GIT_SSL_CAINFO")
 _AUTH_FAILED = ("authentication failed", "could not read username", "could not read password")
 _REF_MISSING = ("couldn't find remote ref", "not our ref", "unadvertised object")
 _TRANSIENT = (
@@ -84,30 +91,54 @@ def auth_header(environ: Mapping[str, str] | None = None) -> str | None:
     return f"Authorization: Basic {basic}"
 
 
+@dataclasses.dataclass(frozen=True)
+class Credential:
+    """The git credential and the git server URLs it may be sent to."""
+
+    header: str = dataclasses.field(repr=False)
+    homes: Homes
+
+
+def credential(homes: Homes, environ: Mapping[str, str] | None = None) -> Credential | None:
+    """The configured git credential, None when there is none (anonymous fetches)."""
+    header = auth_header(environ)
+    if header is None:
+        return None
+    if not homes.git:
+        raise InvalidInput(
+            f"is not set: it names the git server {TOKEN_VARIABLE} (or "
+            f"{USERNAME_VARIABLE}/{PASSWORD_VARIABLE}) is sent to",
+            field=GIT_VARIABLE,
+        )
+    return Credential(header, homes)
+
+
 def fetch(
     url: str,
     ref: str,
     dest: Path,
     accept: Callable[[Path, str], T],
     *,
-    header: str | None,
+    credential: Credential | None,
     timeout: float = 300.0,
 ) -> tuple[str, T]:
     """Fetch `ref` of `url` (depth 1), check it out into `dest`; returns the commit id and what
-    `accept(work_tree, commit)` returns.
+    `accept(work_tree, commit)` returns. With a credential, `url` must be on its git server.
 
     Works in a hidden sibling directory renamed to `dest` only once `accept` took it, so a
     failure (of git, or `accept` raising) leaves nothing behind. `dest` must be absent, an empty
     directory, or an earlier fetch (a git work tree), which is replaced: a retried or resumed
     step runs again.
     """
+    if credential is not None:
+        credential.homes.check_chart_repository(url, field="repo")
     earlier = dest.is_dir() and (dest / ".git").is_dir()
     if dest.exists() and not earlier and (not dest.is_dir() or any(dest.iterdir())):
         raise InvalidInput(f"{dest} exists and is not an empty directory", field="dest")
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.fetch-"))
     try:
-        git = _Git(work, url, header, timeout)
+        git = _Git(work, url, credential, timeout)
         git("init", "--quiet")
         git("remote", "add", "origin", url)
         git("fetch", "--quiet", "--depth", "1", "--no-tags", "origin", ref, ref=ref)
@@ -128,20 +159,22 @@ def fetch(
 class _Git:
     """Runs git in one work tree with the credential in its environment and no prompts."""
 
-    def __init__(self, cwd: Path, url: str, header: str | None, timeout: float) -> None:
+    def __init__(self, cwd: Path, url: str, credential: Credential | None, timeout: float) -> None:
         self.cwd, self.url, self.timeout = cwd, url, timeout
-        env = {k: v for k, v in os.environ.items() if k not in ("GIT_ASKPASS", "SSH_ASKPASS")}
-        env.update(GIT_TERMINAL_PROMPT="0", GIT_CONFIG_COUNT="0")
-        if header:
-            env.update(
-                GIT_CONFIG_COUNT="1",
-                GIT_CONFIG_KEY_0=f"http.{url}.extraHeader",
-                GIT_CONFIG_VALUE_0=header,
-            )
+        env = {k: os.environ[k] for k in INHERITED if k in os.environ}
+        env.update(HOME=str(cwd), GIT_TERMINAL_PROMPT="0", GIT_CONFIG_NOSYSTEM="1",
+                   GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_COUNT="0")  # fmt: skip
+        if credential is not None:
+            homes = credential.homes.git
+            for index, home in enumerate(homes):
+                env[f"GIT_CONFIG_KEY_{index}"] = f"http.{home.rstrip('/')}/.extraHeader"
+                env[f"GIT_CONFIG_VALUE_{index}"] = credential.header
+            env["GIT_CONFIG_COUNT"] = str(len(homes))
         self.env = env
 
     def __call__(self, *args: str, ref: str | None = None) -> str:
-        command = ["git", "-c", "credential.helper=", "-c", "core.askPass=", *args]
+        command = ["git", "-c", "credential.helper=", "-c", "core.askPass=",
+                   "-c", "http.followRedirects=false", *args]  # fmt: skip
         try:
             proc = subprocess.run(
                 command,

@@ -1,4 +1,12 @@
-"""`helm template` through pyhelm3, with Helm's refusals turned into errors naming the value."""
+"""`helm template` in a sandbox, with Helm's refusals turned into errors naming the value.
+
+A team's chart is untrusted code (templates are programs), rendered by the render step and by
+the API server's dry run. Helm runs as a child with an environment of its own — no inherited
+variable (no Argo token, database URL or credential), a fresh empty HOME, no kubeconfig, so
+`lookup` finds no cluster — and with limits on its address space, CPU time, wall time and output
+size. The chart directory must hold no symlink (chart.tree), so `.Files` reads only the chart.
+pyhelm3 builds the command and parses the output; only how the child is started is Rollway's.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +14,17 @@ import asyncio
 import logging
 import os
 import re
+import resource
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pyhelm3 import Command, errors
 
 from ..errors import InvalidInput, UpstreamError
+from .tree import check_no_symlinks
 
 #: `- replicas: Invalid type. Expected: integer, given: string` under a schema failure.
 SCHEMA_LINE = re.compile(r"^-\s*(?P<path>\S+):\s*(?P<reason>.+)$")
@@ -20,6 +32,13 @@ SCHEMA_LINE = re.compile(r"^-\s*(?P<path>\S+):\s*(?P<reason>.+)$")
 EXECUTION = re.compile(r"execution error at \((?P<where>[^)]*)\):\s*(?P<message>.+)", re.DOTALL)
 ADDITIONAL = re.compile(r"Additional property (?P<name>\S+) is not allowed")
 VALUE_PATH = re.compile(r"^(?P<path>[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_\[\]]+)*)\b")
+#: Address space of the helm child. Go reserves about 700 MiB of it at start; the rest is
+#: what rendering may use.
+MEMORY_LIMIT = 1536 << 20
+#: Seconds helm may take, wall-clock and CPU.
+TIME_LIMIT = 60
+#: Bytes of rendered manifests (and of helm's error output) read; more is refused.
+OUTPUT_LIMIT = 16 << 20
 
 Manifest = dict[str, Any]
 
@@ -27,34 +46,91 @@ Manifest = dict[str, Any]
 def helm_binary() -> str:
     """HELM_BINARY, else `helm` on PATH."""
     binary = os.environ.get("HELM_BINARY") or "helm"
-    if not shutil.which(binary):
+    found = shutil.which(binary)
+    if not found:
         raise UpstreamError(f"helm binary {binary!r} not found", hint="set HELM_BINARY or PATH")
-    return binary
+    return found
 
 
 def template(
     chart_dir: Path, release: str, namespace: str, values: dict[str, Any]
 ) -> list[Manifest]:
     """The objects the chart renders to with `values` (an empty document is dropped)."""
-    from pyhelm3 import Client, errors
-
-    executable = helm_binary()
+    check_no_symlinks(chart_dir, str(chart_dir.name))
     # pyhelm3 logs each failed command as a warning; the error raised here says it better.
     logging.getLogger("pyhelm3").addHandler(logging.NullHandler())
+    with tempfile.TemporaryDirectory(prefix="rollway-helm-") as home:
+        helm = SandboxedHelm(executable=helm_binary(), home=Path(home))
 
-    async def run() -> list[Manifest]:
-        client = Client(executable=executable)
-        chart = await client.get_chart(chart_dir)
-        docs = await client.template_resources(chart, release, values, namespace=namespace)
-        return [doc for doc in docs if doc]
+        async def run() -> list[Manifest]:
+            docs = await helm.template(release, chart_dir, values, namespace=namespace)
+            return [doc for doc in docs if doc]
 
-    try:
-        return asyncio.run(run())
-    except errors.Error as err:
-        known = set(values) | set(_defaults(chart_dir))
-        raise rejection(err.stderr.decode(errors="replace"), known) from None
-    except yaml.YAMLError as err:
-        raise InvalidInput(f"the chart renders invalid YAML: {err}", field="chart") from None
+        try:
+            return asyncio.run(run())
+        except errors.Error as err:
+            known = set(values) | set(_defaults(chart_dir))
+            raise rejection(err.stderr.decode(errors="replace"), known) from None
+        except yaml.YAMLError as err:
+            raise InvalidInput(f"the chart renders invalid YAML: {err}", field="chart") from None
+
+
+class SandboxedHelm(Command):
+    """pyhelm3's Command, with helm started bare: its own env and HOME, and limits."""
+
+    def __init__(self, *, executable: str, home: Path) -> None:
+        super().__init__(executable=executable)
+        self._home = home
+
+    def environment(self) -> dict[str, str]:
+        home = str(self._home)
+        return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": home,
+                "HELM_CACHE_HOME": f"{home}/cache", "HELM_CONFIG_HOME": f"{home}/config",
+                "HELM_DATA_HOME": f"{home}/data", "KUBECONFIG": os.devnull}  # fmt: skip
+
+    async def run(self, command: list[str], input: bytes | None = None) -> bytes:  # noqa: A002
+        """helm `command` as pyhelm3 runs it (same signature), started bare and limited."""
+        proc = await asyncio.create_subprocess_exec(
+            self._executable, *map(str, command),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env=self.environment(), cwd=self._home,
+            preexec_fn=_limits, start_new_session=True,
+        )  # fmt: skip
+        assert proc.stdin and proc.stdout and proc.stderr
+        proc.stdin.write(input or b"")
+        proc.stdin.close()
+        try:
+            stdout, stderr = await asyncio.wait_for(
+                asyncio.gather(_read(proc.stdout), _read(proc.stderr)), TIME_LIMIT
+            )
+        except (TimeoutError, _TooLarge) as err:
+            proc.kill()
+            await proc.wait()
+            what = f"took more than {TIME_LIMIT} s" if isinstance(err, TimeoutError) else (
+                f"rendered more than {OUTPUT_LIMIT >> 20} MiB")  # fmt: skip
+            raise InvalidInput(f"the chart {what}; rendering was stopped", field="chart") from None
+        if await proc.wait() != 0:
+            raise errors.Error(proc.returncode or 1, stdout, stderr)
+        return stdout
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read(stream: asyncio.StreamReader) -> bytes:
+    data = bytearray()
+    while chunk := await stream.read(1 << 16):
+        data += chunk
+        if len(data) > OUTPUT_LIMIT:
+            raise _TooLarge
+    return bytes(data)
+
+
+def _limits() -> None:
+    """In the child, before exec: what helm may use."""
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    resource.setrlimit(resource.RLIMIT_CPU, (TIME_LIMIT, TIME_LIMIT))
 
 
 def _schema_path(problem: re.Match[str]) -> str | None:

@@ -2,8 +2,9 @@
 
 The first 401 names the scheme in `WWW-Authenticate`. For Basic, httpx's BasicAuth takes over.
 For Bearer, a token for the client's scopes (`repository:<name>:pull,push`, plus `pull` on the
-repository blobs are mounted from) is fetched from the challenge's realm with the credentials,
-then sent up front on every later request, and renewed before it expires — so a streamed upload
+repository blobs are mounted from) is fetched from the challenge's realm with the credentials —
+only when the realm is on the registry's own host (anonymous tokens, as for public base images
+on Docker Hub, may come from anywhere) — then sent up front on every later request, and renewed before it expires — so a streamed upload
 body never meets a challenge it would have to be re-sent for.
 """
 
@@ -15,7 +16,8 @@ from collections.abc import Generator, Iterable
 
 import httpx
 
-from ..errors import TransientError, Unauthorized, UpstreamError
+from ..destinations import origin
+from ..errors import Forbidden, TransientError, Unauthorized, UpstreamError
 from .credentials import Credentials
 
 #: Docker's token spec: 60 s when the token endpoint does not say.
@@ -72,12 +74,24 @@ class RegistryAuth(httpx.Auth):
             yield from self._basic.auth_flow(request)
         elif scheme == "bearer" and params.get("realm"):
             # First contact, an expired token, or a scope we lack: one new token, one retry.
+            self._check_realm(params["realm"], request.url)
             self._scheme, self._bearer = "bearer", params
             if params.get("scope") and params["scope"] not in self._scopes:
                 self._scopes.append(params["scope"])
             self._store((yield self._token_request()))
             request.headers["Authorization"] = f"Bearer {self._token}"
             yield request
+
+    def _check_realm(self, realm: str, registry_url: httpx.URL) -> None:
+        """The credentials go to the token service only on the registry's own host: a
+        registry (or whoever answers in its name) may name any URL as its realm."""
+        if self.credentials is None or origin(realm) == origin(str(registry_url)):
+            return
+        raise Forbidden(
+            f"registry {self.registry} sends its token requests to another host "
+            f"({httpx.URL(realm).host}); the credentials from {self.credentials.source} are "
+            "sent only to the registry's own host"
+        )
 
     def _token_request(self) -> httpx.Request:
         params: dict[str, str | list[str]] = {"scope": self._scopes}

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..destinations import Homes
 from ..errors import InvalidInput, NotFound, UpstreamError
 from . import media
 from .cache import LayerCache
@@ -211,7 +212,7 @@ def platform_registry(target: str, env: Mapping[str, str]) -> str | None:
     With those credentials set, a push anywhere else is refused before any connection, and so
     is a push when ROLLWAY_REGISTRY is unset: an app's image repository must never receive them.
     """
-    home = env.get(REGISTRY) or None
+    home = Homes.from_env(env).registry
     if not any(env.get(name) or env.get(f"{name}_FILE") for name in (USERNAME, PASSWORD)):
         return home
     if home is None:

@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ..destinations import REGISTRY_VARIABLE
 from ..errors import InvalidInput
 
 #: The platform registry: the only host the ROLLWAY_REGISTRY_* credentials are sent to.
-REGISTRY = "ROLLWAY_REGISTRY"
+REGISTRY = REGISTRY_VARIABLE
 USERNAME = "ROLLWAY_REGISTRY_USERNAME"
 PASSWORD = "ROLLWAY_REGISTRY_PASSWORD"
 #: Docker Hub's key in config.json, for the registry named docker.io.

@@ -21,6 +21,7 @@ import httpx
 import tenacity
 
 from .. import __version__
+from ..destinations import refuse_redirect_elsewhere
 from ..errors import Forbidden, NotFound, TransientError, Unauthorized, UpstreamError
 from . import media
 from .auth import RegistryAuth, refused
@@ -61,13 +62,19 @@ class RegistryClient:
         scopes: Iterable[str],
         attempts: int = 5,
         backoff: float = 0.5,
+        redirects_elsewhere: bool = True,
     ) -> None:
+        """`redirects_elsewhere` False: a redirect to another host is an error (the API
+        server's own requests); True: followed without the credentials, as blob GETs
+        redirected to object storage need."""
         self.registry = registry
         self.credentials = credentials
+        hooks = [] if redirects_elsewhere else [refuse_redirect_elsewhere]
         self._http = httpx.Client(
             base_url=url,
             auth=RegistryAuth(registry, credentials, scopes),
-            follow_redirects=True,  # blob GETs are often redirected to object storage
+            follow_redirects=True,
+            event_hooks={"response": hooks},
             timeout=httpx.Timeout(60.0, connect=10.0),
             headers={"User-Agent": f"rollway/{__version__}"},
         )

@@ -1,7 +1,8 @@
 """A client of Nexus-style maven2 repositories: coordinates → exact version → verified file.
 
 Used by the resolve-artifact step and by the API server's dry run (which resolves only).
-Repositories are asked in order; a file lives in the first that has it.
+Repositories are asked in order; a file lives in the first that has it. A redirect to another
+host is refused, never followed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TypeVar
 import httpx
 
 from ..credentials import secret
+from ..destinations import MAVEN_VARIABLES, Homes, refuse_redirect_elsewhere
 from ..errors import InvalidInput, NotFound, TransientError, UpstreamError
 from . import checksum
 from .coordinates import Coordinates
@@ -29,7 +31,6 @@ from .metadata import (
     pick_version,
 )
 
-REPOSITORY_VARIABLES = ("ROLLWAY_MAVEN_URL", "ROLLWAY_MAVEN_SNAPSHOTS_URL")
 USERNAME_VARIABLE = "ROLLWAY_MAVEN_USERNAME"
 PASSWORD_VARIABLE = "ROLLWAY_MAVEN_PASSWORD"
 CHUNK = 1 << 20
@@ -104,6 +105,7 @@ class MavenClient:
             auth=auth,
             timeout=httpx.Timeout(timeout, connect=10.0),
             follow_redirects=True,
+            event_hooks={"response": [refuse_redirect_elsewhere]},
             # Retries only connection failures, where nothing was sent yet.
             transport=transport or httpx.HTTPTransport(retries=2),
         )
@@ -113,15 +115,24 @@ class MavenClient:
         cls, repositories: Sequence[str] = (), environ: Mapping[str, str] | None = None
     ) -> MavenClient:
         """Repositories from the arguments or ROLLWAY_MAVEN_URL/…_SNAPSHOTS_URL; credentials
-        from ROLLWAY_MAVEN_USERNAME/PASSWORD or the files their *_FILE variables name."""
+        from ROLLWAY_MAVEN_USERNAME/PASSWORD or the files their *_FILE variables name, only for
+        the configured repositories (rollway.destinations)."""
         env = os.environ if environ is None else environ
-        urls = list(repositories) or [env[v] for v in REPOSITORY_VARIABLES if env.get(v)]
+        urls = list(repositories) or [env[v] for v in MAVEN_VARIABLES if env.get(v)]
         username = secret(USERNAME_VARIABLE, env)
         password = secret(PASSWORD_VARIABLE, env)
         if bool(username) != bool(password):
             missing = PASSWORD_VARIABLE if username else USERNAME_VARIABLE
             raise InvalidInput("must be set too (or its _FILE variant)", field=missing)
         auth = (username, password) if username and password else None
+        homes = Homes.from_env(env)
+        foreign = [url for url in urls if not homes.maven_home(repository_url(url))]
+        if auth and foreign:
+            raise InvalidInput(
+                f"{foreign[0]} is not one of the configured Maven repositories "
+                f"({', '.join(MAVEN_VARIABLES)}); {USERNAME_VARIABLE} is sent only there",
+                field="repository",
+            )
         return cls(urls, auth)
 
     def __enter__(self) -> MavenClient:

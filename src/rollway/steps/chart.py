@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import click
 
-from ..chart import chartfile, git
-from ..errors import InvalidInput
-from ..validation import no_template
+from ..chart import chartfile, git, tree
+from ..destinations import Homes
 from . import outputs
-
-
-def chart_path(value: str) -> str:
-    """A relative path inside the repository, never leaving it."""
-    no_template("path", value)
-    path = PurePosixPath(value)
-    if path.is_absolute() or ".." in path.parts or not path.parts:
-        raise InvalidInput(f"{value!r} must be a relative path inside the repository", field="path")
-    return str(path)
 
 
 @click.command("fetch-chart")
@@ -39,17 +29,16 @@ def command(
     """Shallow-fetch REF of the chart repository and select the chart at PATH.
 
     Credentials: ROLLWAY_GIT_TOKEN, or ROLLWAY_GIT_USERNAME / ROLLWAY_GIT_PASSWORD (each may be
-    given as a file by the *_FILE variable).
+    given as a file by the *_FILE variable), sent only to the git server ROLLWAY_GIT_URL (else
+    the host of ROLLWAY_CHART_REPO). The chart must not hold a symlink.
     """
-    url, ref, subpath = git.repo_url(url), git.git_ref(ref), chart_path(subpath)
+    url, ref, subpath = git.repo_url(url), git.git_ref(ref), tree.chart_path(subpath)
 
-    def select(tree: Path, commit: str) -> chartfile.ChartMeta:
-        shown = f"{subpath} (at {ref}, commit {commit[:12]})"
-        if not (tree / subpath).resolve().is_relative_to(tree.resolve()):
-            raise InvalidInput(f"{shown} is a symlink leading out of the repository", field="path")
-        return chartfile.load(tree / subpath, field="path", shown=shown)
+    def select(work_tree: Path, commit: str) -> chartfile.ChartMeta:
+        return tree.select(work_tree, subpath, f"{subpath} (at {ref}, commit {commit[:12]})")
 
-    commit, chart = git.fetch(url, ref, dest, select, header=git.auth_header(), timeout=timeout)
+    credential = git.credential(Homes.from_env())
+    commit, chart = git.fetch(url, ref, dest, select, credential=credential, timeout=timeout)
     outputs.emit(
         {
             "commit": commit,

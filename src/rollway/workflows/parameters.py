@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from ..chart.tree import chart_path
 from ..errors import InvalidInput
 from ..validation import dns_label, no_template
 
@@ -61,9 +62,17 @@ IMAGE_REFERENCE = _pattern(
 )
 GIT_URL = _pattern(r"https?://[^\s]+", "an http(s) git URL")
 GIT_REF = _pattern(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,254}", "a branch, tag or commit")
-CHART_PATH = _pattern(
+_CHART_PATH_SYNTAX = _pattern(
     r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*", "a relative path inside the repository"
 )
+
+
+def CHART_PATH(name: str, value: str) -> None:  # noqa: N802 (a check, named like its peers)
+    """Plain path characters, and never out of the repository (no `..`)."""
+    _CHART_PATH_SYNTAX(name, value)
+    chart_path(value, field=name)
+
+
 DEPLOYMENT_ID = _pattern(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", "a deployment id (DNS-1123 label)")
 
 

@@ -63,6 +63,10 @@ SETTINGS = {
 OPTIONAL = {
     # Where the platform registry's API answers, when not https://<registry> (plain HTTP).
     "ROLLWAY_REGISTRY_URL": ("configmap", PLATFORM_CONFIG, "registry-url"),
+    # The git server the git credential goes to (rollway.destinations): git-url, else the
+    # server of chart-repo.
+    "ROLLWAY_GIT_URL": ("configmap", PLATFORM_CONFIG, "git-url"),
+    "ROLLWAY_CHART_REPO": ("configmap", PLATFORM_CONFIG, "chart-repo"),
     "ROLLWAY_CALLBACK_URL": ("configmap", PLATFORM_CONFIG, "callback-url"),
     "ROLLWAY_KEYCLOAK_URL": ("configmap", PLATFORM_CONFIG, "keycloak-url"),
     "ROLLWAY_KEYCLOAK_REALM": ("configmap", PLATFORM_CONFIG, "keycloak-realm"),
@@ -317,6 +321,7 @@ def deploy_template() -> WorkflowTemplate:
              "--dest", "chart"],
             outputs=("commit", "chart-dir"),
             secrets=("ROLLWAY_GIT_TOKEN",),
+            optional=("ROLLWAY_GIT_URL", "ROLLWAY_CHART_REPO"),
             timeout=300,
         )  # fmt: skip
         render = step(

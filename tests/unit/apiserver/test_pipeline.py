@@ -13,7 +13,9 @@ from rollway.apiserver.settings import Settings
 from rollway.errors import InvalidInput
 from rollway.workflows.parameters import DEPLOY_PARAMS
 
-SETTINGS = Settings(keycloak_url="http://kc", registry="harbor.local", image_project="team")
+SETTINGS = Settings(
+    keycloak_url="http://kc", registry="harbor.local", image_project="team", git_url="http://git"
+)
 
 
 def app(**parameters: object) -> Application:

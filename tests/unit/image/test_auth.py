@@ -11,13 +11,14 @@ import base64
 import httpx
 import pytest
 
-from rollway.errors import Unauthorized
+from rollway.errors import Forbidden, Unauthorized
 from rollway.image.auth import RegistryAuth, parse_challenge
 from rollway.image.credentials import Credentials
 
 CREDS = Credentials("robot$ci", "s3cret", "ROLLWAY_REGISTRY_USERNAME/ROLLWAY_REGISTRY_PASSWORD")
 BASIC = "Basic " + base64.b64encode(b"robot$ci:s3cret").decode()
-BEARER = 'Bearer realm="https://auth.example.com/token",service="harbor-registry"'
+#: Harbor's challenge: the token service on the registry's own host.
+BEARER = 'Bearer realm="http://reg/service/token",service="harbor-registry"'
 
 
 def _challenge(header: str) -> httpx.Response:
@@ -28,7 +29,7 @@ def test_parse_challenge() -> None:
     assert parse_challenge(BEARER + ',scope="repository:a/b:pull"') == (
         "bearer",
         {
-            "realm": "https://auth.example.com/token",
+            "realm": "http://reg/service/token",
             "service": "harbor-registry",
             "scope": "repository:a/b:pull",
         },
@@ -61,7 +62,7 @@ def test_bearer_token_for_all_scopes_then_up_front() -> None:
     flow = auth.sync_auth_flow(httpx.Request("GET", "http://reg/v2/"))
     next(flow)
     token_request = flow.send(_challenge(BEARER))
-    assert token_request.url.host == "auth.example.com"
+    assert token_request.url.host == "reg"
     assert token_request.url.params.multi_items() == [
         ("service", "harbor-registry"),
         ("scope", "repository:apps/hello:pull,push"),
@@ -102,7 +103,7 @@ def test_expired_token_is_renewed_before_the_request() -> None:
     flow.send(httpx.Response(200, json={"token": "short", "expires_in": 0}))
     flow = auth.sync_auth_flow(httpx.Request("PUT", "http://reg/v2/a/blobs/uploads/1"))
     renewal = next(flow)
-    assert renewal.url.host == "auth.example.com"
+    assert renewal.url.host == "reg"
     assert (
         flow.send(httpx.Response(200, json={"token": "fresh"})).headers["Authorization"]
         == "Bearer fresh"
@@ -111,7 +112,7 @@ def test_expired_token_is_renewed_before_the_request() -> None:
 
 def test_refused_token_names_the_registry_not_the_secret() -> None:
     auth = RegistryAuth("harbor.example.com", CREDS, [])
-    flow = auth.sync_auth_flow(httpx.Request("GET", "https://harbor.example.com/v2/"))
+    flow = auth.sync_auth_flow(httpx.Request("GET", "http://reg/v2/"))
     next(flow)
     flow.send(_challenge(BEARER))
     with pytest.raises(Unauthorized) as err:
@@ -131,3 +132,17 @@ def test_anonymous_token() -> None:
     next(flow)
     token_request = flow.send(_challenge(BEARER))
     assert "Authorization" not in token_request.headers
+
+
+@pytest.mark.parametrize(
+    "realm",
+    ["http://127.0.0.7/token", "http://reg:8443/token", "https://reg/token", "http://reg.evil/t"],
+)
+def test_credentials_never_go_to_a_token_service_off_the_registry_host(realm: str) -> None:
+    auth = RegistryAuth("reg", CREDS, ["repository:a:pull"])
+    flow = auth.sync_auth_flow(httpx.Request("GET", "http://reg/v2/"))
+    next(flow)
+    with pytest.raises(Forbidden) as err:
+        flow.send(_challenge(f'Bearer realm="{realm}",service="x"'))
+    assert "sent only to the registry's own host" in str(err.value)
+    assert "s3cret" not in str(err.value)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from rollway.chart import git
+from rollway.chart.tree import chart_path
 from rollway.errors import InvalidInput
-from rollway.steps.chart import chart_path
 
 
 def decoded(header: str | None) -> str:

@@ -77,8 +77,13 @@ def test_settings_come_from_the_environment_and_secret_files(tmp_path: Path) -> 
             "http://nexus:8081/repository/maven-snapshots/",
         ]
         assert maven._http.auth is not None
-    with MavenClient.from_env(["http://other/repo"], environ=env) as maven:
-        assert maven.repositories == ["http://other/repo/"]
+    # Another repository never gets the credentials: it is refused while they are set.
+    with pytest.raises(InvalidInput) as caught:
+        MavenClient.from_env(["http://other/repo"], environ=env)
+    assert caught.value.field == "repository" and "from-a-file" not in str(caught.value)
+    anonymous = {k: v for k, v in env.items() if "USERNAME" not in k and "PASSWORD" not in k}
+    with MavenClient.from_env(["http://other/repo"], environ=anonymous) as maven:
+        assert maven.repositories == ["http://other/repo/"] and maven._http.auth is None
 
 
 def test_a_username_without_a_password_is_refused() -> None:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from ..deps import ContextDep, PrincipalDep, SessionDep
 from ..schemas.apps import AppCreate, AppList, AppOut, AppSpec
-from ..services import access
+from ..services import access, egress
 from ..services import apps as service
 from .params import AppName
 
@@ -18,6 +18,7 @@ def register_app(
     body: AppCreate, ctx: ContextDep, caller: PrincipalDep, request: Request, response: Response
 ) -> AppOut:
     request.state.audit = {"app": body.name}
+    egress.check_app(ctx.settings, body)
     app, policies = service.register(ctx.db, caller, body)
     request.state.audit["detail"] = policies
     response.headers["Location"] = f"{request.url.path}/{app.name}"
@@ -38,6 +39,7 @@ def get_app(app: AppName, session: SessionDep, caller: PrincipalDep) -> AppOut:
 def update_app(
     app: AppName, body: AppSpec, ctx: ContextDep, caller: PrincipalDep, request: Request
 ) -> AppOut:
+    egress.check_app(ctx.settings, body)
     updated, policies = service.update(ctx.db, caller, app, body)
     request.state.audit = {"detail": policies}
     return AppOut.of(updated)

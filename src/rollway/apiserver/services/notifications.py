@@ -5,13 +5,15 @@ added to the same flush (SQLAlchemy `before_flush`): a message exists if and onl
 was committed. A rollback queues its own rows once the Rollout is patched. A sender thread POSTs
 them afterwards, at least once (each carries an
 Idempotency-Key), tries again on a schedule and gives up after the last attempt. URLs are never
-logged, since they often carry a secret.
+logged, since they often carry a secret. Only hosts on the allowlist are ever reached, and a
+redirect is not followed.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +23,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ... import __version__
+from ...destinations import notification_host_allowed
 from ..db import Database
 from ..models import Application, Deployment, Notification, utcnow
 
@@ -96,10 +99,19 @@ def payload(deployment: Deployment) -> dict[str, Any]:
 class Notifier:
     """Sends what is due in the outbox, from one background thread."""
 
-    def __init__(self, db: Database, *, interval: float = 1.0, timeout: float = 5.0) -> None:
-        self.db, self.interval = db, interval
+    def __init__(
+        self,
+        db: Database,
+        *,
+        allowed_hosts: Iterable[str] = (),
+        interval: float = 1.0,
+        timeout: float = 5.0,
+    ) -> None:
+        """`allowed_hosts`: where webhooks may go (rollway.destinations checks each URL)."""
+        self.db, self.interval, self.allowed_hosts = db, interval, list(allowed_hosts)
         self._http = httpx.Client(
             timeout=timeout,
+            follow_redirects=False,  # a webhook's redirect would lead the server anywhere
             transport=httpx.HTTPTransport(retries=2),  # connection failures only
             headers={"User-Agent": f"rollway/{__version__}"},
         )
@@ -145,12 +157,16 @@ class Notifier:
 
     def _post(self, message: Notification) -> str | None:
         """None when the webhook took it (2xx), else why not (without the URL)."""
+        if not notification_host_allowed(message.url, self.allowed_hosts):
+            return f"host {urlsplit(message.url).hostname} is not an allowed notification host"
         headers = {"X-Rollway-Event": message.event,
                    "Idempotency-Key": f"rollway-notification-{message.seq}"}  # fmt: skip
         try:
             response = self._http.post(message.url, json=message.payload, headers=headers)
         except (httpx.HTTPError, httpx.InvalidURL) as err:
             return f"{type(err).__name__} reaching {urlsplit(message.url).hostname}"
+        if response.is_redirect:
+            return f"HTTP {response.status_code}: redirects are not followed"
         return None if response.is_success else f"HTTP {response.status_code}"
 
     def _run(self) -> None:

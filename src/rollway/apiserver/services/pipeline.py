@@ -17,6 +17,7 @@ from ..models import Application
 from ..schemas.apps import Environment, StrategyParameters
 from ..schemas.deployments import DeploymentCreate
 from ..settings import Settings
+from . import egress
 
 TEMPLATE = "rollway-deploy"
 LABEL_DEPLOYMENT = "rollway.io/deployment-id"
@@ -111,10 +112,12 @@ def parameters(
     if resolved.parameters.replicas is not None:
         arguments["replicas"] = str(resolved.parameters.replicas)
     try:
-        return DEPLOY_PARAMS.validate(arguments)
+        validated = DEPLOY_PARAMS.validate(arguments)
     except InvalidInput as err:
         field = SOURCES.get(err.field or "", err.field)
         raise InvalidInput(err.message, field=field, hint=err.hint) from None
+    egress.check_deployment(settings, validated)
+    return validated
 
 
 def labels(deployment_id: str, app: str, env: str) -> dict[str, str]:

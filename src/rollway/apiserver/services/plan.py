@@ -24,7 +24,7 @@ from ..schemas.apps import CanaryStep
 from ..schemas.deployments import DeploymentCreate
 from ..schemas.plan import ArtifactPlan, ImagePlan, ManifestPlan, Plan, StrategyPlan, WindowPlan
 from ..settings import Settings
-from . import access, deployments, pipeline, windows
+from . import access, deployments, egress, pipeline, windows
 
 log = logging.getLogger("rollway.apiserver")
 T = TypeVar("T")
@@ -55,7 +55,7 @@ def plan(
         kind=request.kind,
         artifact=artifact,
         image=image,
-        manifests=_manifests(app, params, image),
+        manifests=_manifests(app, params, image, settings),
         strategy=StrategyPlan(
             name=resolved.strategy, steps=strategy_steps(resolved, env.policy.approval_required)
         ),
@@ -126,6 +126,7 @@ def _image(repository: str, version: str | None, settings: Settings) -> ImagePla
             credentials=find_credentials(ref.registry, home=settings.registry),
             scopes=[f"repository:{ref.repository}:pull"],
             attempts=2,
+            redirects_elsewhere=False,
         )
         with client:
             digest = client.manifest_digest(ref.repository, tag)
@@ -143,9 +144,11 @@ def _image(repository: str, version: str | None, settings: Settings) -> ImagePla
     )
 
 
-def _manifests(app: Application, params: dict[str, str], image: ImagePlan) -> ManifestPlan:
+def _manifests(
+    app: Application, params: dict[str, str], image: ImagePlan, settings: Settings
+) -> ManifestPlan:
     def render_and_diff() -> ManifestPlan:
-        from ...chart import git, render
+        from ...chart import git, render, tree
         from ...chart import values as chart_values
         from ...kube.apply import Applier
         from ...kube.diff import live_changes, summary
@@ -153,8 +156,11 @@ def _manifests(app: Application, params: dict[str, str], image: ImagePlan) -> Ma
 
         with tempfile.TemporaryDirectory(prefix="rollway-plan-") as tmp:
             dest = Path(tmp) / "chart"
-            git.fetch(params["chart-repo"], params["chart-ref"], dest, lambda *_: None,
-                      header=git.auth_header(), timeout=60)  # fmt: skip
+            path = params["chart-path"]
+            credential = git.credential(egress.homes(settings))
+            git.fetch(params["chart-repo"], params["chart-ref"], dest,
+                      lambda work, _: tree.select(work, path, path, field="chart.path"),
+                      credential=credential, timeout=60)  # fmt: skip
             digest = image.digest or PLACEHOLDER_DIGEST
             pipeline_values: dict[str, Any] = {
                 **chart_values.image(f"{params['image-repository']}@{digest}"),
@@ -163,9 +169,7 @@ def _manifests(app: Application, params: dict[str, str], image: ImagePlan) -> Ma
             if "replicas" in params:
                 pipeline_values["replicas"] = int(params["replicas"])
             merged = chart_values.build(chart_values.from_json(params["values"]), pipeline_values)
-            manifests = render.template(
-                dest / params["chart-path"], app.name, params["namespace"], merged
-            )
+            manifests = render.template(dest / path, app.name, params["namespace"], merged)
         changes = live_changes(Applier(load_api()), manifests, params["namespace"])
         return ManifestPlan(
             objects=[f"{m.get('kind')}/{(m.get('metadata') or {}).get('name')}" for m in manifests],
