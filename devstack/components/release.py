@@ -17,6 +17,7 @@ import json
 import subprocess
 
 from ..core import REPO, DevstackError, run
+from ..projects import bootstrap_setting
 from ..stack import Component, Context
 from .argo_workflows import SERVER_PORT
 from .git import GitServer
@@ -80,7 +81,10 @@ def values(ctx: Context) -> dict[str, object]:
             "replicas": 1,
             **placement,
             "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}},
-            "extraConfig": {"ROLLWAY_SYNC_INTERVAL": "1"},
+            "extraConfig": {
+                "ROLLWAY_SYNC_INTERVAL": "1",
+                "ROLLWAY_BOOTSTRAP_PROJECTS": bootstrap_setting(for_pods(git["ROLLWAY_CHART_REPO"])),
+            },
             # SQLite on a volume: an upgrade (a new image after a source change) keeps the records.
             "persistence": {"enabled": True},
         },

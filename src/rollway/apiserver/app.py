@@ -41,6 +41,7 @@ from .routers import (
 )
 from .schemas.common import ProblemDetails, problem_responses
 from .services import egress, notifications
+from .services import projects as projects_service
 from .services.notifications import Notifier
 from .services.reconciler import Reconciler
 from .settings import Settings
@@ -96,6 +97,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(migrate.upgrade, db.writer)
+        await run_in_threadpool(projects_service.bootstrap, db, settings)
         await run_in_threadpool(db.analyze)
         # What startup built lives as long as the process: keep the collector from walking it
         # again and again (full collections otherwise stall requests for tens of milliseconds).

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     notification_hosts: list[str] = Field(default_factory=list)
     #: Kubeconfig for rollout status and actions; KUBECONFIG or in-cluster when unset.
     kubeconfig: str | None = None
+    #: Projects made sure of at startup, as `POST /projects` takes them (a JSON list in
+    #: ROLLWAY_BOOTSTRAP_PROJECTS): created when absent, missing members and guardrail entries
+    #: added, nothing removed. The devstack's demo projects (devstack/projects.py).
+    bootstrap_projects: list[dict[str, Any]] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _state(self) -> Settings:

@@ -12,11 +12,13 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...errors import Forbidden, InvalidInput
+from ...errors import Forbidden
 from ..models import Application, Project, ProjectNamespace
 
 
-def check(session: Session, app: Application, *, env: str | None = None, where: str = "body") -> None:
+def check(
+    session: Session, app: Application, *, env: str | None = None, where: str = "body"
+) -> None:
     """Forbidden, naming the guardrail and the field, unless `app` keeps to its project's
     guardrails (of its environments, only `env` when given: the one a deployment targets).
     `where` prefixes the field: `body` for a registration, `app` at a deployment.
@@ -49,23 +51,26 @@ def check(session: Session, app: Application, *, env: str | None = None, where: 
             field=f"{where}.artifact",
         )
     for index, hook in enumerate(app.notifications):
-        host = webhook_host(hook["url"])
-        if host not in project.notification_hosts and host.split(":")[0] not in (
-            project.notification_hosts
-        ):
+        parts = urlsplit(hook["url"])
+        host, allowed = _host(parts.netloc), project.notification_hosts
+        if host is None or (host not in allowed and host.split(":")[0] not in allowed):
             raise Forbidden(
-                f"notification host {host} is not among project {project.name}'s notification"
-                f" hosts ({_listed(project.notification_hosts)})",
+                f"notification host {parts.netloc} is not among project {project.name}'s"
+                f" notification hosts ({_listed(allowed)})",
                 field=f"{where}.notifications[{index}].url",
             )
 
 
-def webhook_host(url: str) -> str:
-    """`host[:port]` of a webhook URL; user info is refused (it hides the real host)."""
-    parts = urlsplit(url)
-    if "@" in parts.netloc or not parts.hostname:
-        raise InvalidInput("must be http(s)://host[:port]/path without user info", field="url")
-    return f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname
+def _host(netloc: str) -> str | None:
+    """`host[:port]` in lower case; None for user info or a bad port, which hide the real host."""
+    parts = urlsplit(f"//{netloc}")
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if "@" in netloc or not parts.hostname:
+        return None
+    return f"{parts.hostname}:{port}" if port else parts.hostname
 
 
 def _namespace(session: Session, project: Project, namespace: str, field: str) -> None:
@@ -88,11 +93,10 @@ def _image_allowed(project: Project, image: str) -> bool:
 
 
 def _url_under(url: str, prefix: str) -> bool:
-    """`url` is `prefix` or below it, segment-wise, with no user info, query, fragment or dot
-    segments that could make it mean another place."""
+    """`url` is `prefix` or below it, segment-wise, on the very same scheme and host (user info
+    included), with no query, fragment or dot segments that could make it mean another place."""
     have, want = urlsplit(url), urlsplit(prefix)
-    segments = have.path.split("/")
-    if "@" in have.netloc or have.query or have.fragment or {".", ".."} & set(segments):
+    if have.query or have.fragment or {".", ".."} & set(have.path.split("/")):
         return False
     if (have.scheme, have.netloc.lower()) != (want.scheme, want.netloc.lower()):
         return False

@@ -8,6 +8,7 @@ Every change is returned as audit detail: the fields that changed, before and af
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,9 +18,14 @@ from sqlalchemy.orm import Session
 from ...auth import Capability, Principal
 from ...errors import Conflict, Forbidden, InvalidInput
 from ..db import Database
-from ..models import Application, Project, ProjectMember, ProjectNamespace, utcnow
+from ..models import Application, AuditEvent, Project, ProjectMember, ProjectNamespace, utcnow
 from ..schemas.projects import Guardrails, ProjectCreate, ProjectOut, ProjectSpec
+from ..settings import Settings
 from . import access
+
+log = logging.getLogger("rollway.apiserver")
+#: Who creates the projects of the bootstrap setting.
+BOOTSTRAP = Principal(subject="bootstrap", name="bootstrap", is_admin=True, groups=frozenset())
 
 
 def listing(session: Session, principal: Principal) -> list[Project]:
@@ -149,3 +155,38 @@ def _change(before: dict[str, Any], after: dict[str, Any]) -> str:
         if before.get(key) != after.get(key)
     }
     return json.dumps(changed, separators=(",", ":"))
+
+
+def bootstrap(db: Database, settings: Settings) -> None:
+    """Make sure the projects of `settings.bootstrap_projects` exist with at least the members
+    and guardrails listed there: a missing project is created, a missing entry added, nothing
+    removed. Audited as done by `bootstrap`; a conflict (a namespace another project holds) is
+    logged and skipped, so a bad setting never stops the server."""
+    for spec in (ProjectCreate.model_validate(spec) for spec in settings.bootstrap_projects):
+        with db.read() as session:
+            found = session.get(Project, spec.name)
+            current = ProjectOut.of(found) if found is not None else None
+        try:
+            if current is None:
+                _, change = create(db, settings.registry, BOOTSTRAP, spec)
+            elif (wanted := _at_least(current, spec)) != _state(current):
+                _, change = update(db, settings.registry, BOOTSTRAP, spec.name,
+                                   ProjectSpec.model_validate(wanted))  # fmt: skip
+            else:
+                continue
+        except Conflict as err:
+            log.warning("bootstrap project %s skipped: %s", spec.name, err.message)
+            continue
+        with db.write() as session:
+            session.add(AuditEvent(actor=BOOTSTRAP.name, action="bootstrap_project",
+                                   method="-", path="-", target=f"project/{spec.name}",
+                                   status=200, outcome="success", detail=change[:2000]))  # fmt: skip
+
+
+def _at_least(current: ProjectSpec, seed: ProjectSpec) -> dict[str, Any]:
+    """`current` with every member and guardrail entry of `seed` added."""
+    have, need = _state(current), _state(seed)
+    for part in ("members", "guardrails"):
+        for key, values in need[part].items():
+            have[part][key] = sorted({*have[part][key], *values})
+    return have
