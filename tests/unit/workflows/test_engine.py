@@ -386,3 +386,13 @@ def test_a_failure_a_later_task_handles_does_not_fail_the_workflow(
     wf = finished(engine, engine.submit(parse(unhandled), {"dir": str(tmp_path)})["name"])
     assert nodes(wf)["next"]["phase"] == "Omitted"
     assert wf["phase"] == "Failed"
+
+
+def test_a_local_path_under_a_mount_point_is_not_mapped_twice() -> None:
+    """A step's output is a local path; under /tmp it must not be taken for the /tmp mount."""
+    from rollway.workflows.engine.runner import _map
+
+    mapping = {"/workspace": "/tmp/e/volumes/workspace", "/tmp": "/tmp/e/volumes/scratch"}
+    assert _map("/workspace/a.jar", mapping) == "/tmp/e/volumes/workspace/a.jar"
+    assert _map("/tmp/e/volumes/workspace/a.jar", mapping) == "/tmp/e/volumes/workspace/a.jar"
+    assert _map("/tmp/x", mapping) == "/tmp/e/volumes/scratch/x"

@@ -655,7 +655,10 @@ class _Run:
 
 
 def _map(text: str, mapping: Mapping[str, str]) -> str:
-    """Rewrite container paths (mount points, output dirs) to their local directories."""
+    """Rewrite container paths (mount points, output dirs) to their local directories; a path
+    already local (an earlier step's output) stays, though it may start like a mount (`/tmp`)."""
+    if any(text == local or text.startswith(local.rstrip("/") + "/") for local in mapping.values()):
+        return text
     for container_path in sorted(mapping, key=len, reverse=True):
         if text == container_path or text.startswith(container_path.rstrip("/") + "/"):
             return mapping[container_path] + text[len(container_path) :]
