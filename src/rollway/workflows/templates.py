@@ -27,6 +27,7 @@ from hera.workflows import (
 
 from .. import __version__
 from ..steps.outputs import DEFAULT_DIR
+from .engine import transient
 from .parameters import BUILD_PARAMS, DEPLOY_PARAMS, Param, ParamSet
 
 #: The Rollway image (`rollway-step` and `rollway-apiserver` in one). Installs set their own:
@@ -78,7 +79,7 @@ REPORT_OPTIONAL = (
     "ROLLWAY_CALLBACK_URL", "ROLLWAY_KEYCLOAK_URL", "ROLLWAY_KEYCLOAK_REALM",
     "ROLLWAY_CALLBACK_CLIENT_ID", "ROLLWAY_CALLBACK_CLIENT_SECRET", "ROLLWAY_NOTIFY_WEBHOOKS",
 )  # fmt: skip
-#: Exit code of a TransientError (EX_TEMPFAIL): the only failures worth retrying.
+#: Exit code of a TransientError (EX_TEMPFAIL): how a step asks for another attempt.
 TRANSIENT_EXIT = 75
 LABELS = {
     "rollway.io/app": "workflow.parameters.app",
@@ -151,7 +152,8 @@ def step(
         retry_strategy=RetryStrategy(
             limit=str(retries),
             retry_policy="Always",
-            expression=f"asInt(lastRetry.exitCode) == {TRANSIENT_EXIT}",
+            # Exit 75, or the pod evicted or shut down under it; never an OOM kill (transient.py).
+            expression=transient.expression(TRANSIENT_EXIT),
             # Waits of 2 s, 4 s, 8 s… each at most `cap`; no `maxDuration` (in Argo that is the
             # whole retry window): each attempt is bounded by the step's deadline instead.
             backoff=m.Backoff(duration="2s", factor=m.IntOrString("2"), cap="2m"),

@@ -10,12 +10,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from rollway.workflows.engine import transient
+
 #: Where steps write their output parameters (the pod's /tmp, a directory on the embedded engine).
 OUT = "/tmp/out"
 TRANSIENT = {
     "limit": 2,
     "retryPolicy": "Always",
-    "expression": "asInt(lastRetry.exitCode) == 75",
+    "expression": transient.expression(75),  # Rollway's own: exit 75 or an eviction
     "backoff": {"duration": "1s", "factor": 2, "cap": "2s"},
 }
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
+from rollway.workflows.engine import parse, transient
 from rollway.workflows.engine.retries import (
     Again,
     Attempt,
@@ -13,6 +15,7 @@ from rollway.workflows.engine.retries import (
     wait_before,
 )
 from rollway.workflows.engine.spec import Backoff, Retry
+from rollway.workflows.render import rendered
 
 
 def failed(started: float, finished: float, code: int | None = 75) -> Attempt:
@@ -97,3 +100,58 @@ def test_backoff_message_reads_like_argos(seconds: float, text: str) -> None:
     assert decide(Retry(1, "Always", None, Backoff(seconds)), [failed(0, 0)], now=0) == Wait(
         seconds, f"Backoff for {text}"
     )
+
+
+def rollway_retry() -> Retry:
+    """The retryStrategy of `rollway-deploy`'s steps, parsed as the embedded engine does."""
+    doc = yaml.safe_load(rendered()["rollway-deploy.yaml"])
+    step = next(t for t in doc["spec"]["templates"] if t["name"] == "resolve-artifact")
+    retry = parse(doc).templates[step["name"]].retry
+    assert retry is not None
+    return retry
+
+
+@pytest.mark.parametrize(
+    ("phase", "message", "code", "again"),
+    [
+        ("Failed", "main: Error (exit code 75)", 75, True),  # the step's TransientError
+        (
+            "Failed",
+            "The node was low on resource: memory. Threshold quantity: 100Mi, "
+            "available: 20Mi. Container main was using 300Mi.",
+            137,
+            True,
+        ),  # fmt: skip
+        ("Failed", "main: Error (exit code 143)", 143, True),  # the Eviction API, a drain
+        ("Error", "pod deleted", None, True),  # gone before Argo saw it end
+        (
+            "Failed",
+            "Pod was active on the node longer than the specified deadline",
+            143,
+            False,
+        ),  # its own deadline: would run out again  # fmt: skip
+        ("Failed", "main: OOMKilled (exit code 137)", 137, False),  # comes back every time
+        (
+            "Failed",
+            "Pod ephemeral local storage usage exceeds the total limit of containers 1Mi. ",
+            137,
+            False,
+        ),  # evicted for its own limit: comes back too
+        ("Failed", "main: Error (exit code 1)", 1, False),
+    ],
+)
+def test_rollways_steps_retry_transient_failures_only(
+    phase: str, message: str, code: int | None, again: bool
+) -> None:
+    attempt = Attempt(phase, message, code, 0, 1)
+    decision = decide(rollway_retry(), [attempt], now=10)
+    expected = (
+        Again(None) if again else GiveUp(phase, "retryStrategy.expression evaluated to false")
+    )
+    assert decision == expected
+
+
+def test_the_expression_argo_runs_is_the_one_the_engine_reads() -> None:
+    assert rollway_retry().evictions and rollway_retry().exit_code == 75
+    assert transient.parse("asInt(lastRetry.exitCode) == 3") == (3, False)
+    assert transient.parse("lastRetry.status == 'Error'") is None

@@ -11,6 +11,7 @@ import dataclasses
 import math
 
 from .spec import RETRY_POLICIES, Backoff, Retry
+from .transient import evicted
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,9 +82,14 @@ def decide(retry: Retry, attempts: list[Attempt], now: float) -> Decision:
         return GiveUp(last.phase, last.message)
     if len(attempts) > retry.limit:
         return GiveUp(last.phase, "No more retries left")
-    if retry.exit_code is not None and last.exit_code != retry.exit_code:
+    if retry.exit_code is not None and not _transient(retry, last):
         return GiveUp(last.phase, "retryStrategy.expression evaluated to false")
     return Again(deadline)
+
+
+def _transient(retry: Retry, last: Attempt) -> bool:
+    """What the template's expression says of the attempt (transient.expression)."""
+    return last.exit_code == retry.exit_code or (retry.evictions and evicted(last.message))
 
 
 def _humanize(seconds: float) -> str:

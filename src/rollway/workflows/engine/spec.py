@@ -13,6 +13,7 @@ from typing import Any
 
 from ...errors import InvalidInput
 from ...validation import no_template
+from . import transient
 from .expressions import ExpressionError, check_depends, check_when, depends_on, references
 
 
@@ -46,7 +47,6 @@ RETRY_POLICIES = {
     "OnFailure": frozenset({"Failed"}),
     "OnError": frozenset({"Error"}),
 }
-RETRY_EXPRESSION = re.compile(r"^asInt\(lastRetry\.exitCode\)\s*==\s*(\d+)$")
 LABEL_EXPRESSION = re.compile(r"^workflow\.parameters(?:\.([\w-]+)|\['([\w-]+)'\])$")
 #: Go's time.ParseDuration syntax (`1m30s`, `200ms`), what Argo reads durations with.
 DURATION = re.compile(
@@ -82,6 +82,7 @@ class Retry:
     policy: str  # a key of RETRY_POLICIES
     exit_code: int | None  # retry only on this exit code (None: no expression)
     backoff: Backoff | None
+    evictions: bool = False  # and on an eviction (transient.expression)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -292,13 +293,14 @@ def _env(e: Mapping[str, Any], where: str) -> EnvVar:
 
 def _retry(r: Mapping[str, Any], where: str) -> Retry:
     _only(r, "retryStrategy", where)
-    exit_code = None
+    exit_code, evictions = None, False
     if r.get("expression"):
-        match = RETRY_EXPRESSION.match(r["expression"].strip())
-        if not match:
-            raise TemplateError("only `asInt(lastRetry.exitCode) == N` is supported",
+        parsed = transient.parse(r["expression"])
+        if parsed is None:
+            raise TemplateError("only `asInt(lastRetry.exitCode) == N`, alone or with "
+                                "transient.expression's eviction clauses, is supported",
                                 field=f"{where}.expression")  # fmt: skip
-        exit_code = int(match.group(1))
+        exit_code, evictions = parsed
     # Argo's default: OnFailure without an expression, Always with one.
     policy = r.get("retryPolicy") or ("Always" if exit_code is not None else "OnFailure")
     if policy not in RETRY_POLICIES:
@@ -311,6 +313,7 @@ def _retry(r: Mapping[str, Any], where: str) -> Retry:
         policy=policy,
         exit_code=exit_code,
         backoff=_backoff(r["backoff"], f"{where}.backoff") if r.get("backoff") else None,
+        evictions=evictions,
     )
 
 
