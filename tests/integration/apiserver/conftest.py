@@ -20,12 +20,14 @@ from fastapi.testclient import TestClient
 from keycloak import KeycloakOpenID
 from sqlalchemy import create_engine
 
+from devstack.projects import demo_projects
 from rollway.apiserver import Settings, create_app
 from rollway.rollouts import load_api
 from rollway.workflows.backends import WorkflowStatus
 from rollway.workflows.backends.embedded import EmbeddedBackend
 from tests.helpers import free_port, wait_for
 from tests.integration.workflows.platform import platform_registry
+from tests.projects import Call, admitted
 
 #: The realm's users (realm-rollway.json) and the CI service account.
 USERS = ("alice", "bob", "carol", "dave", "erin", "demo")
@@ -43,13 +45,13 @@ HELLO: dict[str, Any] = {
         "ref": "main",
     },
     "artifact": "com.example:hello",
-    "owningGroups": ["team-hello"],
+    "project": "hello",
 }
 PAYMENTS: dict[str, Any] = {
     **HELLO,
     "name": "payments",
     "artifact": "com.example:hello-fat",
-    "owningGroups": ["team-payments"],
+    "project": "payments",
 }
 
 
@@ -123,6 +125,7 @@ def settings(env: dict[str, str], database_url: str, **overrides: Any) -> Settin
         registry=platform["ROLLWAY_REGISTRY"],
         base_image=platform["ROLLWAY_BASE_IMAGE"],
         kubeconfig=env.get("KUBECONFIG"),
+        bootstrap_projects=demo_projects(env["ROLLWAY_CHART_REPO"]),
         **{
             "sync_interval": 0.2,
             "git_url": env["ROLLWAY_GIT_URL"],  # the git server chart repositories must be on
@@ -154,7 +157,9 @@ class Api:
         return in_namespaces({**template, **fields}, self.prefix)
 
     def register(self, template: dict[str, Any] = HELLO, **fields: Any) -> dict[str, Any]:
+        """Registered by the admin, in its project, whose guardrails now take its namespaces."""
         spec = self.spec(template, **fields)
+        spec = admitted(self.call, spec, spec.get("project", "hello"))
         answer = self.call("dave", "POST", "/api/v1/apps", json=spec)
         assert answer.status_code == 201, answer.text
         return spec
@@ -285,6 +290,15 @@ class LiveServer:
         wait_for("the API server to listen", lambda: self.server.started, timeout=30)
         return self
 
+    def caller(self, tokens: Tokens) -> Call:
+        """`call(user, method, path, **kwargs)` on this server with the user's token."""
+
+        def call(user: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+            return httpx.request(method, f"{self.url}{path}", headers=tokens.headers(user),
+                                 **kwargs)  # fmt: skip
+
+        return call
+
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
@@ -300,7 +314,8 @@ def live(devstack_env: dict[str, str], tokens: Tokens, tmp_path: Path) -> Iterat
         LiveServer(devstack_env, url, backend) as server,
     ):
         for spec in (HELLO, PAYMENTS):
-            answer = httpx.post(f"{server.url}/api/v1/apps", headers=tokens.headers("dave"),
-                                json=in_namespaces(spec, prefix))  # fmt: skip
+            call = server.caller(tokens)
+            spec = admitted(call, in_namespaces(spec, prefix), spec["project"])
+            answer = call("dave", "POST", "/api/v1/apps", json=spec)
             assert answer.status_code == 201, answer.text
         yield server
