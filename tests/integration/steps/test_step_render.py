@@ -149,7 +149,8 @@ def test_helm_set_keys_survive_the_trip_through_the_values_parameter(
     body = json.loads(json.dumps({"env": "prod", "version": "1.4.2",
                                   "overrides": {"set": sets(HELM_SETS)}}))  # fmt: skip
     request = DeploymentCreate.model_validate(body)
-    settings = Settings(keycloak_url="http://kc", registry="127.0.0.1:25000", image_project="team")
+    settings = Settings(keycloak_url="http://kc", registry="127.0.0.1:25000", image_project="team",
+                        git_url="http://git")  # fmt: skip
     resolved = pipeline.resolve(app, request)
     parameters = pipeline.parameters(app, request, resolved, "orders-prod-1", settings)
 
