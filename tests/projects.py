@@ -41,3 +41,20 @@ def admitted(call: Call, spec: dict[str, Any], project: str = "hello") -> dict[s
     hosts = [urlsplit(hook["url"]).netloc for hook in spec.get("notifications", [])]
     allow(call, project, namespaces=namespaces(spec), notificationHosts=hosts)
     return {**spec, "project": project}
+
+
+def caller(url: str, env: dict[str, str]) -> Call:
+    """`call(user, method, path, **kwargs)` on the API server at `url` as a realm user (a
+    password grant against the devstack's Keycloak per call: these are few)."""
+    from keycloak import KeycloakOpenID
+
+    keycloak = KeycloakOpenID(server_url=env["ROLLWAY_KEYCLOAK_URL"],
+                              realm_name=env["ROLLWAY_KEYCLOAK_REALM"],
+                              client_id=env["ROLLWAY_CLI_CLIENT_ID"])  # fmt: skip
+
+    def call(user: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        token = keycloak.token(user, env["DEVSTACK_USER_PASSWORD"])["access_token"]
+        return httpx.request(method, f"{url}{path}", timeout=30,
+                             headers={"Authorization": f"Bearer {token}"}, **kwargs)  # fmt: skip
+
+    return call

@@ -1,12 +1,14 @@
-"""Role × endpoint matrix with real Keycloak tokens: viewer < deployer < admin, approver apart,
-each scoped to the applications their team owns; other teams' applications answer 404."""
+"""Roles at work with real Keycloak tokens and real deployments: each user's role in project
+hello comes from their groups (viewer, deployer, approver; admins everywhere); other projects'
+applications answer 404. The full role × route matrix is tests/security/test_route_matrix.py."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.helpers import wait_for
-from tests.integration.apiserver.conftest import CI, HELLO, Api
+from tests.integration.apiserver.conftest import CI, Api
+from tests.projects import allow, namespaces
 
 pytestmark = pytest.mark.integration
 
@@ -183,20 +185,19 @@ def test_deployment_details_follow_the_app(api: Api, user: str, status: int) -> 
 
 
 @pytest.mark.parametrize(
-    ("user", "groups", "status"),
-    [
-        ("alice", ["team-hello"], 201),
-        ("alice", ["team-payments"], 403),
-        ("carol", ["team-hello"], 403),
-        ("dave", ["team-payments"], 201),
-    ],
-)
-def test_registering_an_app_for_a_team(api: Api, user: str, groups: list[str], status: int) -> None:
-    spec = {**HELLO, "name": "orders", "owningGroups": groups}
+    ("user", "project", "status"),
+    [("alice", "hello", 201), ("alice", "payments", 404), ("carol", "hello", 403),
+     ("dave", "payments", 201)],
+)  # fmt: skip
+def test_registering_an_app_in_a_project(api: Api, user: str, project: str, status: int) -> None:
+    spec = api.spec(name="orders", environments=[{"name": "dev"}], project=project)
+    allow(api.call, project, namespaces=namespaces(spec))
 
     answer = api.call(user, "POST", "/api/v1/apps", json=spec)
 
     assert answer.status_code == status, answer.text
+    listed = api.call("dave", "GET", "/api/v1/apps").json()["items"]
+    assert ("orders" in [a["name"] for a in listed]) is (status == 201)
 
 
 @pytest.mark.parametrize(("user", "status"), [("alice", 200), ("carol", 403), ("erin", 404)])
@@ -229,7 +230,7 @@ def test_audit_log_records_who_did_what_including_denials(api: Api) -> None:
 
 
 @pytest.mark.parametrize(("user", "sees_hello"), [("carol", True), ("erin", False)])
-def test_audit_log_is_scoped_to_owned_apps(api: Api, user: str, sees_hello: bool) -> None:
+def test_audit_log_is_scoped_to_the_callers_projects(api: Api, user: str, sees_hello: bool) -> None:
     api.deploy("alice")
 
     events = api.call(user, "GET", "/api/v1/audit").json()["items"]

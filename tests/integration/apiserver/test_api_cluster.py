@@ -12,6 +12,7 @@ import pytest
 from devstack.stack import Context, up
 from tests.helpers import Receiver, wait_for
 from tests.integration.apiserver.conftest import HELLO, Api
+from tests.projects import admitted
 
 pytestmark = pytest.mark.integration
 
@@ -101,6 +102,7 @@ def test_rollout_status_promotion_history_and_rollback(
 def test_unknown_environment_or_missing_rollout_is_404(api: Api, cluster: Context) -> None:
     spec = {**HELLO, "name": "ghost",
             "environments": [{"name": "dev", "namespace": f"none-{uuid.uuid4().hex[:8]}"}]}  # fmt: skip
+    spec = admitted(api.call, spec)
     assert api.call("dave", "POST", "/api/v1/apps", json=spec).status_code == 201
 
     unknown = api.call("carol", "GET", "/api/v1/apps/ghost/environments/qa/rollout")

@@ -24,6 +24,7 @@ from rollway.apiserver.models import Deployment
 from tests.helpers import free_port, wait_for
 from tests.integration.apiserver.conftest import Tokens, delete_namespaces
 from tests.integration.cli.harness import ApiServer
+from tests.projects import admitted, caller
 
 pytestmark = pytest.mark.integration
 
@@ -75,9 +76,9 @@ def test_kill_9_mid_deployment_then_restart_loses_nothing(
         ],
         "chart": {"repo": devstack_env["ROLLWAY_CHART_REPO"]},
         "artifact": "com.example:hello",
-        "owningGroups": ["team-hello"],
     }
     server.start()
+    spec = admitted(caller(server.url, devstack_env), spec)
     registered = httpx.post(f"{server.url}/api/v1/apps", json=spec, headers=tokens.headers("dave"))
     assert registered.status_code == 201, registered.text
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 from fastapi import FastAPI
@@ -37,6 +39,7 @@ from tests.integration.apiserver.conftest import (
     unique_prefix,
 )
 from tests.integration.apiserver.conftest import settings as server_settings
+from tests.projects import admitted
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +69,11 @@ def server(
             rollouts_factory=lambda: RolloutsClient(load_api(kubeconfig)),
         )
         with TestClient(app) as client:  # runs the lifespan: migrations, reconciler
-            spec = in_namespaces(HELLO, prefix)
+
+            def call(user: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+                return client.request(method, path, headers=tokens.headers(user), **kwargs)
+
+            spec = admitted(call, in_namespaces(HELLO, prefix))
             assert client.post("/api/v1/apps", json=spec, headers=headers).status_code == 201
             # Generated webhook URLs must never be called: this machine sends only to loopback.
             app.state.context.notifier.stop()

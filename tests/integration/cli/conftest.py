@@ -13,6 +13,7 @@ import pytest
 from devstack.stack import Context
 from tests.helpers import free_port
 from tests.integration.cli.harness import ApiServer, Cli, environ_without_rollway
+from tests.projects import allow, caller
 
 #: Namespaces the tests' applications were deployed to, removed at the end of the session.
 NAMESPACES: list[str] = []
@@ -44,8 +45,11 @@ def cli(apiserver: ApiServer, devstack_env: dict[str, str], tmp_path: Path) -> C
 
 
 @pytest.fixture
-def app_name() -> str:
-    """An application name no other test (or earlier session) used: its namespaces are new."""
+def app_name(apiserver: ApiServer, devstack_env: dict[str, str]) -> str:
+    """An application name no other test (or earlier session) used: its namespaces are new,
+    and project hello's (the admin adds them), where alice registers it."""
     name = f"hello-{uuid.uuid4().hex[:6]}"
-    NAMESPACES.extend(f"{name}-{env}" for env in ("dev", "prod"))
+    namespaces = [f"{name}-{env}" for env in ("dev", "prod")]
+    allow(caller(apiserver.url, devstack_env), "hello", namespaces=namespaces)
+    NAMESPACES.extend(namespaces)
     return name

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 from click.testing import CliRunner, Result
 
+from devstack.projects import bootstrap_setting
 from rollway.cli import cli
 from tests.helpers import wait_for
 from tests.integration.workflows.platform import platform_registry
@@ -54,7 +55,12 @@ class ApiServer:
                 "--engine", kind,
                 *(f"--engine-option={k}={v}" for k, v in options.items())]  # fmt: skip
         # The registry the pipeline's steps push to (its credentials go nowhere else).
-        env = {**self.env, **platform_registry(self.env), "ROLLWAY_SYNC_INTERVAL": "0.5"}
+        env = {
+            **self.env,
+            **platform_registry(self.env),
+            "ROLLWAY_SYNC_INTERVAL": "0.5",
+            "ROLLWAY_BOOTSTRAP_PROJECTS": bootstrap_setting(self.env["ROLLWAY_CHART_REPO"]),
+        }
         if kind == "embedded":
             env.update(platform_registry(self.env))
         with self.log.open("ab") as log:

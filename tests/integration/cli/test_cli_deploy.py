@@ -48,7 +48,7 @@ def test_bluegreen_deploy_upgrade_promote_rollback(
     first = cli.run("deploy", app_name, "--artifact", f"{ARTIFACT}:1.0.0", "--env", "dev",
                     "--chart", chart(devstack_env), "--wait")  # fmt: skip
     assert first.returncode == 0, first.stderr
-    assert f"application {app_name} registered (owners team-hello)" in first.stderr
+    assert f"application {app_name} registered in project hello" in first.stderr
     assert f"succeeded: {app_name} 1.0.0 runs in dev" in first.stdout
     assert "✔ resolve-artifact: Succeeded" in first.stderr  # progress lines, not a terminal
 
@@ -169,7 +169,7 @@ def test_approval_gate_rules_reject_approve_and_conflicts(
         "environments": [{"name": "dev"}, {"name": "prod", "policy": {"approvalRequired": True}}],
         "chart": {"repo": devstack_env["ROLLWAY_CHART_REPO"]},
         "artifact": ARTIFACT,
-        "owningGroups": ["team-hello"],
+        "project": "hello",
     })  # fmt: skip
     cli.login("alice")
     never = cli.run("upgrade", app_name, "--env", "prod", "--version", "1.1.0")

@@ -25,6 +25,7 @@ from rollway.apiserver.models import IN_FLIGHT
 from tests.helpers import Receiver, free_port, wait_for
 from tests.integration.cli.harness import ApiServer
 from tests.integration.steps.step_runner import Quiet, StepRun, run
+from tests.projects import admitted
 
 pytestmark = pytest.mark.integration
 
@@ -52,16 +53,16 @@ def call(env: dict[str, str], server: ApiServer, user: str, method: str, path: s
 
 @pytest.fixture(scope="module")
 def deployment(server: ApiServer, devstack_env: dict[str, str]) -> str:
-    """A finished deployment of an app of team-hello (rollway-ci's team). Its jar does not
-    exist, so the pipeline fails in its first step and touches nothing in the cluster."""
+    """A finished deployment of an app of project hello (where rollway-ci deploys). Its jar
+    does not exist, so the pipeline fails in its first step and touches nothing in the cluster."""
     name = f"report-{uuid.uuid4().hex[:6]}"
     spec = {
         "name": name,
         "environments": [{"name": "dev"}],
         "chart": {"repo": devstack_env["ROLLWAY_CHART_REPO"], "path": "charts/app", "ref": "main"},
         "artifact": f"com.example:{name}",
-        "owningGroups": ["team-hello"],
     }
+    spec = admitted(lambda *a, **k: call(devstack_env, server, *a, **k), spec)
     registered = call(devstack_env, server, "dave", "POST", "/api/v1/apps", json=spec)
     assert registered.status_code == 201, registered.text
     deployed = call(devstack_env, server, "alice", "POST", f"/api/v1/apps/{name}/deployments",
