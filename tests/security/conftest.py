@@ -1,5 +1,50 @@
-"""Fixtures of the security suite: the API server tests' real tokens and in-process server."""
+"""Fixtures of the security suite: real tokens of the realm, and the API server in-process on a
+fresh database with the real embedded engine (tests/integration/apiserver/conftest.py)."""
 
 from __future__ import annotations
 
-from tests.integration.apiserver.conftest import api, tokens  # noqa: F401 (fixtures)
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rollway.apiserver import create_app
+from tests.integration.apiserver.conftest import (
+    Api,
+    Tokens,
+    cleanup,
+    database,
+    engine,
+    settings,
+    tokens,  # noqa: F401 (a fixture)
+    unique_prefix,
+)
+
+
+@contextmanager
+def bare(
+    env: dict[str, str],
+    tokens: Tokens,
+    state: Path,
+    keycloak_url: str | None = None,  # noqa: F811
+    **overrides: Any,
+) -> Iterator[Api]:
+    """A server with no apps registered (what token and surface checks need); `keycloak_url`
+    is where it fetches the realm's keys, `overrides` are Settings."""
+    backend, prefix = engine(env, state / "engine"), unique_prefix()
+    with database(state) as url, cleanup(backend, env, prefix):
+        configured = settings(env, url, **overrides)
+        if keycloak_url:
+            configured = configured.model_copy(update={"keycloak_url": keycloak_url})
+        app = create_app(configured, backend=backend)
+        with TestClient(app, raise_server_exceptions=False) as client:
+            yield Api(client, backend, tokens, prefix)
+
+
+@pytest.fixture
+def api(devstack_env: dict[str, str], tokens: Tokens, tmp_path: Path) -> Iterator[Api]:  # noqa: F811
+    with bare(devstack_env, tokens, tmp_path) as server:
+        yield server

@@ -17,21 +17,11 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from fastapi.testclient import TestClient
 from jwcrypto import jwk, jwt
 
-from rollway.apiserver import create_app
 from tests.helpers import free_port, wait_for
-from tests.integration.apiserver.conftest import (
-    Api,
-    Tokens,
-    cleanup,
-    database,
-    engine,
-    serving,
-    settings,
-    unique_prefix,
-)
+from tests.integration.apiserver.conftest import Api, Tokens, serving
+from tests.security.conftest import bare
 from tests.security.test_tokens import audit_rows, unauthenticated
 
 pytestmark = pytest.mark.integration
@@ -55,7 +45,7 @@ def test_an_anonymous_body_is_not_parsed(api: Api) -> None:
 
 @pytest.fixture
 def small(devstack_env: dict[str, str], tokens: Tokens, tmp_path: Path) -> Iterator[Api]:
-    with serving(devstack_env, tokens, tmp_path, max_request_body=LIMIT) as server:
+    with bare(devstack_env, tokens, tmp_path, max_request_body=LIMIT) as server:
         yield server
 
 
@@ -87,10 +77,12 @@ def test_a_chunked_body_is_cut_off_at_the_limit(small: Api) -> None:
     assert small.workflows() == []
 
 
-def test_a_body_under_the_limit_is_served(small: Api) -> None:
+def test_a_body_under_the_limit_reaches_the_route(small: Api) -> None:
+    """Read, parsed and handled: the route answers that this server has no app hello."""
     answer = small.call("alice", "POST", f"{DEPLOYMENTS}?dryRun=true",
                         json={"env": "dev", "version": "1.0.0"})  # fmt: skip
-    assert answer.status_code != 413, answer.text
+    assert answer.status_code == 404, answer.text
+    assert "hello" in answer.json()["detail"]
 
 
 # --- JWKS downloads ---------------------------------------------------------------------------
@@ -135,15 +127,9 @@ def behind_proxy(
     proxy = KeycloakProxy(env["ROLLWAY_KEYCLOAK_URL"], down=down)
     thread = threading.Thread(target=proxy.serve_forever, daemon=True)
     thread.start()
-    backend = engine(env, state / "engine")
     try:
-        with database(state) as url, cleanup(backend, env, unique_prefix()):
-            configured = settings(env, url, oidc_jwks_refresh_interval=3600).model_copy(
-                update={"keycloak_url": proxy.url}
-            )
-            app = create_app(configured, backend=backend)
-            with TestClient(app, raise_server_exceptions=False) as client:
-                yield Api(client, backend, tokens, unique_prefix()), proxy
+        with bare(env, tokens, state, proxy.url, oidc_jwks_refresh_interval=3600) as api:
+            yield api, proxy
     finally:
         proxy.shutdown()
         proxy.server_close()

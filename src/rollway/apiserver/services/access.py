@@ -22,7 +22,6 @@ ACTIONS = {
     Capability.READ: "read",
     Capability.DEPLOY: "deploy or operate",
     Capability.APPROVE: "approve or reject",
-    Capability.PROMOTE: "promote",
     Capability.ADMINISTER: "change the project's members, guardrails or environment policy",
 }
 
