@@ -33,6 +33,8 @@ class Capability(enum.Enum):
     READ = frozenset(Role)
     DEPLOY = frozenset({Role.DEPLOYER})
     APPROVE = frozenset({Role.APPROVER})
+    #: Promote: a deployer's move, or at an approval gate an approver's (it approves).
+    PROMOTE = frozenset({Role.DEPLOYER, Role.APPROVER})
     #: Change the project's members, guardrails and environment policies.
     ADMINISTER = frozenset({Role.PROJECT_ADMIN})
 

@@ -22,6 +22,7 @@ ACTIONS = {
     Capability.READ: "read",
     Capability.DEPLOY: "deploy or operate",
     Capability.APPROVE: "approve or reject",
+    Capability.PROMOTE: "promote",
     Capability.ADMINISTER: "change the project's members, guardrails or environment policy",
 }
 

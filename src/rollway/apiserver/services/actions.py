@@ -23,6 +23,7 @@ from . import access, approvals, deployments, submission
 
 def promote(ctx: Context, principal: Principal, deployment_id: str, *, full: bool) -> str:
     deployment = _load(ctx, principal, deployment_id)
+    access.require(ctx.db, principal, Capability.PROMOTE, deployment.app)
     if deployment.state == "succeeded":
         paused = _paused_since(ctx, principal, deployment)
         if paused is not None:
@@ -59,6 +60,7 @@ def approve(
 ) -> str:
     """Approve the plan the deployment waits with (`plan`: only if it is still that one)."""
     deployment = _load(ctx, principal, deployment_id)
+    access.require(ctx.db, principal, Capability.APPROVE, deployment.app)
     workflow = _running_workflow(ctx, deployment, "approve")
     return approvals.approve(ctx, principal, deployment, workflow, comment, plan)
 
