@@ -61,30 +61,42 @@ def kubectl_json(env: dict[str, str], *args: str) -> dict[str, Any]:
 def deployed(
     release: str, platform: Context, devstack_env: dict[str, str]
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """An app deployed (1.0.0, blue-green, on the real node) into an admin's namespace: its
-    name and the finished deployment record."""
+    """An app deployed (1.0.0, blue-green, on the real node) into an admin's namespace, in a
+    project of its own whose guardrails hold just that namespace: its name and the finished
+    deployment record."""
     name = f"sec-{uuid.uuid4().hex[:6]}"
     namespace = f"{name}-dev"
     admin_namespace(platform, namespace)
     try:
         api = Api(devstack_env, release)
-        api.register("alice", {
+        chart_repo = platform_config(devstack_env, HOME)["chart-repo"]
+        project = api.call("dave", "POST", "/projects", json={  # dave: a platform admin
             "name": name,
+            "members": {"deployer": ["hello-deployers"]},
+            "guardrails": {"namespaces": [namespace], "chartRepositories": [chart_repo],
+                           "mavenGroups": [HELLO.split(":")[0]]},
+        })  # fmt: skip
+        assert project.status_code == 201, project.text
+        app = api.call("alice", "POST", "/apps", json={
+            "name": name,
+            "project": name,
             "environments": [{"name": "dev"}],
-            "chart": {"repo": platform_config(devstack_env, HOME)["chart-repo"],
-                      "path": "charts/app"},
+            "chart": {"repo": chart_repo, "path": "charts/app"},
             "artifact": HELLO,
             "strategy": "bluegreen",
             "parameters": {"values": ON_REAL_NODE, "replicas": 1},
-            "owningGroups": ["team-hello"],
         })  # fmt: skip
+        assert app.status_code == 201, app.text
         answer = api.call("alice", "POST", f"/apps/{name}/deployments",
                           json={"env": "dev", "version": "1.0.0"})  # fmt: skip
         assert answer.is_success, answer.text
         ident = answer.json()["id"]
 
         def finished() -> dict[str, Any]:
-            record = dict(api.call("alice", "GET", f"/deployments/{ident}").json())
+            try:  # an upgrade of the release (another change's image) restarts the server
+                record = dict(api.call("alice", "GET", f"/deployments/{ident}").json())
+            except httpx.HTTPError:
+                return {}
             return record if record["state"] in ("succeeded", "failed", "aborted") else {}
 
         yield name, wait_for(f"deployment {ident} to finish", finished, timeout=600, interval=2)

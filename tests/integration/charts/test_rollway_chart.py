@@ -290,9 +290,14 @@ def test_the_callback_can_be_left_out(chart: HelmChart) -> None:
 
 def test_no_secret_values_by_default(chart: HelmChart) -> None:
     objects = render(chart, {"database": {"existingSecret": "rollway-db"}})
-    (token,) = [o for o in objects if o["kind"] == "Secret"]
-    assert token["type"] == "kubernetes.io/service-account-token"
-    assert "data" not in token and "stringData" not in token  # kube-controller-manager fills it
+    tokens = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Secret"}
+    assert sorted(tokens) == [
+        "rollway-apiserver-argo-token",
+        "rollway-executor.service-account-token",
+    ]
+    for token in tokens.values():
+        assert token["type"] == "kubernetes.io/service-account-token"
+        assert "data" not in token and "stringData" not in token  # kube-controller-manager fills it
     env = env_of(objects)
     assert env["ROLLWAY_DATABASE_URL"]["valueFrom"] == {
         "secretKeyRef": {"name": "rollway-db", "key": "url"}
@@ -430,7 +435,8 @@ def test_argo_token_is_added_to_the_engine_options_in_the_pod(chart: HelmChart) 
         "verify_ssl": False,
         "token": "$(ROLLWAY_ARGO_TOKEN)",
     }
-    assert not [o for o in objects if o["kind"] == "Secret"]
+    secrets = [o["metadata"]["name"] for o in objects if o["kind"] == "Secret"]
+    assert secrets == ["rollway-executor.service-account-token"]  # no token of the API server's
     objects = render(chart, {"argo": {"server": {"token": {"source": "none"}}}})
     assert "ROLLWAY_ARGO_TOKEN" not in env_of(objects)
     assert "ROLLWAY_ENGINE_OPTIONS" not in env_of(objects)  # the ConfigMap's, no token
