@@ -27,9 +27,9 @@ from tests.integration.apiserver.conftest import (
 @contextmanager
 def bare(
     env: dict[str, str],
-    tokens: Tokens,
+    users: Tokens,
     state: Path,
-    keycloak_url: str | None = None,  # noqa: F811
+    keycloak_url: str | None = None,
     **overrides: Any,
 ) -> Iterator[Api]:
     """A server with no apps registered (what token and surface checks need); `keycloak_url`
@@ -41,7 +41,7 @@ def bare(
             configured = configured.model_copy(update={"keycloak_url": keycloak_url})
         app = create_app(configured, backend=backend)
         with TestClient(app, raise_server_exceptions=False) as client:
-            yield Api(client, backend, tokens, prefix)
+            yield Api(client, backend, users, prefix)
 
 
 @pytest.fixture
