@@ -27,7 +27,6 @@ def test_history_and_audit_record_every_deployment_and_every_call(
         "environments": [{"name": "dev"}, {"name": "prod", "policy": {"approvalRequired": True}}],
         "chart": {"repo": devstack_env["ROLLWAY_CHART_REPO"]},
         "artifact": HELLO,
-        "owningGroups": ["team-hello"],
     })  # fmt: skip
     alice, bob = login("alice"), login("bob")
     #: (actor, action, deployment or environment, outcome), oldest first.
