@@ -1,6 +1,7 @@
 """Fixtures for the end-to-end tests: the devstack platform, one real `rollway-apiserver` for the
-session (embedded engine, SQLite), `app` logged in as any realm user, the cluster's API, and an
-application name of the test's own whose namespaces are deleted when the test ends."""
+session (embedded engine, SQLite), Rollway as its chart installs it in the cluster (Argo engine,
+steps in pods on the real node), `app` logged in as any realm user of either, the cluster's API,
+and an application name of the test's own whose namespaces are deleted when the test ends."""
 
 from __future__ import annotations
 
@@ -9,13 +10,18 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from devstack.components.kube import kubectl
 from devstack.components.pod_security import admin_namespace
-from devstack.stack import Context
-from tests.e2e.flow import Api, Kube
-from tests.helpers import free_port
+from devstack.components.release import API_SERVICE, api_url
+from devstack.components.release import NAMESPACE as RELEASE_NAMESPACE
+from devstack.stack import Context, up
+from tests.e2e.flow import Api, Engine, Kube
+from tests.helpers import free_port, wait_for
 from tests.integration.cli.harness import ApiServer, Cli, environ_without_rollway
+from tests.integration.workflows.platform import platform_config
 
 
 @pytest.fixture(scope="session")
@@ -43,15 +49,20 @@ def login(
 ) -> Callable[[str], Cli]:
     """`login("alice")`: `app` with a config file of its own, logged in as that user (password
     grant against the devstack's Keycloak)."""
+    return logins(apiserver.url, devstack_env, tmp_path)
+
+
+def logins(url: str, devstack_env: dict[str, str], tmp_path: Path) -> Callable[[str], Cli]:
+    """`app` logged in as a user, against the API server at `url`, one config file per user."""
     made: dict[str, Cli] = {}
 
     def as_user(user: str) -> Cli:
         if user not in made:
-            config = tmp_path / "rollway" / f"{user}.yaml"
+            config = tmp_path / "rollway" / url.rsplit("/", 1)[-1] / f"{user}.yaml"  # per server
             env = {
                 **environ_without_rollway(devstack_env),
                 "ROLLWAY_CONFIG": str(config),
-                "ROLLWAY_SERVER": apiserver.url,
+                "ROLLWAY_SERVER": url,
                 "NO_COLOR": "1",
             }
             cli = Cli(env, config, devstack_env["DEVSTACK_USER_PASSWORD"])
@@ -60,6 +71,45 @@ def login(
         return made[user]
 
     return as_user
+
+
+@pytest.fixture(scope="session")
+def release(platform: Context) -> str:
+    """Rollway as its chart installs it (`rollway-release`): the API server pod with the Argo
+    backend, reached at its Service's address; its workflows report back to it from the cluster."""
+    up(platform, ["rollway-release"])
+    # An upgrade (a new image) recreates the pod: wait for it, not for the one on its way out.
+    kubectl(platform, "-n", RELEASE_NAMESPACE, "rollout", "status", f"deployment/{API_SERVICE}",
+            "--timeout=180s")  # fmt: skip
+    url = api_url(platform)
+    wait_for(f"the in-cluster API server at {url}", lambda: _ready(url), timeout=120)
+    return url
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture
+def argo(release: str, devstack_env: dict[str, str], tmp_path: Path) -> Engine:
+    """The in-cluster release: the real Argo controller runs each step in a pod on the real node."""
+    chart_repo = platform_config(devstack_env, RELEASE_NAMESPACE)["chart-repo"]
+    return Engine("argo", logins(release, devstack_env, tmp_path), Api(devstack_env, release),
+                  chart_repo)  # fmt: skip
+
+
+@pytest.fixture(params=["embedded", pytest.param("argo", marks=pytest.mark.real_pods)])
+def engine(request: pytest.FixtureRequest, devstack_env: dict[str, str]) -> Engine:
+    """The same flow on each engine: the session's host-side API server (embedded engine), then
+    the in-cluster release (Argo engine, real pods). Only the one a test runs on is started."""
+    if request.param == "argo":
+        found: Engine = request.getfixturevalue("argo")
+        return found
+    return Engine("embedded", request.getfixturevalue("login"), request.getfixturevalue("api"),
+                  devstack_env["ROLLWAY_CHART_REPO"])  # fmt: skip
 
 
 @pytest.fixture

@@ -1,9 +1,11 @@
 """What the end-to-end tests observe: `app status -o json`, the cluster as the Kubernetes API
-shows it (Rollouts, ReplicaSets, pods, Services, and a live watch of the Services), the API as
-another user calls it, and the controller's canary arithmetic to check the cluster against."""
+shows it (Rollouts, ReplicaSets, pods, Services, Argo Workflows, and a live watch of the
+Services), the API as another user calls it, and the controller's canary arithmetic to check the
+cluster against."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -18,10 +20,33 @@ from keycloak import KeycloakOpenID
 
 from tests.helpers import wait_for
 from tests.integration.cli.harness import Cli, status
+from tests.projects import admitted, allow
 
 HELLO = "com.example:hello"
 HASH = "rollouts-pod-template-hash"
 ROLLOUTS = ("argoproj.io", "v1alpha1", "rollouts")
+WORKFLOWS = ("argoproj.io", "v1alpha1", "workflows")
+#: The Keycloak client the pipeline's exit handler calls the API server back as.
+CALLBACK_CLIENT = "rollway-ci"
+#: The arguments of an environment whose policy requires approval.
+PROD = ("--env", "prod")
+
+
+@dataclasses.dataclass(frozen=True)
+class Engine:
+    """Where a test's deployments run: `login("alice")` gives `app` against that API server,
+    `api` calls it directly, and `chart_repo` is the chart's git repository as its pipeline's
+    steps reach it (host processes on loopback, pods on the node bridge)."""
+
+    name: str
+    login: Callable[[str], Cli]
+    api: Api
+    chart_repo: str
+
+    @property
+    def chart(self) -> str:
+        """The chart as `app deploy --chart` takes it."""
+        return f"{self.chart_repo}//charts/app@main"
 
 
 # -- the CLI ------------------------------------------------------------------------------------
@@ -46,6 +71,15 @@ def settled(state: str, phase: str) -> Callable[[dict[str, Any]], bool]:
 
 def deployment_id(cli: Cli, app: str, *args: str) -> str:
     return str(status(cli, app, *args)["deployment"]["id"])
+
+
+def at_gate(cli: Cli, app: str, *args: str) -> str:
+    """The id of the deployment waiting at its approval gate, the Rollout Paused."""
+    found = status(cli, app, *args)
+    assert (found["deployment"]["state"], found["rollout"]["phase"]) == ("waiting", "Paused")
+    gate = {s["name"]: s["phase"] for s in found["deployment"]["steps"]}
+    assert gate["approval"] == "Running" and gate.get("promote") in (None, "Pending")
+    return str(found["deployment"]["id"])
 
 
 def error_line(stderr: str) -> str:
@@ -87,6 +121,23 @@ class Kube:
             raise
         return list(cast(dict[str, Any], found)["items"])
 
+    def workflow(self, namespace: str, deployment_id: str) -> dict[str, Any]:
+        """The Argo Workflow a deployment's pipeline runs in (labelled with the deployment)."""
+        found = self.custom.list_namespaced_custom_object(
+            *WORKFLOWS[:2], namespace, WORKFLOWS[2],
+            label_selector=f"rollway.io/deployment-id={deployment_id}",
+        )  # fmt: skip
+        items = cast(dict[str, Any], found)["items"]
+        assert len(items) == 1, [w["metadata"]["name"] for w in items]
+        return dict(items[0])
+
+    def step_pods(self, namespace: str, workflow: str) -> dict[str, dict[str, Any]]:
+        """A workflow's step pods by the id of the node each ran."""
+        found = self._json(self.core.list_namespaced_pod, namespace,
+                           label_selector=f"workflows.argoproj.io/workflow={workflow}")  # fmt: skip
+        return {p["metadata"]["annotations"]["workflows.argoproj.io/node-id"]: p
+                for p in found["items"]}  # fmt: skip
+
     def service(self, namespace: str, name: str) -> dict[str, Any]:
         return self._json(self.core.read_namespaced_service, name, namespace)
 
@@ -121,6 +172,37 @@ class Kube:
     def _json(call: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
         response = call(*args, _preload_content=False, **kwargs)
         return dict(json.loads(response.data))
+
+
+def reported_back(
+    kube: Kube, api: Api, namespace: str, deployment_id: str, workflow_status: str
+) -> dict[str, Any]:
+    """The exit handler of the deployment's workflow (in `namespace`) ran in a pod and delivered
+    the workflow's status to the API server: the report step's outputs say `workflow_status`,
+    delivered to `api`, and the server's audit log has that one call, answered 202, made as the
+    pipeline's callback client from the report pod's node. The report pod is returned."""
+
+    def report() -> dict[str, Any]:
+        nodes = (kube.workflow(namespace, deployment_id).get("status") or {}).get("nodes") or {}
+        found = [n for n in nodes.values() if n["displayName"] == "report" and n["type"] == "Pod"]
+        return found[0] if found and found[0].get("finishedAt") else {}
+
+    node = wait_for(f"the exit handler of {deployment_id} to end", report, timeout=180)
+    outputs = {p["name"]: p.get("value", "") for p in node.get("outputs", {}).get("parameters", [])}
+    assert node["phase"] == "Succeeded", node
+    assert outputs == {"status": workflow_status, "delivered": "api", "undelivered": ""}, node
+    workflow = kube.workflow(namespace, deployment_id)["metadata"]["name"]
+    pod = kube.step_pods(namespace, workflow)[node["id"]]
+    answer = api.call("dave", "GET", "/audit", params={"limit": 500})  # the newest first
+    assert answer.status_code == 200, answer.text
+    calls = [e for e in answer.json()["items"]
+             if e["action"] == "report_outcome" and e["target"] == deployment_id]  # fmt: skip
+    assert [(e["actor"], e["method"], e["status"], e["outcome"]) for e in calls] == [
+        (CALLBACK_CLIENT, "POST", 202, "success")
+    ], calls
+    # kube-proxy masquerades every Service connection (masqueradeAll): the node's address.
+    assert calls[0]["source"] == pod["status"]["hostIP"], (calls, pod["status"])
+    return pod
 
 
 def settles(kube: Kube, namespace: str, name: str) -> str:
@@ -285,10 +367,36 @@ class Api:
         return httpx.request(method, f"{self.url}/api/v1{path}", timeout=30,
                              headers={"Authorization": f"Bearer {token}"}, **kwargs)  # fmt: skip
 
-    def register(self, user: str, spec: dict[str, Any]) -> dict[str, Any]:
-        answer = self.call(user, "POST", "/apps", json=spec)
+    def register(self, user: str, spec: dict[str, Any], project: str = "hello") -> dict[str, Any]:
+        """Register `spec` in `project`, whose guardrails the platform admin first opens to the
+        app's namespaces, as an operator would."""
+        answer = self.call(user, "POST", "/apps", json=admitted(self._absolute, spec, project))
         assert answer.status_code == 201, answer.text
         return dict(answer.json())
+
+    def admit(self, app: str, *envs: str, project: str = "hello") -> None:
+        """Open `project`'s guardrails to the app's namespaces before `app deploy` registers it
+        there (the namespaces default to `<app>-<env>`)."""
+        allow(self._absolute, project, namespaces=[f"{app}-{env}" for env in envs])
+
+    def _absolute(self, user: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """`call` with the path as tests.projects gives it (`/api/v1/…`)."""
+        return self.call(user, method, path.removeprefix("/api/v1"), **kwargs)
+
+    def register_gated(
+        self, name: str, chart_repo: str, values: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A blue-green app in `dev` and in `prod`, whose policy requires approval; as dave
+        (admin), through the API: the CLI has no flags for environment policies."""
+        return self.register("dave", {
+            "name": name,
+            "environments": [{"name": "dev"},
+                             {"name": "prod", "policy": {"approvalRequired": True}}],
+            "chart": {"repo": chart_repo, "path": "charts/app", "ref": "main"},
+            "artifact": HELLO,
+            "strategy": "bluegreen",
+            **({"parameters": {"values": values}} if values else {}),
+        })  # fmt: skip
 
 
 def jar_sha256(env: dict[str, str], coordinates: str) -> str:

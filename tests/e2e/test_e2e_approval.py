@@ -9,22 +9,19 @@ The realm's approver bob has no deployer role, so he cannot start a deployment o
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
-from tests.e2e.flow import HELLO, Api, Kube, reaches, settled
-from tests.integration.cli.harness import Cli, one_error_line, status
+from tests.e2e.flow import HELLO, PROD, Api, Kube, at_gate, reaches, settled
+from tests.integration.cli.harness import Cli, one_error_line
 
 pytestmark = pytest.mark.integration
-
-PROD = ("--env", "prod")
 
 
 def test_prod_needs_an_approver_who_did_not_start_the_deployment(
     login: Callable[[str], Cli], app_name: str, api: Api, kube: Kube, devstack_env: dict[str, str]
 ) -> None:
-    spec = _register(api, devstack_env, app_name)
+    spec = api.register_gated(app_name, devstack_env["ROLLWAY_CHART_REPO"])
     assert [e["policy"]["approvalRequired"] for e in spec["environments"]] == [False, True]
     alice, bob, demo, dave = (login(u) for u in ("alice", "bob", "demo", "dave"))
     ns = f"{app_name}-prod"
@@ -35,7 +32,7 @@ def test_prod_needs_an_approver_who_did_not_start_the_deployment(
     waiting = alice.run("upgrade", app_name, *PROD, "--version", "1.1.0", "--wait")
     assert waiting.returncode == 0, waiting.stderr
     assert "waits for approval" in waiting.stdout
-    first = _at_gate(alice, app_name)
+    first = at_gate(alice, app_name, *PROD)
     assert f"hint: an approver runs: app approve {first}" in waiting.stderr
 
     refused = alice.run("approve", first)
@@ -44,7 +41,7 @@ def test_prod_needs_an_approver_who_did_not_start_the_deployment(
     bypass = alice.run("promote", app_name, *PROD)
     assert bypass.returncode == 3, bypass.stderr
     assert "role is needed to approve or reject" in one_error_line(bypass.stderr)
-    assert _at_gate(alice, app_name) == first
+    assert at_gate(alice, app_name, *PROD) == first
     assert kube.selector_hash(ns, app_name) == active  # nothing moved
 
     approved = bob.run("approve", first, "--comment", "release notes checked")
@@ -62,14 +59,14 @@ def test_prod_needs_an_approver_who_did_not_start_the_deployment(
     assert cannot.returncode == 3
     assert "role is needed to deploy or operate" in one_error_line(cannot.stderr)
     demo.ok("upgrade", app_name, *PROD, "--version", "1.0.0", "--wait")
-    second = _at_gate(demo, app_name)
+    second = at_gate(demo, app_name, *PROD)
     own = demo.run("approve", second)
     assert own.returncode == 3
     assert one_error_line(own.stderr) == (
         "error: you started this deployment: someone else must approve or reject it"
     )
     assert demo.run("promote", app_name, *PROD).returncode == 3  # not by promoting either
-    assert _at_gate(demo, app_name) == second
+    assert at_gate(demo, app_name, *PROD) == second
 
     admin = dave.run("approve", second, "-m", "rolling back to 1.0.0")
     assert admin.returncode == 0, admin.stderr
@@ -78,27 +75,6 @@ def test_prod_needs_an_approver_who_did_not_start_the_deployment(
     assert _images(kube, ns, kube.selector_hash(ns, app_name)) == {
         final["deployment"]["provenance"]["image"]
     }
-
-
-def _register(api: Api, env: dict[str, str], name: str) -> dict[str, Any]:
-    """As dave (admin), through the API: the CLI has no flags for environment policies."""
-    return api.register("dave", {
-        "name": name,
-        "environments": [{"name": "dev"}, {"name": "prod", "policy": {"approvalRequired": True}}],
-        "chart": {"repo": env["ROLLWAY_CHART_REPO"], "path": "charts/app", "ref": "main"},
-        "artifact": HELLO,
-        "strategy": "bluegreen",
-        "owningGroups": ["team-hello"],
-    })  # fmt: skip
-
-
-def _at_gate(cli: Cli, app: str) -> str:
-    """The id of the prod deployment waiting at its approval gate, the Rollout Paused."""
-    found = status(cli, app, *PROD)
-    assert (found["deployment"]["state"], found["rollout"]["phase"]) == ("waiting", "Paused")
-    gate = {s["name"]: s["phase"] for s in found["deployment"]["steps"]}
-    assert gate["approval"] == "Running" and gate.get("promote") in (None, "Pending")
-    return str(found["deployment"]["id"])
 
 
 def _images(kube: Kube, namespace: str, pod_hash: str) -> set[str]:

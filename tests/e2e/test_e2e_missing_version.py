@@ -1,16 +1,16 @@
 """A version the Maven repository does not have: the pipeline stops at resolve-artifact with one
-line naming the version and listing those that exist, and the cluster is left as it was."""
+line naming the version and listing those that exist, and the cluster is left as it was — on the
+embedded engine and on Argo (steps in pods on the real node)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.e2e.flow import HELLO, Kube, error_line
-from tests.integration.cli.harness import Cli, chart, status
+from tests.e2e.flow import HELLO, Engine, Kube, error_line
+from tests.integration.cli.harness import status
 
 pytestmark = pytest.mark.integration
 
@@ -22,11 +22,12 @@ MISSING = re.compile(
 
 
 def test_upgrade_to_a_missing_version_fails_at_resolve_and_changes_nothing(
-    login: Callable[[str], Cli], app_name: str, kube: Kube, devstack_env: dict[str, str]
+    engine: Engine, app_name: str, kube: Kube
 ) -> None:
-    alice, ns = login("alice"), f"{app_name}-dev"
+    alice, ns = engine.login("alice"), f"{app_name}-dev"
+    engine.api.admit(app_name, "dev")
     alice.ok("deploy", app_name, "--artifact", f"{HELLO}:1.0.0", "--env", "dev",
-             "--chart", chart(devstack_env), "--wait")  # fmt: skip
+             "--chart", engine.chart, "--project", "hello", "--wait")  # fmt: skip
     before = _cluster(kube, ns, app_name)
 
     failed = alice.run("upgrade", app_name, "--version", "9.9.9", "--wait")
@@ -51,12 +52,13 @@ def test_upgrade_to_a_missing_version_fails_at_resolve_and_changes_nothing(
 
 
 def test_first_deploy_of_a_missing_version_creates_no_rollout(
-    login: Callable[[str], Cli], app_name: str, kube: Kube, devstack_env: dict[str, str]
+    engine: Engine, app_name: str, kube: Kube
 ) -> None:
-    alice, ns = login("alice"), f"{app_name}-dev"
+    alice, ns = engine.login("alice"), f"{app_name}-dev"
+    engine.api.admit(app_name, "dev")
 
     failed = alice.run("deploy", app_name, "--artifact", f"{HELLO}:9.9.9", "--env", "dev",
-                       "--chart", chart(devstack_env), "--wait")  # fmt: skip
+                       "--chart", engine.chart, "--project", "hello", "--wait")  # fmt: skip
 
     assert failed.returncode == 1, failed.stderr
     line = error_line(failed.stderr)

@@ -1,137 +1,94 @@
 """The production path on the devstack's real node: Rollway installed by its own chart serves `app`
 from its pod, the real Argo Workflows controller runs `rollway-deploy` in pods of Rollway's own
 image, the app's pods run `java -jar`, and real HTTP answers through the Services prove each
-release: blue-green preview against active, promotion, an abort that never reaches the active
-Service, and a rollback."""
+release: a first deploy (every step a pod on the real node, the exit handler reporting back to
+the in-cluster API server), blue-green preview against active, promotion, an abort that never
+reaches the active Service, a rollback, and a canary's split."""
 
 from __future__ import annotations
 
-import contextlib
 import math
-import threading
+import re
 import time
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from devstack.components.release import NAMESPACE as RELEASE_NAMESPACE
-from devstack.components.release import api_url
-from devstack.stack import Context, up
-from tests.e2e.flow import HELLO, Api, Kube, reaches, settled, settles
+from tests.e2e.flow import HELLO, Engine, Kube, reaches, reported_back, settled, settles
+from tests.e2e.traffic import (
+    ON_REAL_NODE,
+    Answers,
+    answer,
+    answers_with,
+    real_node,
+    sample,
+    service_url,
+)
 from tests.helpers import wait_for
-from tests.integration.cli.harness import Cli, environ_without_rollway, status
-from tests.integration.workflows.platform import platform_config
+from tests.integration.cli.harness import Cli, status
 
 pytestmark = [pytest.mark.integration, pytest.mark.real_pods]
 
-#: Chart values that put the app's pods on the real node, small enough for two cores.
-ON_REAL_NODE = {
-    "nodeSelector": {"rollway.io/node": "real"},
-    "tolerations": [{"key": "rollway.io/node", "operator": "Exists", "effect": "NoSchedule"}],
-    "resources": {"requests": {"cpu": "20m", "memory": "64Mi"}},
-}
-
-
-@pytest.fixture(scope="module")
-def rollway(platform: Context, devstack_env: dict[str, str]) -> str:
-    """Rollway as its chart installs it (`rollway-release`): the API server pod with the Argo
-    backend, reached at its Service's address; its workflows report back to it from the cluster."""
-    up(platform, ["rollway-release"])
-    url = api_url(platform)
-    wait_for(f"the in-cluster API server at {url}", lambda: ready(url), timeout=120)
-    return url
-
-
-def ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+#: Argo names a retried step's pods' nodes `<step>(<try>)`.
+TRY = re.compile(r"\(\d+\)$")
 
 
 @pytest.fixture
-def register(rollway: str, devstack_env: dict[str, str]) -> Callable[..., None]:
+def register(argo: Engine) -> Callable[..., None]:
     """Register an app whose chart comes from the git server as pods reach it, whose pods run
     on the real node."""
-    api = Api(devstack_env, rollway)
-
-    chart_repo = platform_config(devstack_env, RELEASE_NAMESPACE)["chart-repo"]
 
     def registered(name: str, strategy: str = "bluegreen", replicas: int = 2) -> None:
-        api.register("alice", {
+        argo.api.register("alice", {
             "name": name,
             "environments": [{"name": "dev"}],
-            "chart": {"repo": chart_repo, "path": "charts/app"},
+            "chart": {"repo": argo.chart_repo, "path": "charts/app"},
             "artifact": HELLO,
             "strategy": strategy,
             "parameters": {"values": ON_REAL_NODE, "replicas": replicas},
-            "owningGroups": ["team-hello"],
         })  # fmt: skip
 
     return registered
 
 
 @pytest.fixture
-def alice(rollway: str, devstack_env: dict[str, str], tmp_path: Path) -> Cli:
-    config = tmp_path / "rollway" / "alice.yaml"
-    env = {
-        **environ_without_rollway(devstack_env),
-        "ROLLWAY_CONFIG": str(config),
-        "ROLLWAY_SERVER": rollway,
-        "NO_COLOR": "1",
-    }
-    cli = Cli(env, config, devstack_env["DEVSTACK_USER_PASSWORD"])
-    cli.login("alice")
-    return cli
+def alice(argo: Engine) -> Cli:
+    return argo.login("alice")
 
 
-class Answers:
-    """GETs `/` of a Service every 50 ms from the host (kube-proxy routes it to a real pod) and
-    records each answer body, until stopped."""
+def test_first_deploy_on_argo_runs_every_step_in_a_pod_on_the_real_node_and_reports_back(
+    alice: Cli, argo: Engine, register: Callable[..., None], app_name: str, kube: Kube
+) -> None:
+    ns = f"{app_name}-dev"
+    register(app_name)
 
-    def __init__(self, url: str) -> None:
-        self.url, self.seen = url, list[str]()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
+    alice.ok("deploy", app_name, "--artifact", f"{HELLO}:1.0.0", "--env", "dev", "--wait")
 
-    def __enter__(self) -> Answers:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            with contextlib.suppress(httpx.HTTPError):  # a new connection each time (see answer)
-                self.seen.append(answer(self.url))
-            time.sleep(0.05)
-
-
-def service_url(kube: Kube, namespace: str, name: str) -> str:
-    spec = kube.service(namespace, name)["spec"]
-    return f"http://{spec['clusterIP']}:{spec['ports'][0]['port']}/"
-
-
-def answer(url: str) -> str:
-    """The body of one GET on a connection of its own: kube-proxy picks a pod per connection,
-    so a kept-alive one would go on reaching a pod the Service no longer selects."""
-    return httpx.get(url, timeout=5, headers={"Connection": "close"}).text.strip()
-
-
-def answers_with(url: str, body: str) -> Callable[[], bool]:
-    def check() -> bool:
-        try:
-            return answer(url) == body
-        except httpx.HTTPError:
-            return False
-
-    return check
+    done = reaches(alice, app_name, settled("succeeded", "Healthy"), "deployed and Healthy")
+    ident = done["deployment"]["id"]
+    wait_for("the Service answers 1.0.0", answers_with(service_url(kube, ns, app_name),
+                                                       "hello 1.0.0"), timeout=60)  # fmt: skip
+    node = real_node(kube)
+    assert {p["spec"]["nodeName"] for p in kube.ready_pods(ns, kube.selector_hash(ns, app_name))
+            } == {node}  # fmt: skip
+    report = reported_back(kube, argo.api, RELEASE_NAMESPACE, ident, "Succeeded")
+    workflow = kube.workflow(RELEASE_NAMESPACE, ident)
+    nodes = workflow["status"]["nodes"]
+    pods = {TRY.sub("", nodes[i]["displayName"]): p
+            for i, p in kube.step_pods(RELEASE_NAMESPACE, workflow["metadata"]["name"]).items()}  # fmt: skip
+    # Each step that did its work did it in a pod of its own on the real node, the exit
+    # handler's report too; the gates had nothing to wait for.
+    steps = {s["name"]: s["phase"] for s in done["deployment"]["steps"]}
+    succeeded = {name for name, phase in steps.items() if phase == "Succeeded"}
+    assert set(pods) - {"report"} == succeeded - {"report"}, (sorted(pods), steps)
+    assert {"resolve-artifact", "build-image", "render", "apply", "wait-healthy"} <= succeeded
+    assert steps["approval"] == steps["promote"] == "Skipped"
+    assert pods["report"]["metadata"]["name"] == report["metadata"]["name"]
+    assert {p["spec"]["nodeName"] for p in pods.values()} == {node}
+    assert {p["status"]["phase"] for p in pods.values()} == {"Succeeded"}
 
 
 def test_bluegreen_on_argo_with_real_pods_preview_promote_then_rollback(
@@ -193,12 +150,6 @@ def test_abort_on_argo_never_lets_the_active_service_answer_the_new_version(
     assert watched.seen and set(watched.seen) == {"hello 1.0.0"}
 
 
-def real_node(kube: Kube) -> str:
-    nodes = kube.core.list_node(label_selector="rollway.io/node=real").items
-    assert nodes, "no real node"
-    return str(nodes[0].metadata.name)
-
-
 #: Requests per canary pause; each opens a new connection, so kube-proxy picks a pod each time.
 SAMPLES = 200
 
@@ -233,16 +184,6 @@ def test_canary_on_argo_with_real_pods_serves_the_replica_split_at_each_pause(
     reaches(alice, app_name, settled("succeeded", "Healthy"), "canary promoted to Healthy")
     wait_for("only 1.1.0 answers", lambda: {answer(service) for _ in range(20)} == {"hello 1.1.0"},
              timeout=120)  # fmt: skip
-
-
-def sample(url: str) -> str:
-    """One answer, trying again when the connection went to a pod that was just replaced (its
-    address stays in the Service's rules for a moment): the answer is what is measured."""
-    for _ in range(10):  # kube-proxy drops a gone pod's address within its sync period (1 s)
-        with contextlib.suppress(httpx.ConnectError, httpx.ConnectTimeout):
-            return answer(url)
-        time.sleep(0.3)
-    return answer(url)
 
 
 def paused_at(kube: Kube, namespace: str, name: str, step: int) -> dict[str, Any]:
