@@ -39,11 +39,14 @@ def start(
         else:
             emit(plan, output)
         return
-    deployment = api.post(path, body).json()
+    response = api.post(path, body)
+    deployment = response.json()
     if output == "table":
+        note = " (the engine is unreachable: the server retries the submission)" \
+            if response.status_code == 202 else ""  # fmt: skip
         click.echo(
             f"deployment {deployment['id']} started: {deployment['kind']} {app} "
-            f"{deployment['version']} to {deployment['env']} ({deployment['strategy']})"
+            f"{deployment['version']} to {deployment['env']} ({deployment['strategy']}){note}"
         )
     if not wait:
         if output == "table":

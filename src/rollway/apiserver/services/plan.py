@@ -24,7 +24,7 @@ from ..schemas.apps import CanaryStep
 from ..schemas.deployments import DeploymentCreate
 from ..schemas.plan import ArtifactPlan, ImagePlan, ManifestPlan, Plan, StrategyPlan, WindowPlan
 from ..settings import Settings
-from . import access, deployments, egress, pipeline, windows
+from . import access, deployments, egress, guardrails, pipeline, windows
 
 log = logging.getLogger("rollway.apiserver")
 T = TypeVar("T")
@@ -42,6 +42,7 @@ def plan(
     app = access.app_for(session, principal, app_name, Capability.DEPLOY)
     resolved = pipeline.resolve(app, request)
     env = resolved.environment
+    guardrails.check(session, app, env=env.name, where="app")  # before fetching anything
     params = pipeline.parameters(app, request, resolved, "dry-run", settings)
     running = deployments.in_flight(session, app.name, env.name)
     now = utcnow()
