@@ -1,8 +1,9 @@
 """Where an upgrade's time went, read back from the cluster after the fact.
 
 From the Argo Workflow's nodes (startedAt/finishedAt), its step pods (creation, the scheduler's
-`Scheduled` event, the kubelet's `Pulled` events, the containers' start and end) and the app's
-new pods: scheduling, image pulls, the steps' own work, and the controller's gaps between steps.
+`Scheduled` event, the kubelet's `Pulled` events, the containers' start and end), its workspace
+volume's provisioning events and the app's new pods: scheduling, the volume, image pulls, the
+steps' own work, and the controller's gaps between steps.
 Kubernetes and Argo stamp most of these to the second; the scheduler's event and the kubelet's
 pull durations are finer.
 """
@@ -108,7 +109,21 @@ def argo_steps(
             if main_end is not None and (done := stamp(node.get("finishedAt"))) is not None:
                 row["to done"] = done - main_end
         split[node["displayName"].removesuffix("(0)")] = row
+    if volume := workspace(pods, workflow, since):
+        split["workspace"] = volume
     return split
+
+
+def workspace(pods: Pods, workflow: str, since: float) -> dict[str, float]:
+    """The workflow's shared volume (Argo's `<workflow>-workspace` PVC), as seconds after the
+    command: when the provisioner was asked (WaitForFirstConsumer: once the scheduler picked a
+    node for the first step pod) and when the volume was ready for it to bind. Second stamps."""
+    at = {e["reason"]: stamp(e.get("eventTime") or e.get("firstTimestamp"))
+          for e in pods.events.get(f"{workflow}-workspace", [])}  # fmt: skip
+    asked, ready = at.get("Provisioning"), at.get("ProvisioningSucceeded")
+    if asked is None or ready is None:
+        return {}
+    return {"asked": asked - since, "ready": ready - since}
 
 
 def wf_created(wf: dict[str, Any]) -> float:

@@ -451,11 +451,16 @@ def split_report(runs: list[Run]) -> None:
     """Medians of the argo split: each step pod started before the preview answered, then the
     app's first new pod."""
     rows = [r.split for r in runs]
-    names = list(dict.fromkeys(k for s in rows for k in s if k not in ("submit", "app pod")))
+    names = list(dict.fromkeys(k for s in rows for k in s
+                               if k not in ("submit", "workspace", "app pod")))  # fmt: skip
     print("\nargo: where the time went until the preview answered (median seconds; Argo and pod "
           "times are stamped to the second, Scheduled events and pull durations finer)")  # fmt: skip
     submit = [s.get("submit", {}) for s in rows]
     print(f"  command → workflow created (API server, submission): {show(median(submit, 'start'))}")
+    volume = [s.get("workspace", {}) for s in rows]
+    print(f"  workspace volume (WaitForFirstConsumer): provisioner asked at "
+          f"{show(median(volume, 'asked'))}, ready at {show(median(volume, 'ready'))} "
+          "(a helper pod makes the directory; the first step pods wait for it in `sched`)")  # fmt: skip
     print("  start: after the command; gap: since the last earlier step ended (controller); "
           "sched: created → Scheduled; to main: Scheduled → main running (sandbox, init, pulls); "
           "main: the step's work; to done: main ended → controller marks the step done")  # fmt: skip
