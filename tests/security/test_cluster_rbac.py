@@ -2,9 +2,10 @@
 it for Rollway installed by its own chart (`rollway-release`, namespace rollway-system).
 
 Each right is asked with `kubectl auth can-i --as` the account (what it must and must not do),
-and the bypasses that matter are attempted for real: rewriting a WorkflowTemplate, running a
-Workflow that references none, reading the platform's credentials, creating or relabelling a
-namespace, and running a privileged pod where Pod Security `restricted` is enforced.
+and the bypasses that matter are attempted for real: rewriting a WorkflowTemplate, a Workflow
+that references none or overrides the template (refused on admission, and by the controller for
+anyone else), reading the platform's credentials, creating or relabelling a namespace, and
+running a root pod where Pod Security `restricted` is enforced.
 """
 
 from __future__ import annotations
@@ -165,13 +166,9 @@ def workflow_phase(env: dict[str, str], name: str) -> dict[str, Any]:
     return status if status.get("phase") in ("Error", "Failed", "Succeeded") else {}
 
 
-def test_a_workflow_that_references_no_template_is_refused_by_the_controller(
-    devstack_env: dict[str, str], release: Context
-) -> None:
-    """RBAC lets the API server's account create Workflows; Argo's workflowRestrictions
-    (templateReferencing: Strict) runs only those that reference a WorkflowTemplate."""
-    name = f"inline-{uuid.uuid4().hex[:6]}"
-    workflow = {
+def inline_workflow(name: str) -> dict[str, Any]:
+    """A Workflow that brings its own template: any image, any command, any account."""
+    return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Workflow",
         "metadata": {"name": name},
@@ -179,8 +176,95 @@ def test_a_workflow_that_references_no_template_is_refused_by_the_controller(
                  "templates": [{"name": "main", "container": {
                      "image": "registry.invalid/anything", "command": ["id"]}}]},
     }  # fmt: skip
-    created = kubectl(devstack_env, "-n", HOME, "create", "-f", "-", "--as", API,
-                      stdin=json.dumps(workflow))  # fmt: skip
+
+
+def from_template(name: str, **spec: Any) -> dict[str, Any]:
+    """A Workflow shaped as Argo Server's submit makes it from `rollway-deploy`, plus `spec`."""
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"name": name, "labels": {"workflows.argoproj.io/workflow-template":
+                                              "rollway-deploy"}},
+        "spec": {"workflowTemplateRef": {"name": "rollway-deploy"},
+                 "arguments": {"parameters": [{"name": "app", "value": "x"}]}, **spec},
+    }  # fmt: skip
+
+
+def create_as_apiserver(
+    env: dict[str, str], workflow: dict[str, Any]
+) -> subprocess.CompletedProcess[str]:
+    """Create `workflow` as the API server's account; a server-side dry run (admission runs in
+    full, nothing is stored, so no pipeline starts)."""
+    return kubectl(env, "-n", HOME, "create", "--dry-run=server", "-f", "-", "--as", API,
+                   stdin=json.dumps(workflow))  # fmt: skip
+
+
+def test_the_apiserver_may_create_a_workflow_from_rollways_template(
+    devstack_env: dict[str, str], release: Context
+) -> None:
+    """What Argo Server's submit creates passes, and so do a stop and a suspension later."""
+    for spec in ({}, {"shutdown": "Stop"}, {"suspend": True}):
+        done = create_as_apiserver(
+            devstack_env, from_template(f"ok-{uuid.uuid4().hex[:6]}", **spec)
+        )
+        assert done.returncode == 0, (spec, done.stderr)
+
+
+def test_a_workflow_that_references_no_template_is_refused_on_admission(
+    devstack_env: dict[str, str], release: Context
+) -> None:
+    out = refused(
+        create_as_apiserver(devstack_env, inline_workflow(f"inline-{uuid.uuid4().hex[:6]}"))
+    )
+    assert "may run only Rollway's WorkflowTemplates" in out, out
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"podSpecPatch": '{"containers":[{"name":"main","command":["sh"]}]}'},
+        {"serviceAccountName": "default"},
+        {"entrypoint": "promote"},
+        {"workflowTemplateRef": {"name": "rollway-deploy", "clusterScope": True}},
+    ],
+    ids=lambda spec: next(iter(spec)),
+)
+def test_a_workflow_that_overrides_the_template_is_refused_on_admission(
+    devstack_env: dict[str, str], release: Context, spec: dict[str, Any]
+) -> None:
+    """Argo would merge these over the template: another command, account or entry point."""
+    out = refused(
+        create_as_apiserver(devstack_env, from_template(f"over-{uuid.uuid4().hex[:6]}", **spec))
+    )
+    field = next(iter(spec))
+    assert f"spec.{field}" in out or "may run only Rollway's WorkflowTemplates" in out, out
+
+
+def test_the_admission_policy_names_every_field_argo_would_merge(
+    devstack_env: dict[str, str], release: Context
+) -> None:
+    """Every field of the installed Argo's WorkflowSpec is refused, but the four Rollway needs."""
+    crd = json.loads(
+        kubectl(devstack_env, "get", "crd", "workflows.argoproj.io", "-o", "json").stdout
+    )
+    schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    fields = set(schema["properties"]) - {"workflowTemplateRef", "arguments", "suspend", "shutdown"}
+    policy = json.loads(kubectl(devstack_env, "get", "validatingadmissionpolicy",
+                                f"{HOME}.rollway-workflows", "-o", "json").stdout)  # fmt: skip
+    refused_fields = {v["expression"].removeprefix("!has(object.spec.").removesuffix(")")
+                      for v in policy["spec"]["validations"][1:]}  # fmt: skip
+    assert refused_fields == fields
+
+
+def test_the_controller_runs_no_workflow_without_a_template_reference(
+    devstack_env: dict[str, str], release: Context
+) -> None:
+    """The second line, for whoever else may create Workflows there (here the cluster admin,
+    whom the admission policy does not cover): Argo's workflowRestrictions
+    (templateReferencing: Strict) fails it before any pod starts."""
+    name = f"inline-{uuid.uuid4().hex[:6]}"
+    created = kubectl(devstack_env, "-n", HOME, "create", "-f", "-",
+                      stdin=json.dumps(inline_workflow(name)))  # fmt: skip
     assert created.returncode == 0, created.stderr
     try:
         status = wait_for(f"the controller to end {name}",
