@@ -77,7 +77,8 @@ def test_client_credentials_from_the_environment_log_in_the_ci_service_account(
 
     assert done.returncode == 0, done.stderr
     who = cli.json("whoami")
-    assert (who["user"], who["serviceAccount"], who["roles"]) == ("rollway-ci", True, ["deployer"])
+    assert (who["user"], who["serviceAccount"], who["groups"]) == (
+        "rollway-ci", True, ["hello-deployers", "team-hello"])  # fmt: skip
     assert credentials(cli)["grant"] == "client_credentials"
 
 
@@ -120,7 +121,8 @@ def test_device_grant_confirmed_in_keycloaks_own_pages(cli: Cli) -> None:
     assert process.wait(timeout=60) == 0, process.stderr.read()
     assert process.stdout is not None and "Logged in as bob" in process.stdout.read()
     who = cli.json("whoami")
-    assert (who["user"], who["roles"], who["login"]) == ("bob", ["approver"], "device")
+    assert (who["user"], who["groups"], who["login"]) == (
+        "bob", ["hello-approvers", "team-hello"], "device")  # fmt: skip
 
 
 def test_device_grant_refused_in_the_browser_is_exit_3(cli: Cli) -> None:
