@@ -43,6 +43,8 @@ def test_a_project_from_creation_to_deletion(as_user: Callable[[str], Cli]) -> N
     assert created.strip() == f"project {name} created"
     shown = frank.json("project", "show", name)
     assert shown["members"]["projectAdmin"] == ["hello-admins"]
+    assert (shown["yourRoles"], dave.json("project", "show", name)["yourRoles"]) == (
+        ["project-admin"], ["viewer", "deployer", "approver", "project-admin"])  # fmt: skip
     assert shown["guardrails"]["namespaces"] == [f"{name}-dev", f"{name}-prod"]
     assert name in frank.ok("project", "list")
 

@@ -6,8 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response, status
 
+from ...auth import Principal
 from ...validation import DNS1123_LABEL
+from ..context import Context
 from ..deps import ContextDep, PrincipalDep, SessionDep
+from ..models import Project
 from ..schemas.projects import ProjectCreate, ProjectList, ProjectOut, ProjectSpec
 from ..services import access
 from ..services import projects as service
@@ -22,7 +25,8 @@ ProjectName = Annotated[
 @router.get("")
 def list_projects(session: SessionDep, caller: PrincipalDep) -> ProjectList:
     """The projects the caller holds a role in (every project for platform admins)."""
-    return ProjectList(items=[ProjectOut.of(p) for p in service.listing(session, caller)])
+    return ProjectList(items=[ProjectOut.of(p, access.roles(session, caller, p.name))
+                              for p in service.listing(session, caller)])  # fmt: skip
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -34,12 +38,13 @@ def create_project(
     project, change = service.create(ctx.db, ctx.settings.registry, caller, body)
     request.state.audit["detail"] = change
     response.headers["Location"] = f"{request.url.path}/{project.name}"
-    return ProjectOut.of(project)
+    return _out(ctx, caller, project)
 
 
 @router.get("/{project}")
 def get_project(project: ProjectName, session: SessionDep, caller: PrincipalDep) -> ProjectOut:
-    return ProjectOut.of(access.project_for(session, caller, project))
+    found = access.project_for(session, caller, project)
+    return ProjectOut.of(found, access.roles(session, caller, found.name))
 
 
 @router.put("/{project}")
@@ -50,7 +55,7 @@ def update_project(
     request.state.audit = {"target": f"project/{project}"}
     updated, change = service.update(ctx.db, ctx.settings.registry, caller, project, body)
     request.state.audit["detail"] = change
-    return ProjectOut.of(updated)
+    return _out(ctx, caller, updated)
 
 
 @router.delete("/{project}", status_code=status.HTTP_204_NO_CONTENT)
@@ -60,3 +65,8 @@ def delete_project(
     """Platform admins only, and only a project without applications."""
     request.state.audit = {"target": f"project/{project}"}
     request.state.audit["detail"] = service.delete(ctx.db, caller, project)
+
+
+def _out(ctx: Context, caller: Principal, project: Project) -> ProjectOut:
+    with ctx.db.read() as session:
+        return ProjectOut.of(project, access.roles(session, caller, project.name))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated
 
@@ -84,12 +85,14 @@ class ProjectCreate(ProjectSpec):
 
 
 class ProjectOut(ProjectCreate):
+    #: The caller's roles in the project (every role for platform admins).
+    your_roles: list[str] = Field(default_factory=list)
     created_by: str
     created_at: datetime
     updated_at: datetime
 
     @classmethod
-    def of(cls, project: models.Project) -> ProjectOut:
+    def of(cls, project: models.Project, roles: Iterable[str] = ()) -> ProjectOut:
         return cls(
             name=project.name,
             description=project.description,
@@ -100,6 +103,7 @@ class ProjectOut(ProjectCreate):
                 project_admin=project.groups(Role.PROJECT_ADMIN),
             ),
             guardrails=guardrails_of(project),
+            your_roles=[role for role in Role if role in set(roles)],
             created_by=project.created_by,
             created_at=project.created_at,
             updated_at=project.updated_at,

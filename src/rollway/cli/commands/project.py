@@ -94,8 +94,8 @@ def list_projects(output: str) -> None:
         emit(items, output)
         return
     table(
-        ["name", "deployers", "approvers", "namespaces", "description"],
-        [(p["name"], ", ".join(p["members"]["deployer"]) or "-",
+        ["name", "your roles", "deployers", "approvers", "namespaces", "description"],
+        [(p["name"], ", ".join(p["yourRoles"]) or "-", ", ".join(p["members"]["deployer"]) or "-",
           ", ".join(p["members"]["approver"]) or "-",
           ", ".join(p["guardrails"]["namespaces"]) or "-", p["description"])
          for p in items],
@@ -114,6 +114,7 @@ def show(name: str, output: str) -> None:
         return
     click.echo(f"Name:         {found['name']}")
     click.echo(f"Description:  {found['description'] or '-'}")
+    click.echo(f"Your roles:   {', '.join(found['yourRoles']) or '-'}")
     click.echo("Members:")
     for role, key in ROLES.items():
         click.echo(f"  {role + ':':<22}{', '.join(found['members'][key]) or '-'}")
