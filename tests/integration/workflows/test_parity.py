@@ -8,8 +8,6 @@ The embedded side runs anywhere. The Argo side needs the devstack's real node (l
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,14 +23,12 @@ from rollway.workflows.backends.argo import ArgoBackend
 from rollway.workflows.backends.embedded import EmbeddedBackend
 from tests.helpers import wait_for
 from tests.integration.workflows.parity_cases import CASES, Case, Step
+from tests.integration.workflows.real_pods import pod_namespace
 
 pytestmark = pytest.mark.integration
 
 #: Nodes that group steps; the embedded engine has none, and no one compares them.
 GROUPS = frozenset({"DAG", "Steps", "StepGroup", "TaskGroup"})
-REAL = ("rollway.io/node", "real")
-ACCOUNT = "parity"
-PULL_SECRET = "parity-pull"
 
 
 def view(wf: WorkflowStatus) -> tuple[str, dict[str, Step]]:
@@ -93,56 +89,17 @@ def test_embedded_engine_ends_where_argo_does(embedded: EmbeddedBackend, case: C
 # -- the real controller, real pods -------------------------------------------------------------
 
 
-def real_node_ready(core: client.CoreV1Api) -> bool:
-    for node in core.list_node(label_selector=f"{REAL[0]}={REAL[1]}").items:
-        conditions = {c.type: c.status for c in (node.status.conditions or [])}
-        if conditions.get("Ready") == "True":
-            return True
-    return False
-
-
 @pytest.fixture(scope="module")
 def argo(
     devstack: Context, devstack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[ArgoBackend, EmbeddedBackend]]:
-    """A namespace with the templates placed on the real node, its pull secret and an account
-    the executor may write task results with; and an embedded engine given the same files."""
-    api = config.new_client_from_config(config_file=devstack_env["KUBECONFIG"])
-    core = client.CoreV1Api(api)
-    if not real_node_ready(core):
-        pytest.skip("the devstack has no Ready node labelled rollway.io/node=real")
+    """A namespace with the templates placed on the real node; and an embedded engine given the
+    same files."""
     image = devstack_env.get("ROLLWAY_STEP_IMAGE")
     if not image:
         pytest.skip("`scripts/devstack env` gives no ROLLWAY_STEP_IMAGE (the Rollway image)")
-    namespace = f"parity-{uuid.uuid4().hex[:6]}"
-    core.create_namespace({"metadata": {"name": namespace}})
-    try:
-        registry = devstack_env["ROLLWAY_REGISTRY"]
-        login = f"{devstack_env['ROLLWAY_REGISTRY_USERNAME']}:{devstack_env['ROLLWAY_REGISTRY_PASSWORD']}"
-        auths = {"auths": {registry: {"auth": base64.b64encode(login.encode()).decode()}}}
-        core.create_namespaced_secret(namespace, {
-            "metadata": {"name": PULL_SECRET}, "type": "kubernetes.io/dockerconfigjson",
-            "data": {".dockerconfigjson": base64.b64encode(json.dumps(auths).encode()).decode()},
-        })  # fmt: skip
-        core.create_namespaced_service_account(namespace, {"metadata": {"name": ACCOUNT}})
-        rbac = client.RbacAuthorizationV1Api(api)
-        rbac.create_namespaced_role(namespace, {
-            "metadata": {"name": ACCOUNT},
-            "rules": [{"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"],
-                       "verbs": ["create", "patch"]}],
-        })  # fmt: skip
-        rbac.create_namespaced_role_binding(namespace, {
-            "metadata": {"name": ACCOUNT},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": ACCOUNT},
-            "subjects": [{"kind": "ServiceAccount", "name": ACCOUNT, "namespace": namespace}],
-        })  # fmt: skip
-        pods = {
-            "serviceAccountName": ACCOUNT,
-            "nodeSelector": {REAL[0]: REAL[1]},
-            "tolerations": [{"key": REAL[0], "operator": "Equal", "value": REAL[1],
-                             "effect": "NoSchedule"}],
-            "imagePullSecrets": [{"name": PULL_SECRET}],
-        }  # fmt: skip
+    api = config.new_client_from_config(config_file=devstack_env["KUBECONFIG"])
+    with pod_namespace(api, "parity") as (namespace, pods):
         folder = tmp_path_factory.mktemp("parity-argo-templates")
         custom = client.CustomObjectsApi(api)
         for doc in write_templates(folder, pods, image):
@@ -153,8 +110,6 @@ def argo(
             ArgoBackend(devstack_env["ROLLWAY_ARGO_SERVER_URL"], namespace=namespace),
             EmbeddedBackend(tmp_path_factory.mktemp("parity-argo-engine"), templates_dir=folder),
         )
-    finally:
-        core.delete_namespace(namespace, propagation_policy="Background")
 
 
 ON_ARGO = [
