@@ -189,10 +189,23 @@ class Api:
         return wait_for(f"deployment {deployment} to be {state}", check, timeout=timeout)
 
     def deployed(self, app: str = "hello", env: str = "dev", version: str = "1.0.0") -> str:
-        """A finished first deployment (by the admin), so that the next one is an update."""
+        """A finished first deployment (by the admin), so that the next one is an update; where
+        approval is required, a first release waits for it before apply: bob gives it."""
         deployment = str(self.deploy("dave", app=app, env=env, version=version).json()["id"])
+        if self.settles(deployment) == "waiting":
+            approved = self.call("bob", "POST", f"/api/v1/deployments/{deployment}/approve")
+            assert approved.status_code == 200, approved.text
         self.reaches(deployment, "succeeded")
         return deployment
+
+    def settles(self, deployment: str) -> str:
+        """The first state the deployment rests in: waiting (for approval) or an end."""
+
+        def rest() -> str | None:
+            state = str(self.get(deployment)["state"])
+            return state if state == "waiting" or state in ENDED else None
+
+        return wait_for(f"deployment {deployment} to wait or end", rest, timeout=240)
 
     def at_gate(self, user: str, app: str = "hello", env: str = "dev") -> str:
         """An update of a deployed app waiting at its gate: the blue-green preview is up."""

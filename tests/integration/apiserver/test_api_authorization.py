@@ -106,12 +106,13 @@ def test_an_approver_may_not_approve_their_own_deployment(api: Api) -> None:
     )  # fmt: skip
 
 
-def test_an_admin_may_approve_their_own_deployment(api: Api) -> None:
+def test_an_admin_may_not_approve_their_own_deployment_either(api: Api) -> None:
     deployment = waiting_deployment(api, "dave")
 
     answer = api.call("dave", "POST", f"/api/v1/deployments/{deployment}/approve", json={})
 
-    assert answer.status_code == 200, answer.text
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["detail"].startswith("you started this deployment")
 
 
 def test_promoting_through_the_approval_gate_is_an_approval(api: Api) -> None:

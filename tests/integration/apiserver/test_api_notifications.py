@@ -21,16 +21,18 @@ def register(api: Api, url: str, **hook: Any) -> None:
 
 def test_state_changes_reach_the_webhook(api: Api, receiver: Receiver) -> None:
     register(api, receiver.url)
-    deployment = api.at_gate("alice", app="notified", env="prod")  # its first deploy succeeded
+    # Its first release waited for approval before apply, then succeeded.
+    deployment = api.at_gate("alice", app="notified", env="prod")
 
-    wait_for("the waiting notification", lambda: len(receiver.received) == 2)
+    wait_for("the waiting notification", lambda: len(receiver.received) == 3)
     approved = api.call("bob", "POST", f"/api/v1/deployments/{deployment}/approve", json={})
     assert approved.status_code == 200
-    wait_for("the succeeded notification", lambda: len(receiver.received) == 3)
+    wait_for("the succeeded notification", lambda: len(receiver.received) == 4)
 
     events = [(body["event"], body["deployment"]["version"]) for _, body in receiver.received]
-    assert events == [("succeeded", "1.0.0"), ("waiting", "1.1.0"), ("succeeded", "1.1.0")]
-    headers, body = receiver.received[2]
+    assert events == [("waiting", "1.0.0"), ("succeeded", "1.0.0"), ("waiting", "1.1.0"),
+                      ("succeeded", "1.1.0")]  # fmt: skip
+    headers, body = receiver.received[3]
     assert headers["X-Rollway-Event"] == "succeeded"
     assert headers["Idempotency-Key"].startswith("rollway-notification-")
     assert body["deployment"]["id"] == deployment and body["deployment"]["createdBy"] == "alice"
