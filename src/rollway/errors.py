@@ -64,10 +64,18 @@ class UpstreamError(RollwayError):
     title = "Upstream service error"
 
 
+class EngineUnavailable(UpstreamError):
+    """The workflow engine (Argo Server) does not answer: work recorded for it waits."""
+
+    status = 503
+    title = "Workflow engine unavailable"
+
+
 class TransientError(UpstreamError):
     """Worth retrying: a 5xx, a dropped connection, a timeout.
 
-    Steps exit with EX_TEMPFAIL (75) for these; the workflow templates retry on that code only.
+    Steps exit with EX_TEMPFAIL (75) for these; the workflow templates retry on that code (and
+    on a pod evicted or shut down under the step: workflows/engine/transient.py).
     """
 
     exit_code = 75

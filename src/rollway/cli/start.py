@@ -39,14 +39,11 @@ def start(
         else:
             emit(plan, output)
         return
-    response = api.post(path, body)
-    deployment = response.json()
+    deployment = api.post(path, body).json()
     if output == "table":
-        note = " (the engine is unreachable: the server retries the submission)" \
-            if response.status_code == 202 else ""  # fmt: skip
         click.echo(
             f"deployment {deployment['id']} started: {deployment['kind']} {app} "
-            f"{deployment['version']} to {deployment['env']} ({deployment['strategy']}){note}"
+            f"{deployment['version']} to {deployment['env']} ({deployment['strategy']})"
         )
     if not wait:
         if output == "table":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from rollway.apiserver.models import Deployment
 from rollway.apiserver.services import status
 from rollway.workflows.backends import NodeStatus, WorkflowStatus
@@ -79,3 +81,20 @@ def test_provenance_from_step_outputs() -> None:
     }  # fmt: skip
     assert deployment.state == "succeeded" and deployment.finished_at is not None
     assert status.apply(deployment, wf) is False  # nothing new
+
+
+def test_a_deployment_the_server_stopped_keeps_its_reason() -> None:
+    """Argo's "Stopped with strategy 'Stop'" must not replace why the server stopped it."""
+    stopped = dataclasses.replace(workflow("Failed"), message="Stopped with strategy 'Stop'")
+    deployment = record()
+    deployment.stop_reason = status.STOPPED_BY_ROLLWAY
+    deployment.message = 'resolve-artifact: image "r/a:1" cannot be pulled: 401 Unauthorized'
+
+    status.apply(deployment, stopped)
+
+    assert deployment.state == "failed"
+    assert deployment.message.endswith("401 Unauthorized")
+    aborted = record()
+    aborted.stop_reason = "aborted"
+    status.apply(aborted, stopped)
+    assert (aborted.state, aborted.message) == ("aborted", "Stopped with strategy 'Stop'")

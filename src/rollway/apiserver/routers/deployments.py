@@ -11,8 +11,10 @@ from fastapi.responses import StreamingResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy.orm import Session
 
+from ...errors import EngineUnavailable
 from ..deps import ContextDep, PrincipalDep, StreamSlot, VisibleDeployment
 from ..models import FINISHED
+from ..problems import Problem
 from ..schemas.common import Model, problem_responses
 from ..schemas.deployments import (
     DeploymentCreate,
@@ -39,8 +41,8 @@ NDJSON = "application/x-ndjson"
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {"description": "Idempotency-Key replay, or the plan of a dry run"},
-        202: {"description": "Recorded; the engine was unreachable, submission will be retried"},
         409: {"description": "Another deployment is in flight, or outside a deployment window"},
+        **problem_responses(503),  # recorded as pending: submitted once the engine answers
     },
 )
 def create_deployment(
@@ -70,7 +72,13 @@ def create_deployment(
         response.status_code = status.HTTP_200_OK
         response.headers["Idempotent-Replayed"] = "true"
     elif deployment.state == "pending":
-        response.status_code = status.HTTP_202_ACCEPTED
+        raise Problem(
+            EngineUnavailable,
+            f"deployment {deployment.id} is recorded, {deployment.message}",
+            hint=f"follow it with: app status {app} --watch",
+            deploymentId=deployment.id,
+            state=deployment.state,
+        )
     return DeploymentOut.of(deployment)
 
 

@@ -3,7 +3,8 @@
 One background thread: every `interval` seconds each pending, running or waiting deployment is
 compared with its workflow (`Backend.get`); a `pending` one older than the grace period (any, at
 startup: nothing else is submitting then) is submitted, or its workflow adopted when an earlier
-attempt got that far. Reads of the API never wait on the engine: they read what this wrote.
+attempt got that far; one with a step whose pod can never start (an image the node cannot pull)
+is stopped and fails with that reason. Reads of the API never wait on the engine: they read what this wrote.
 Once an hour it also refreshes the database's planner statistics.
 """
 
@@ -17,7 +18,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ...errors import NotFound, RollwayError
-from ...workflows.backends import Backend
+from ...workflows.backends import Backend, NodeStatus, WorkflowStatus
 from ..db import Database
 from ..models import IN_FLIGHT, Deployment, utcnow
 from . import status, submission
@@ -88,6 +89,8 @@ class Reconciler:
                 lost = current.state in IN_FLIGHT
         if workflow is None and not lost:
             return current
+        if workflow is not None and not workflow.finished and workflow.cannot_start is not None:
+            current = self._stop_unstartable(current, workflow, workflow.cannot_start)
         if workflow is not None and not status.apply(current, workflow):
             return current
         with self.db.write() as session:
@@ -98,6 +101,26 @@ class Reconciler:
                 record.state, record.finished_at = "failed", utcnow()
                 record.message = f"workflow {record.workflow} no longer exists in the engine"
             return record
+
+    def _stop_unstartable(
+        self, current: Deployment, workflow: WorkflowStatus, step: NodeStatus
+    ) -> Deployment:
+        """A step whose pod can never start fails the deployment now, with the reason in one
+        line, rather than when Argo's step deadline ends it. The workflow is stopped (its exit
+        handler runs); a step still stuck after that (the exit handler's own pod, or a stop
+        someone else asked for) ends it outright."""
+        reason = f"{step.name}: {step.cannot_start}"[:2000]
+        if current.stop_reason is not None:
+            if current.message != reason:
+                self.backend.terminate(workflow.name)
+            return current
+        with self.db.write() as session:
+            record = submission.load(session, current.id)
+            if record.stop_reason is None and record.state in IN_FLIGHT:
+                record.stop_reason, record.message = status.STOPPED_BY_ROLLWAY, reason
+        log.warning("deployment %s: %s", current.id, reason)
+        self.backend.stop(workflow.name)
+        return record
 
     def refresh_quietly(self, deployment_id: str) -> Deployment:
         """`refresh`, or the record as stored when the engine cannot be read right now."""

@@ -19,6 +19,9 @@ GROUPS = frozenset({"DAG", "Steps", "StepGroup", "TaskGroup"})
 #: `build-image(1)`: one attempt of a retried step; the step itself is reported.
 ATTEMPT = re.compile(r"\(\d+\)$")
 APPROVAL = "approval"
+#: `stop_reason` of a deployment the API server stopped itself (a step whose pod can never
+#: start): the record keeps the reason it wrote, not the engine's "Stopped with strategy …".
+STOPPED_BY_ROLLWAY = "failed"
 #: The suspend nodes a deployment waits for people at: its plan before apply, or the pause.
 GATES = frozenset({"plan-approval", APPROVAL})
 #: Outputs copied into the step view (small, and none of them secret).
@@ -95,7 +98,11 @@ def apply(deployment: Deployment, workflow: WorkflowStatus) -> bool:
     """Bring the record up to date; True when anything changed."""
     state = state_of(workflow, deployment.stop_reason)
     steps, provenance = steps_of(workflow), provenance_of(workflow, deployment)
-    message = workflow.message[:2000]
+    message = (
+        deployment.message
+        if deployment.stop_reason == STOPPED_BY_ROLLWAY
+        else workflow.message[:2000]
+    )
     changed = (
         state != deployment.state
         or steps != deployment.steps

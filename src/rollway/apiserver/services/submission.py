@@ -80,7 +80,7 @@ def _record(
     record.submit_attempts += 1
     expired = utcnow() - record.created_at > timedelta(seconds=deadline)
     if isinstance(error, UpstreamError) and not expired:
-        record.message = f"not submitted yet, will retry: {error}"[:2000]
+        record.message = f"not submitted: {error}; it is submitted once the engine answers"[:2000]
     else:
         record.state, record.finished_at = "failed", utcnow()
         record.message = f"the engine refused the workflow: {error}"[:2000]

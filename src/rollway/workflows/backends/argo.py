@@ -12,12 +12,23 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
-from ...errors import Conflict, InvalidInput, NotFound, RollwayError, Unauthorized, UpstreamError
+from ...errors import (
+    Conflict,
+    EngineUnavailable,
+    InvalidInput,
+    NotFound,
+    RollwayError,
+    Unauthorized,
+    UpstreamError,
+)
 from ...validation import no_template
 from .base import NodeStatus, WorkflowStatus
+from .image_pull import pull_failure
 
 T = TypeVar("T")
 EXIT_STATUS = re.compile(r"^Error: exit status \d+$")
+#: Answers of an Argo Server (or a proxy before it) that cannot serve right now.
+UNAVAILABLE = frozenset({502, 503, 504})
 
 
 class ArgoBackend:
@@ -166,9 +177,7 @@ class ArgoBackend:
         except httpx.ReadTimeout:
             return
         except httpx.HTTPError as err:
-            raise UpstreamError(
-                f"Argo Server at {self.url} unreachable: {err.__class__.__name__}"
-            ) from None
+            raise self._unreachable(err) from None
 
     def _call(self, what: str, call: Callable[[], T]) -> T:
         from hera.exceptions import HeraException
@@ -177,8 +186,11 @@ class ArgoBackend:
             return call()
         except HeraException as err:
             raise _error(err.status_code, str(err), what) from None
-        except OSError as err:
-            raise UpstreamError(f"Argo Server at {self.url} unreachable: {err}") from None
+        except OSError as err:  # requests' ConnectionError and Timeout among them
+            raise self._unreachable(err) from None
+
+    def _unreachable(self, err: Exception) -> EngineUnavailable:
+        return EngineUnavailable(f"Argo Server at {self.url} unreachable ({type(err).__name__})")
 
 
 def _executor_line(entry: Mapping[str, Any]) -> bool:
@@ -199,6 +211,8 @@ def _error(status: int, message: str, what: str) -> RollwayError:
         return Conflict(f"{what}: {message}")
     if status == 400:
         return InvalidInput(f"Argo Server rejected {what}: {message}")
+    if status in UNAVAILABLE:
+        return EngineUnavailable(f"Argo Server unavailable for {what} ({status})")
     return UpstreamError(f"Argo Server failed on {what} ({status})")
 
 
@@ -232,7 +246,8 @@ def steps(workflow: str, nodes: Mapping[str, Any]) -> list[NodeStatus]:
     Argo models a step with a retryStrategy as a `Retry` node whose children are the attempts
     (`build-image(0)`, `build-image(1)`…). The step is reported as one node: the Retry node's
     id, phase and times, its last attempt's outputs (and message once it has finished), the
-    number of retries, and the pods of all its attempts.
+    number of retries, the pods of all its attempts, and whether its current pod waits for an
+    image it cannot pull.
     """
     attempts_of = {
         node_id: [nodes[c] for c in node.children or () if c in nodes and _attempt(nodes[c])]
@@ -250,23 +265,26 @@ def steps(workflow: str, nodes: Mapping[str, Any]) -> list[NodeStatus]:
         message = node.message or ""
         if last is not None and (final or not message):
             message = last.message or message
+        current = last if last is not None else node
+        waiting = current.type == "Pod" and current.phase == "Pending"
         found.append(
             NodeStatus(
                 id=node_id,
                 name=node.display_name or node.name,
-                type=(last.type if last is not None else node.type) or "",
+                type=current.type or "",
                 phase=node.phase or "Pending",
                 template=node.template_name or (last.template_name if last else "") or "",
                 started_at=_time(node.started_at),
                 finished_at=_time(node.finished_at),
                 message=message,
-                outputs=_outputs(last if last is not None else node),
+                outputs=_outputs(current),
                 retries=max(len(tries) - 1, 0) if tries is not None else 0,
                 pods=tuple(
                     _pod(workflow, a)
                     for a in (tries if tries is not None else [node])
                     if a.type == "Pod"
                 ),  # fmt: skip
+                cannot_start=pull_failure(current.message or "") if waiting else "",
             )
         )
     return found

@@ -27,6 +27,8 @@ class NodeStatus:
     retries: int = 0
     #: The pods of its attempts, first to last (Argo; the embedded engine runs no pods).
     pods: tuple[str, ...] = ()
+    #: Why its pod can never start (its image cannot be pulled), in one line; "" otherwise.
+    cannot_start: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +53,12 @@ class WorkflowStatus:
         return next((n for n in self.nodes if n.name == name and n.type != "Retry"), None) or next(
             (n for n in self.nodes if n.name == name), None
         )
+
+    @property
+    def cannot_start(self) -> NodeStatus | None:
+        """A step left waiting for a pod that will never start, if any (Argo would wait out
+        the step's deadline)."""
+        return next((n for n in self.nodes if n.cannot_start), None)
 
     @property
     def suspended(self) -> NodeStatus | None:
