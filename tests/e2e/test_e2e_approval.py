@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.e2e.flow import HELLO, PROD, Api, Kube, at_gate, reaches, settled
+from tests.e2e.flow import HELLO, PROD, Api, Kube, at_gate, deployment_id, reaches, settled
 from tests.integration.cli.harness import Cli, one_error_line
 
 pytestmark = pytest.mark.integration
@@ -25,7 +25,11 @@ def test_prod_needs_an_approver_who_did_not_start_the_deployment(
     assert [e["policy"]["approvalRequired"] for e in spec["environments"]] == [False, True]
     alice, bob, demo, dave = (login(u) for u in ("alice", "bob", "demo", "dave"))
     ns = f"{app_name}-prod"
-    alice.ok("deploy", app_name, *PROD, "--artifact", f"{HELLO}:1.0.0", "--wait")
+    # A first release reaches traffic at once: its plan is approved before anything is applied.
+    first_release = alice.ok("deploy", app_name, *PROD, "--artifact", f"{HELLO}:1.0.0", "--wait")
+    assert "waits for approval" in first_release and kube.rollouts(ns) == []
+    bob.ok("approve", deployment_id(alice, app_name, *PROD))
+    reaches(alice, app_name, settled("succeeded", "Healthy"), "first release approved", *PROD)
     active = kube.selector_hash(ns, app_name)
 
     # alice (deployer) upgrades: it waits at the gate, the preview up beside the active version.
@@ -37,10 +41,10 @@ def test_prod_needs_an_approver_who_did_not_start_the_deployment(
 
     refused = alice.run("approve", first)
     assert refused.returncode == 3
-    assert "role is needed to approve or reject" in one_error_line(refused.stderr)
+    assert "is needed to approve or reject" in one_error_line(refused.stderr)
     bypass = alice.run("promote", app_name, *PROD)
     assert bypass.returncode == 3, bypass.stderr
-    assert "role is needed to approve or reject" in one_error_line(bypass.stderr)
+    assert "is needed to approve or reject" in one_error_line(bypass.stderr)
     assert at_gate(alice, app_name, *PROD) == first
     assert kube.selector_hash(ns, app_name) == active  # nothing moved
 
@@ -57,7 +61,7 @@ def test_prod_needs_an_approver_who_did_not_start_the_deployment(
     # only), demo (deployer and approver) can, and demo's approval is refused.
     cannot = bob.run("upgrade", app_name, *PROD, "--version", "1.0.0")
     assert cannot.returncode == 3
-    assert "role is needed to deploy or operate" in one_error_line(cannot.stderr)
+    assert "is needed to deploy or operate" in one_error_line(cannot.stderr)
     demo.ok("upgrade", app_name, *PROD, "--version", "1.0.0", "--wait")
     second = at_gate(demo, app_name, *PROD)
     own = demo.run("approve", second)

@@ -54,9 +54,12 @@ def test_history_and_audit_record_every_deployment_and_every_call(
     reaches(alice, app_name, lambda s: s["deployment"]["state"] == "aborted", "aborted", *DEV)
     calls += [("alice", "create_deployment", d3, "success"), ("alice", "abort", d3, "success")]
 
-    # prod: a first deploy, an upgrade alice may not approve and bob rejects, one bob approves.
+    # prod: a first deploy bob approves before it is applied, an upgrade alice may not approve
+    # and bob rejects, one bob approves.
     alice.ok("deploy", app_name, *PROD, "--artifact", f"{HELLO}:1.0.0", "--wait")
     d4 = deployment_id(alice, app_name, *PROD)
+    bob.ok("approve", d4)
+    reaches(alice, app_name, settled("succeeded", "Healthy"), "first release approved", *PROD)
     alice.ok("upgrade", app_name, *PROD, "--version", "1.1.0", "--wait")
     d5 = deployment_id(alice, app_name, *PROD)
     assert alice.run("approve", d5).returncode == 3
@@ -66,7 +69,7 @@ def test_history_and_audit_record_every_deployment_and_every_call(
     d6 = deployment_id(alice, app_name, *PROD)
     bob.ok("approve", d6)
     reaches(alice, app_name, settled("succeeded", "Healthy"), "approved", *PROD)
-    calls += [("alice", "create_deployment", d4, "success"),
+    calls += [("alice", "create_deployment", d4, "success"), ("bob", "approve", d4, "success"),
               ("alice", "create_deployment", d5, "success"), ("alice", "approve", d5, "denied"),
               ("bob", "reject", d5, "success"), ("alice", "create_deployment", d6, "success"),
               ("bob", "approve", d6, "success")]  # fmt: skip
@@ -104,7 +107,7 @@ def test_history_and_audit_record_every_deployment_and_every_call(
     assert [e["at"] for e in events] == sorted((e["at"] for e in events), reverse=True)
     denied = next(e for e in events if e["outcome"] == "denied")
     assert (denied["status"], denied["path"]) == (403, f"/api/v1/deployments/{d5}/approve")
-    assert "role is needed to approve or reject" in denied["detail"]
+    assert "is needed to approve or reject" in denied["detail"]
     rollback = next(e for e in events if e["action"] == "rollback")
     assert (rollback["app"], rollback["env"], rollback["status"]) == (app_name, "dev", 200)
     assert rollback["detail"] == "rolled back to revision 1"
