@@ -188,7 +188,16 @@ def test_approval_gate_rules_reject_approve_and_conflicts(
         == f"error: --env: '{app_name}' has environments dev, prod: say which"
     )
 
-    cli.ok("deploy", app_name, "--env", "prod", "--artifact", f"{ARTIFACT}:1.0.0", "--wait")
+    bob = Cli({**cli.env, "ROLLWAY_CONFIG": str(cli.config.with_name("bob.yaml"))},
+              cli.config.with_name("bob.yaml"), cli.password)  # fmt: skip
+    bob.login("bob")
+    # A first release reaches traffic at once: its plan is approved before anything is applied.
+    first = cli.ok("deploy", app_name, "--env", "prod", "--artifact", f"{ARTIFACT}:1.0.0",
+                   "--wait")  # fmt: skip
+    assert "waits for approval" in first
+    bob.ok("approve", status(cli, app_name, "--env", "prod")["deployment"]["id"])
+    reaches(cli, app_name, lambda s: s["deployment"]["state"] == "succeeded", "approved",
+            "--env", "prod")  # fmt: skip
     waiting = cli.run("upgrade", app_name, "--env", "prod", "--version", "1.1.0", "--wait")
     assert waiting.returncode == 0, waiting.stderr
     assert "waits for approval" in waiting.stdout
@@ -204,11 +213,8 @@ def test_approval_gate_rules_reject_approve_and_conflicts(
     assert f"deployment {ident} is already in flight" in one_error_line(busy.stderr)
     assert "hint: wait for it to finish, or abort it" in busy.stderr
     own = cli.run("approve", ident)
-    assert own.returncode == 3 and "role is needed" in one_error_line(own.stderr)
+    assert own.returncode == 3 and "is needed to approve" in one_error_line(own.stderr)
 
-    bob = Cli({**cli.env, "ROLLWAY_CONFIG": str(cli.config.with_name("bob.yaml"))},
-              cli.config.with_name("bob.yaml"), cli.password)  # fmt: skip
-    bob.login("bob")
     rejected = bob.run("reject", ident, "--comment", "not on a Friday")
     assert rejected.returncode == 0, rejected.stderr
     assert "rejected: the workflow is stopped" in rejected.stdout
@@ -229,7 +235,7 @@ def test_approval_gate_rules_reject_approve_and_conflicts(
     carol.login("carol")
     refused = carol.run("deploy", app_name, "--env", "dev", "--artifact", f"{ARTIFACT}:1.0.0")
     assert refused.returncode == 3
-    assert "role is needed to deploy or operate" in one_error_line(refused.stderr)
+    assert "is needed to deploy or operate" in one_error_line(refused.stderr)
     erin = Cli({**cli.env, "ROLLWAY_CONFIG": str(cli.config.with_name("erin.yaml"))},
                cli.config.with_name("erin.yaml"), cli.password)  # fmt: skip
     erin.login("erin")
