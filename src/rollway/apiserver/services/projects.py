@@ -56,10 +56,10 @@ def create(
 def update(
     db: Database, registry: str, principal: Principal, name: str, spec: ProjectSpec
 ) -> tuple[Project, str]:
-    _under_registry(spec.guardrails, registry)
     try:
         with db.write() as session:
             project = access.project_for(session, principal, name, Capability.ADMINISTER)
+            _under_registry(spec.guardrails, registry)
             before = _state(ProjectOut.of(project))
             if not principal.is_admin:
                 _not_widened(ProjectOut.of(project).guardrails, spec.guardrails)
