@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.e2e.flow import HELLO, PROD, Api, Kube, at_gate, deployment_id, reaches, settled
-from tests.integration.cli.harness import Cli, one_error_line
+from tests.integration.cli.harness import Cli, one_error_line, status
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,12 @@ def test_prod_needs_an_approver_who_did_not_start_the_deployment(
     assert at_gate(alice, app_name, *PROD) == first
     assert kube.selector_hash(ns, app_name) == active  # nothing moved
 
-    approved = bob.run("approve", first, "--comment", "release notes checked")
+    # bob approves the plan he reviewed; a digest that is not the deployment's plan is refused.
+    stale = bob.run("approve", first, "--plan", "0" * 64)
+    assert stale.returncode == 5
+    assert "--plan: the plan changed since you reviewed it" in one_error_line(stale.stderr)
+    plan = status(alice, app_name, *PROD)["deployment"]["provenance"]["plan"]
+    approved = bob.run("approve", first, "--plan", plan, "--comment", "release notes checked")
     assert approved.returncode == 0, approved.stderr
     done = reaches(alice, app_name, settled("succeeded", "Healthy"), "approved", *PROD)
     decision = done["deployment"]["decision"]
