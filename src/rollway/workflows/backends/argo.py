@@ -7,6 +7,7 @@ newline-delimited `{"result": …}` streams, which we read with httpx streaming.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -27,6 +28,10 @@ from .image_pull import pull_failure
 
 T = TypeVar("T")
 EXIT_STATUS = re.compile(r"^Error: exit status \d+$")
+#: How Argo 3.7 words a step whose main container exited non-zero (the reason is in its log).
+EXITED = re.compile(r"^main: Error \(exit code (\d+)\)$")
+#: Seconds a finished step's log may take to read.
+LOG_TIMEOUT = 10
 #: Answers of an Argo Server (or a proxy before it) that cannot serve right now.
 UNAVAILABLE = frozenset({502, 503, 504})
 
@@ -82,7 +87,27 @@ class ArgoBackend:
         )
 
     def get(self, name: str) -> WorkflowStatus:
-        return self._call(f"workflow {name}", lambda: _status(self.service.get_workflow(name)))
+        found = self._call(f"workflow {name}", lambda: _status(self.service.get_workflow(name)))
+        return self._explained(found)
+
+    def _explained(self, wf: WorkflowStatus) -> WorkflowStatus:
+        """A failed workflow's message as the embedded engine words it, `<step>: exit code N:
+        <the step's last line>`: Argo leaves the workflow's empty and says of the step only that
+        its main container exited, while the step wrote why on its last line."""
+        if wf.phase not in ("Failed", "Error") or wf.message:
+            return wf
+        failed = next((n for n in wf.nodes if n.type == "Pod" and n.phase in ("Failed", "Error")),
+                      None)  # fmt: skip
+        if failed is None:
+            return wf
+        detail = failed.message
+        if (exited := EXITED.match(detail)) and failed.pods:
+            path = f"/api/v1/workflows/{self.namespace}/{wf.name}/log"
+            options = {"logOptions.container": "main", "podName": failed.pods[-1]}
+            lines = [str(e.get("content", "")) for e in self._stream(path, options, LOG_TIMEOUT)
+                     if not _executor_line(e) and str(e.get("content", "")).strip()]  # fmt: skip
+            detail = f"exit code {exited[1]}: {lines[-1] if lines else 'no output'}"
+        return dataclasses.replace(wf, message=f"{failed.name}: {detail}")
 
     def list(self, labels: Mapping[str, str]) -> list[WorkflowStatus]:
         selector = ",".join(f"{k}={v}" for k, v in labels.items())
@@ -130,9 +155,10 @@ class ArgoBackend:
             wf = event.get("object")
             if wf:
                 status = _status(Workflow(**wf))
-                yield status
                 if status.finished:
+                    yield self._explained(status)
                     return
+                yield status
 
     def logs(self, name: str, node: str | None = None, follow: bool = False) -> Iterator[str]:
         params: dict[str, str] = {"logOptions.container": "main"}
