@@ -74,3 +74,11 @@ def test_a_retried_step_is_judged_by_its_current_attempt() -> None:
     )
     (step,) = steps("w1", {"w1-0": retry, "w1-1": attempt})
     assert (step.name, step.cannot_start) == ("resolve-artifact", pull_failure(UNAUTHORIZED))
+
+
+def test_the_exit_handlers_steps_are_told_apart() -> None:
+    report = pod("Pending", NOT_FOUND).model_copy(
+        update={"name": "w1.onExit.report", "display_name": "report"}
+    )
+    found = {n.name: n.on_exit for n in steps("w1", {"w1-1": pod("Pending", ""), "w1-2": report})}
+    assert found == {"resolve-artifact": False, "report": True}

@@ -106,12 +106,12 @@ class Reconciler:
         self, current: Deployment, workflow: WorkflowStatus, step: NodeStatus
     ) -> Deployment:
         """A step whose pod can never start fails the deployment now, with the reason in one
-        line, rather than when Argo's step deadline ends it. The workflow is stopped (its exit
-        handler runs); a step still stuck after that (the exit handler's own pod, or a stop
-        someone else asked for) ends it outright."""
+        line, rather than when Argo's step deadline ends it. The workflow is stopped (Argo ends
+        the stuck steps and runs the exit handler); an exit handler stuck the same way once it
+        is stopping is terminated."""
         reason = f"{step.name}: {step.cannot_start}"[:2000]
         if current.stop_reason is not None:
-            if current.message != reason:
+            if step.on_exit:
                 self.backend.terminate(workflow.name)
             return current
         with self.db.write() as session:

@@ -311,6 +311,7 @@ def steps(workflow: str, nodes: Mapping[str, Any]) -> list[NodeStatus]:
                     if a.type == "Pod"
                 ),  # fmt: skip
                 cannot_start=pull_failure(current.message or "") if waiting else "",
+                on_exit=(node.name or "").startswith(f"{workflow}.onExit"),
             )
         )
     return found

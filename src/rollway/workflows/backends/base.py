@@ -29,6 +29,8 @@ class NodeStatus:
     pods: tuple[str, ...] = ()
     #: Why its pod can never start (its image cannot be pulled), in one line; "" otherwise.
     cannot_start: str = ""
+    #: A step of the exit handler (Argo names its nodes `<workflow>.onExit…`).
+    on_exit: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
