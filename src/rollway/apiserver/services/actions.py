@@ -35,9 +35,18 @@ def promote(ctx: Context, principal: Principal, deployment_id: str, *, full: boo
         need = approvals.requirement(access.app_for(session, principal, deployment.app),
                                      deployment)  # fmt: skip
     if need is not None and (more := approvals.missing(deployment, workflow, need)):
-        if gate is not None:
-            return approvals.approve(ctx, principal, deployment, workflow,
-                                     "approved by promotion", None)  # fmt: skip
+        if gate is not None:  # passing the gate is approving the plan
+            try:
+                return approvals.approve(ctx, principal, deployment, workflow,
+                                         "approved by promotion", None)  # fmt: skip
+            except Forbidden as err:
+                raise Problem(
+                    Forbidden,
+                    f"deployment {deployment.id} needs {more} more approval(s) of its plan: "
+                    f"{err.message}",
+                    field=err.field or "policy.approvalRequired",
+                    hint=err.hint,
+                ) from None
         raise Problem(
             Forbidden,
             f"deployment {deployment.id} needs {more} more approval(s) of its plan before "
