@@ -142,7 +142,11 @@ def test_dry_run_plans_without_changing_anything(api: Api) -> None:
     assert manifests["changes"]["created"], manifests["changes"]  # hello-prod is not deployed
     assert "+kind: Rollout" in manifests["diff"]
     assert plan["approvalRequired"] is True
-    assert any("approver" in step for step in plan["strategy"]["steps"])
+    # hello was never deployed to prod: a first release is approved before anything is applied.
+    assert plan["strategy"]["steps"][0] == (
+        "wait for the approvers of the plan before anything is applied (a first release)"
+    )
+    assert manifests["noPause"] is None  # blue-green waits for promotion
     assert plan["window"] == {"open": True, "nextOpening": None}
     assert plan["parameters"]["coordinates"] == "com.example:hello:RELEASE"
     # Nothing was recorded or submitted.

@@ -34,6 +34,9 @@ class ManifestPlan(Model):
     diff: str | None = None
     #: Rendered with a placeholder digest, since the image is yet to be built.
     placeholder_digest: bool = False
+    #: Why the release would not wait for promotion before switching traffic (where approval
+    #: is required, its plan is then approved before apply); null: it would wait.
+    no_pause: str | None = None
     error: str | None = None
 
 

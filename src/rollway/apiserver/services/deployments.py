@@ -70,7 +70,7 @@ def create(
                 hint=f"the next window opens at {opening.isoformat()}" if opening else None,
                 nextWindow=opening.isoformat() if opening else None,
             )
-        first_release = not _has_succeeded(session, app.name, env.name)
+        first_release = not has_succeeded(session, app.name, env.name)
         if request.kind == "upgrade" and first_release:
             raise Conflict(
                 f"nothing to upgrade: '{app.name}' was never deployed to '{env.name}'",
@@ -224,7 +224,8 @@ def _winner(
     )
 
 
-def _has_succeeded(session: Session, app: str, env: str) -> bool:
+def has_succeeded(session: Session, app: str, env: str) -> bool:
+    """Something of the app was deployed to the environment (an update, not a first release)."""
     return bool(
         session.scalar(
             select(

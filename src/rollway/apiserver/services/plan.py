@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ...auth import Capability, Principal
 from ...errors import RollwayError
+from ...rollouts.pauses import why_no_pause
 from ..models import Application, utcnow
 from ..schemas.apps import CanaryStep
 from ..schemas.deployments import DeploymentCreate
@@ -43,12 +44,22 @@ def plan(
     resolved = pipeline.resolve(app, request)
     env = resolved.environment
     guardrails.check(session, app, env=env.name, where="app")  # before fetching anything
-    params = pipeline.parameters(app, request, resolved, "dry-run", settings)
+    first_release = not deployments.has_succeeded(session, app.name, env.name)
+    params = pipeline.parameters(app, request, resolved, "dry-run", settings,
+                                 first_release=first_release)  # fmt: skip
     running = deployments.in_flight(session, app.name, env.name)
     now = utcnow()
     opening = windows.next_opening(env.policy.windows, now)
     artifact = _artifact(params["coordinates"])
     image = _image(params["image-repository"], artifact.version, settings)
+    manifests = _manifests(app, params, image, settings)
+    required = env.policy.approval_required
+    # Where the gate goes, as the pipeline decides it (unknown if the chart did not render).
+    before_apply = required and (first_release or manifests.no_pause is not None)
+    steps = strategy_steps(resolved, required and not before_apply)
+    if before_apply:
+        why = "a first release" if first_release else manifests.no_pause
+        steps = [f"wait for the approvers of the plan before anything is applied ({why})", *steps]
     return Plan(
         app=app.name,
         env=env.name,
@@ -56,10 +67,8 @@ def plan(
         kind=request.kind,
         artifact=artifact,
         image=image,
-        manifests=_manifests(app, params, image, settings),
-        strategy=StrategyPlan(
-            name=resolved.strategy, steps=strategy_steps(resolved, env.policy.approval_required)
-        ),
+        manifests=manifests,
+        strategy=StrategyPlan(name=resolved.strategy, steps=steps),
         approval_required=env.policy.approval_required,
         window=WindowPlan(
             open=windows.is_open(env.policy.windows, now),
@@ -71,7 +80,8 @@ def plan(
 
 
 def strategy_steps(resolved: pipeline.Resolved, approval: bool) -> list[str]:
-    gate = ["wait for an approver (approve or promote)"] if approval else []
+    """The strategy's steps; `approval`: with the approvers' gate at its pause."""
+    gate = ["wait for the approvers (approve or promote)"] if approval else []
     if resolved.strategy == "canary":
         steps = resolved.parameters.canary_steps
         described = [_canary_step(s) for s in steps] if steps else ["the chart's default steps"]
@@ -177,6 +187,7 @@ def _manifests(
             changes=summary(changes),
             diff="".join(change.diff for change in changes),
             placeholder_digest=image.digest is None,
+            no_pause=why_no_pause(manifests),
         )
 
     return _attempt("manifests", render_and_diff, lambda e: ManifestPlan(error=e))
