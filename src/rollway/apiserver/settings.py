@@ -45,7 +45,6 @@ class Settings(BaseSettings):
     streams_per_user: int = Field(default=8, ge=1)
     streams_total: int = Field(default=64, ge=1)
 
-
     #: How often in-flight deployments are brought up to date from the engine.
     sync_interval: float = Field(default=1.0, gt=0)
     #: A `pending` record older than this is (re)submitted by the reconciler.
