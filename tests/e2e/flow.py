@@ -26,6 +26,8 @@ HELLO = "com.example:hello"
 HASH = "rollouts-pod-template-hash"
 ROLLOUTS = ("argoproj.io", "v1alpha1", "rollouts")
 WORKFLOWS = ("argoproj.io", "v1alpha1", "workflows")
+TASK_RESULTS = ("argoproj.io", "v1alpha1", "workflowtaskresults")
+OUTPUTS_COMPLETE = "workflows.argoproj.io/report-outputs-completed"
 #: The Keycloak client the pipeline's exit handler calls the API server back as.
 CALLBACK_CLIENT = "rollway-ci"
 #: The arguments of an environment whose policy requires approval.
@@ -138,6 +140,24 @@ class Kube:
         return {p["metadata"]["annotations"]["workflows.argoproj.io/node-id"]: p
                 for p in found["items"]}  # fmt: skip
 
+    def published(self, namespace: str, node_id: str) -> dict[str, str]:
+        """The output parameters a step's pod published (Argo's WorkflowTaskResult, named after
+        its node), once complete; none before."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            found = self.custom.get_namespaced_custom_object(*TASK_RESULTS[:2], namespace,
+                                                             TASK_RESULTS[2], node_id)  # fmt: skip
+        except ApiException as err:
+            if err.status == 404:
+                return {}
+            raise
+        result = cast(dict[str, Any], found)
+        if result["metadata"].get("labels", {}).get(OUTPUTS_COMPLETE) != "true":
+            return {}
+        parameters = (result.get("outputs") or {}).get("parameters") or []
+        return {p["name"]: p.get("value", "") for p in parameters}
+
     def service(self, namespace: str, name: str) -> dict[str, Any]:
         return self._json(self.core.read_namespaced_service, name, namespace)
 
@@ -178,19 +198,29 @@ def reported_back(
     kube: Kube, api: Api, namespace: str, deployment_id: str, workflow_status: str
 ) -> dict[str, Any]:
     """The exit handler of the deployment's workflow (in `namespace`) ran in a pod and delivered
-    the workflow's status to the API server: the report step's outputs say `workflow_status`,
-    delivered to `api`, and the server's audit log has that one call, answered 202, made as the
-    pipeline's callback client from the report pod's node. The report pod is returned."""
+    the workflow's status to the API server: the outputs its report step published say
+    `workflow_status`, delivered to `api`, and the server's audit log has that one call,
+    answered 202, made as the pipeline's callback client from the report pod's node. The
+    report pod is returned.
+
+    The outputs are read from the node, or where the step published them (its
+    WorkflowTaskResult) while the controller has not taken them in: Argo records a stopped
+    workflow's end before its exit handler's pod is done, and leaves that node Pending."""
 
     def report() -> dict[str, Any]:
         nodes = (kube.workflow(namespace, deployment_id).get("status") or {}).get("nodes") or {}
         found = [n for n in nodes.values() if n["displayName"] == "report" and n["type"] == "Pod"]
-        return found[0] if found and found[0].get("finishedAt") else {}
+        return found[0] if found else {}
 
-    node = wait_for(f"the exit handler of {deployment_id} to end", report, timeout=180)
-    outputs = {p["name"]: p.get("value", "") for p in node.get("outputs", {}).get("parameters", [])}
-    assert node["phase"] == "Succeeded", node
-    assert outputs == {"status": workflow_status, "delivered": "api", "undelivered": ""}, node
+    def published() -> dict[str, str]:
+        recorded = (report().get("outputs") or {}).get("parameters")
+        if recorded:  # the controller took them in (and removed the task result)
+            return {p["name"]: p.get("value", "") for p in recorded}
+        return kube.published(namespace, node["id"])
+
+    node = wait_for(f"the exit handler of {deployment_id} to start", report, timeout=120)
+    outputs = wait_for(f"the outputs of {deployment_id}'s report", published, timeout=180)
+    assert outputs == {"status": workflow_status, "delivered": "api", "undelivered": ""}, outputs
     workflow = kube.workflow(namespace, deployment_id)["metadata"]["name"]
     pod = kube.step_pods(namespace, workflow)[node["id"]]
     answer = api.call("dave", "GET", "/audit", params={"limit": 500})  # the newest first

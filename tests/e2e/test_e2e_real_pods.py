@@ -75,7 +75,8 @@ def test_first_deploy_on_argo_runs_every_step_in_a_pod_on_the_real_node_and_repo
     assert {p["spec"]["nodeName"] for p in kube.ready_pods(ns, kube.selector_hash(ns, app_name))
             } == {node}  # fmt: skip
     report = reported_back(kube, argo.api, RELEASE_NAMESPACE, ident, "Succeeded")
-    workflow = kube.workflow(RELEASE_NAMESPACE, ident)
+    workflow = wait_for("the workflow to record its exit handler's end",
+                        partial(ended, kube, RELEASE_NAMESPACE, ident), timeout=120)  # fmt: skip
     nodes = workflow["status"]["nodes"]
     pods = {TRY.sub("", nodes[i]["displayName"]): p
             for i, p in kube.step_pods(RELEASE_NAMESPACE, workflow["metadata"]["name"]).items()}  # fmt: skip
@@ -89,6 +90,13 @@ def test_first_deploy_on_argo_runs_every_step_in_a_pod_on_the_real_node_and_repo
     assert pods["report"]["metadata"]["name"] == report["metadata"]["name"]
     assert {p["spec"]["nodeName"] for p in pods.values()} == {node}
     assert {p["status"]["phase"] for p in pods.values()} == {"Succeeded"}
+
+
+def ended(kube: Kube, namespace: str, deployment_id: str) -> dict[str, Any]:
+    """The deployment's workflow once Argo recorded every node's end, its exit handler's too."""
+    workflow = kube.workflow(namespace, deployment_id)
+    nodes = workflow["status"]["nodes"].values()
+    return workflow if all(n.get("finishedAt") for n in nodes) else {}
 
 
 def test_bluegreen_on_argo_with_real_pods_preview_promote_then_rollback(

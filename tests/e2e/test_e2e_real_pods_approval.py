@@ -9,7 +9,17 @@ from __future__ import annotations
 import pytest
 
 from devstack.components.release import NAMESPACE as RELEASE_NAMESPACE
-from tests.e2e.flow import HELLO, PROD, Engine, Kube, at_gate, reaches, reported_back, settled
+from tests.e2e.flow import (
+    HELLO,
+    PROD,
+    Engine,
+    Kube,
+    at_gate,
+    deployment_id,
+    reaches,
+    reported_back,
+    settled,
+)
 from tests.e2e.traffic import ON_REAL_NODE, Answers, answer, answers_with, service_url
 from tests.helpers import wait_for
 
@@ -22,7 +32,11 @@ def test_gate_on_argo_holds_the_preview_a_rejection_stops_it_and_an_approval_rel
     argo.api.register_gated(app_name, argo.chart_repo, ON_REAL_NODE)
     alice, bob = argo.login("alice"), argo.login("bob")
     ns = f"{app_name}-prod"
-    alice.ok("deploy", app_name, *PROD, "--artifact", f"{HELLO}:1.0.0", "--wait")
+    # A first release reaches traffic at once: its plan is approved before anything is applied.
+    first = alice.ok("deploy", app_name, *PROD, "--artifact", f"{HELLO}:1.0.0", "--wait")
+    assert "waits for approval" in first
+    bob.ok("approve", deployment_id(alice, app_name, *PROD))
+    reaches(alice, app_name, settled("succeeded", "Healthy"), "first release approved", *PROD)
     active = service_url(kube, ns, app_name)
     wait_for("the active Service answers 1.0.0", answers_with(active, "hello 1.0.0"), timeout=60)
 
