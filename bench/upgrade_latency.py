@@ -59,6 +59,7 @@ from devstack.cli import exports  # noqa: E402
 from devstack.components.node import LABEL, LABEL_VALUE  # noqa: E402
 from devstack.components.release import NAMESPACE as RELEASE_NAMESPACE  # noqa: E402
 from devstack.components.release import api_url  # noqa: E402
+from devstack.projects import bootstrap_setting  # noqa: E402
 from devstack.stack import Context, up  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -67,6 +68,7 @@ PARTS = ["rollway-platform", "argo-rollouts", "kwok", "helm", "keycloak", "regis
          "git", "kubelet", "kube-proxy", "coredns"]  # fmt: skip
 TARGETS = ("argo", "embedded", "peer")
 ARTIFACT, OLD, NEW = "com.example:hello-fat", "1.0.0", "1.0.1"
+PROJECT = "hello"  # the demo project; its guardrails allow the artifact and the chart
 #: Seconds any single command, wait or poll may take: the benchmark always ends.
 LIMIT = 600
 DOCKERFILE = """\
@@ -165,9 +167,14 @@ class Rollway:
     """The upgrade through `app`, against one API server (in the cluster, or on this host)."""
 
     def __init__(
-        self, env: dict[str, str], chart_repo: str, layers: Path | None, workflows: str | None
+        self,
+        env: dict[str, str],
+        admin: dict[str, str],
+        chart_repo: str,
+        layers: Path | None,
+        workflows: str | None,
     ) -> None:
-        self.env, self.layers, self.workflows = env, layers, workflows
+        self.env, self.admin, self.layers, self.workflows = env, admin, layers, workflows
         self.chart = f"{chart_repo}//charts/app@main"
 
     def status(self, name: str) -> dict[str, Any]:
@@ -177,9 +184,12 @@ class Rollway:
         if self.layers is not None:
             shutil.rmtree(self.layers, ignore_errors=True)
         namespace = f"{name}-dev"
-        # An admin's part, not measured: the pipeline may not create namespaces.
+        # An admin's part, not measured: the pipeline may not create namespaces, and a project's
+        # namespaces are widened by a platform admin.
         run([str(REPO_ROOT / "scripts" / "devstack"), "namespace", namespace], self.env)
+        run([APP, "project", "set", PROJECT, "--allow", f"namespace={namespace}"], self.admin)
         run([APP, "deploy", name, "--artifact", f"{ARTIFACT}:{OLD}", "--env", "dev",
+             "--project", PROJECT,
              "--strategy", "bluegreen", "--chart", self.chart, *ON_REAL_NODE, "--wait"],
             self.env)  # fmt: skip
         preview = Preview(self.env, namespace, f"{name}-preview", NEW)
@@ -292,11 +302,12 @@ class Peer:
         return steps
 
 
-def logged_in(base: dict[str, str], config: Path, url: str) -> dict[str, str]:
-    """The CLI's environment for one API server, the `demo` user logged in."""
+def logged_in(base: dict[str, str], config: Path, url: str, user: str = "demo") -> dict[str, str]:
+    """The CLI's environment for one API server, `user` logged in (`demo` deploys in project
+    hello; `dave` is the platform admin)."""
     env = {**base, "ROLLWAY_CONFIG": str(config), "ROLLWAY_SERVER": url, "NO_COLOR": "1"}
     run([APP, "context", "set", "bench", "--server", url, "--env", "dev", "--use"], env)
-    run([APP, "login", "-u", "demo", "--password-stdin"], env,
+    run([APP, "login", "-u", user, "--password-stdin"], env,
         stdin=base["DEVSTACK_USER_PASSWORD"])  # fmt: skip
     return env
 
@@ -358,7 +369,8 @@ def main() -> int:
                     time.sleep(1)
                 chart = configmap(base, RELEASE_NAMESPACE)["chart-repo"]  # as pods reach it
                 env = logged_in(base, Path(tmp) / "argo.yaml", url)
-                ways["argo"] = Rollway(env, chart, None, RELEASE_NAMESPACE)
+                admin = logged_in(base, Path(tmp) / "argo-admin.yaml", url, "dave")
+                ways["argo"] = Rollway(env, admin, chart, None, RELEASE_NAMESPACE)
             if "embedded" in targets:
                 platform = configmap(base, "rollway")  # where the node pulls the app from
                 layers = Path(tmp) / "layers"
@@ -366,10 +378,13 @@ def main() -> int:
                               "ROLLWAY_IMAGE_PROJECT": "bench",
                               "ROLLWAY_REGISTRY": platform["registry"],
                               "ROLLWAY_REGISTRY_URL": platform["registry-url"],
-                              "ROLLWAY_BASE_IMAGE": platform["base-image"]}  # fmt: skip
+                              "ROLLWAY_BASE_IMAGE": platform["base-image"],
+                              "ROLLWAY_BOOTSTRAP_PROJECTS":
+                                  bootstrap_setting(base["ROLLWAY_CHART_REPO"])}  # fmt: skip
                 server, url = start_server(server_env, Path(tmp))
                 env = logged_in(base, Path(tmp) / "embedded.yaml", url)
-                ways["embedded"] = Rollway(env, base["ROLLWAY_CHART_REPO"], layers, None)
+                admin = logged_in(base, Path(tmp) / "embedded-admin.yaml", url, "dave")
+                ways["embedded"] = Rollway(env, admin, base["ROLLWAY_CHART_REPO"], layers, None)
             if "peer" in targets:
                 ways["peer"] = Peer(base, Path(tmp))
             for i in range(args.runs):
