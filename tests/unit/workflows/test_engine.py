@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -396,3 +397,24 @@ def test_a_local_path_under_a_mount_point_is_not_mapped_twice() -> None:
     assert _map("/workspace/a.jar", mapping) == "/tmp/e/volumes/workspace/a.jar"
     assert _map("/tmp/e/volumes/workspace/a.jar", mapping) == "/tmp/e/volumes/workspace/a.jar"
     assert _map("/tmp/x", mapping) == "/tmp/e/volumes/scratch/x"
+
+
+def test_the_image_path_is_not_taken_for_a_mount_point(tmp_path: Path) -> None:
+    """The image's PATH is this machine's: a tool directory under /tmp (a venv in a checkout
+    there) is found, not rewritten to the step's /tmp scratch volume."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "say-hi").write_text('#!/bin/sh\necho hi > "$HOME/hi"\n')
+    (tools / "say-hi").chmod(0o755)
+    engine = Engine(tmp_path / "state", secrets=None,
+                    image_env={"PATH": f"{tools}:{os.defpath}", "HOME": str(tmp_path)})  # fmt: skip
+    step = {
+        "name": "hi",
+        "container": {"image": "busybox", "command": ["say-hi"],
+                      "volumeMounts": [{"name": "scratch", "mountPath": "/tmp"}]},
+    }  # fmt: skip
+    spec = workflow([{"name": "hi", "template": "hi"}], [step],
+                    volumes=[{"name": "scratch", "emptyDir": {}}])  # fmt: skip
+    wf = finished(engine, engine.submit(parse(spec), {"dir": str(tmp_path)})["name"])
+    assert wf["phase"] == "Succeeded", nodes(wf)["hi"]["message"]
+    assert (tmp_path / "hi").read_text() == "hi\n"

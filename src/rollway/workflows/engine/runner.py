@@ -518,6 +518,9 @@ class _Run:
         volumes = {path: self.dir / "volumes" / name for name, path in template.mounts.items()}
         out_dirs = {str(Path(p).parent) for p in template.outputs.values()}
         env = dict(self.engine.base_env)
+        # Only what the template sets names container paths; the image's own PATH and HOME are
+        # this machine's and stay as they are (a venv under /tmp is not the /tmp mount).
+        templated = {var.name for var in template.env}
         for var in template.env:
             if var.secret or var.config_map:
                 kind, ref = ("secret", var.secret) if var.secret else ("config_map", var.config_map)
@@ -551,7 +554,7 @@ class _Run:
             code, message = self._process(
                 node,
                 [_map(a, mapping) for a in argv],
-                {k: _map(v, mapping) for k, v in env.items()},
+                {k: _map(v, mapping) if k in templated else v for k, v in env.items()},
                 cwd or str(self.dir),
                 log,
                 deadline,
