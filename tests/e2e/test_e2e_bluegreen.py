@@ -9,7 +9,16 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.flow import HELLO, Kube, ServiceWatch, jar_sha256, manifest_digest, reaches, settled
+from tests.e2e.flow import (
+    HELLO,
+    Api,
+    Kube,
+    ServiceWatch,
+    jar_sha256,
+    manifest_digest,
+    reaches,
+    settled,
+)
 from tests.helpers import wait_for
 from tests.integration.cli.harness import Cli, chart, status
 
@@ -17,9 +26,14 @@ pytestmark = pytest.mark.integration
 
 
 def test_upgrade_then_promote_switches_the_active_service_to_pods_traced_to_the_jar(
-    login: Callable[[str], Cli], app_name: str, kube: Kube, devstack_env: dict[str, str]
+    login: Callable[[str], Cli],
+    app_name: str,
+    api: Api,
+    kube: Kube,
+    devstack_env: dict[str, str],
 ) -> None:
     alice, ns = login("alice"), f"{app_name}-dev"
+    api.admit(app_name, "dev")  # the platform admin opens project hello to its namespace
     alice.ok("deploy", app_name, "--artifact", f"{HELLO}:1.0.0", "--env", "dev",
              "--strategy", "bluegreen", "--chart", chart(devstack_env), "--wait")  # fmt: skip
     old = kube.selector_hash(ns, app_name)
@@ -73,9 +87,14 @@ def test_upgrade_then_promote_switches_the_active_service_to_pods_traced_to_the_
 
 
 def test_abort_at_the_gate_never_moves_the_active_service(
-    login: Callable[[str], Cli], app_name: str, kube: Kube, devstack_env: dict[str, str]
+    login: Callable[[str], Cli],
+    app_name: str,
+    api: Api,
+    kube: Kube,
+    devstack_env: dict[str, str],
 ) -> None:
     alice, ns = login("alice"), f"{app_name}-dev"
+    api.admit(app_name, "dev")  # the platform admin opens project hello to its namespace
     alice.ok("deploy", app_name, "--artifact", f"{HELLO}:1.0.0", "--env", "dev",
              "--strategy", "bluegreen", "--chart", chart(devstack_env), "--wait")  # fmt: skip
     old = kube.selector_hash(ns, app_name)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.flow import HELLO, Kube, canary_split, reaches, scaled, settled
+from tests.e2e.flow import HELLO, Api, Kube, canary_split, reaches, scaled, settled
 from tests.helpers import wait_for
 from tests.integration.cli.harness import Cli, chart, status
 
@@ -17,9 +17,14 @@ pytestmark = pytest.mark.integration
 
 
 def test_canary_steps_promoted_through_every_pause_to_healthy(
-    login: Callable[[str], Cli], app_name: str, kube: Kube, devstack_env: dict[str, str]
+    login: Callable[[str], Cli],
+    app_name: str,
+    api: Api,
+    kube: Kube,
+    devstack_env: dict[str, str],
 ) -> None:
     alice, ns = login("alice"), f"{app_name}-dev"
+    api.admit(app_name, "dev")  # the platform admin opens project hello to its namespace
     alice.ok("deploy", app_name, "--artifact", f"{HELLO}:1.0.0", "--env", "dev",
              "--strategy", "canary", "--chart", chart(devstack_env), "--wait")  # fmt: skip
     stable = kube.rollout(ns, app_name)["status"]["stableRS"]

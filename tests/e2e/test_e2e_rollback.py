@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.flow import HELLO, Kube, reaches, settled, settles
+from tests.e2e.flow import HELLO, Api, Kube, reaches, settled, settles
 from tests.helpers import wait_for
 from tests.integration.cli.harness import Cli, chart, status
 
@@ -21,9 +21,14 @@ pytestmark = pytest.mark.integration
 
 
 def test_rollback_to_previous_then_to_a_numbered_revision(
-    login: Callable[[str], Cli], app_name: str, kube: Kube, devstack_env: dict[str, str]
+    login: Callable[[str], Cli],
+    app_name: str,
+    api: Api,
+    kube: Kube,
+    devstack_env: dict[str, str],
 ) -> None:
     alice, ns = login("alice"), f"{app_name}-dev"
+    api.admit(app_name, "dev")  # the platform admin opens project hello to its namespace
     alice.ok("deploy", app_name, "--artifact", f"{HELLO}:1.0.0", "--env", "dev",
              "--chart", chart(devstack_env), "--wait")  # fmt: skip
     v1 = status(alice, app_name)["deployment"]["provenance"]["image"]
