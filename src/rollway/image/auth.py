@@ -83,9 +83,13 @@ class RegistryAuth(httpx.Auth):
             yield request
 
     def _check_realm(self, realm: str, registry_url: httpx.URL) -> None:
-        """The credentials go to the token service only on the registry's own host: a
+        """The credentials go to the token service only on the registry's own host (any port,
+        as Harbor's or a registry's separate token service; never from https down to http): a
         registry (or whoever answers in its name) may name any URL as its realm."""
-        if self.credentials is None or origin(realm) == origin(str(registry_url)):
+        home, asked = origin(str(registry_url)), origin(realm)
+        if self.credentials is None or (
+            home and asked and asked[1] == home[1] and (asked[0], home[0]) != ("http", "https")
+        ):
             return
         raise Forbidden(
             f"registry {self.registry} sends its token requests to another host "

@@ -171,14 +171,15 @@ def test_an_unreachable_repository_exits_75_to_be_retried(env: Quiet, tmp_path: 
     with socket.socket() as probe:  # a port nothing listens on: bound, then released
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    repository = f"http://127.0.0.1:{port}/repository/maven-releases"
     result = run(
-        env,
+        Quiet({**env, "ROLLWAY_MAVEN_URL": repository}),  # the configured repository is down
         tmp_path / "outputs",
         "resolve-artifact",
         "--coordinates",
         "com.example:hello:1.0.0",
         "--repository",
-        f"http://127.0.0.1:{port}/repository/maven-releases",
+        repository,
         "--download-dir",
         str(tmp_path / "artifacts"),
     )

@@ -135,14 +135,31 @@ def test_anonymous_token() -> None:
 
 
 @pytest.mark.parametrize(
-    "realm",
-    ["http://127.0.0.7/token", "http://reg:8443/token", "https://reg/token", "http://reg.evil/t"],
+    ("registry", "realm"),
+    [
+        ("http://reg/v2/", "http://127.0.0.7/token"),
+        ("http://reg/v2/", "http://reg.evil/t"),
+        ("https://reg/v2/", "http://reg/token"),  # from https down to plain http
+    ],
 )
-def test_credentials_never_go_to_a_token_service_off_the_registry_host(realm: str) -> None:
+def test_credentials_never_go_to_a_token_service_off_the_registry_host(
+    registry: str, realm: str
+) -> None:
     auth = RegistryAuth("reg", CREDS, ["repository:a:pull"])
-    flow = auth.sync_auth_flow(httpx.Request("GET", "http://reg/v2/"))
+    flow = auth.sync_auth_flow(httpx.Request("GET", registry))
     next(flow)
     with pytest.raises(Forbidden) as err:
         flow.send(_challenge(f'Bearer realm="{realm}",service="x"'))
     assert "sent only to the registry's own host" in str(err.value)
     assert "s3cret" not in str(err.value)
+
+
+@pytest.mark.parametrize("realm", ["http://reg:8443/token", "https://reg/token"])
+def test_a_token_service_on_the_registry_host_gets_the_credentials(realm: str) -> None:
+    """Another port of the same host (a registry's separate token service) is home."""
+    auth = RegistryAuth("reg", CREDS, ["repository:a:pull"])
+    flow = auth.sync_auth_flow(httpx.Request("GET", "http://reg/v2/"))
+    next(flow)
+    token_request = flow.send(_challenge(f'Bearer realm="{realm}",service="x"'))
+    assert str(token_request.url).startswith(realm)
+    assert "Authorization" in token_request.headers
