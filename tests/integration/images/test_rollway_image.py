@@ -177,7 +177,7 @@ def test_fetch_chart_and_render_run_in_the_image(rootfs: Path, devstack: Context
     fetch = in_image(
         rootfs, "rollway-step", "fetch-chart", "--repo", git["ROLLWAY_CHART_REPO"],
         "--ref", "main", "--dest", "/tmp/steps/checkout", "--outputs-dir", "/tmp/steps/fetched",
-        env={"ROLLWAY_GIT_TOKEN": git["ROLLWAY_GIT_TOKEN"]},
+        env={"ROLLWAY_GIT_TOKEN": git["ROLLWAY_GIT_TOKEN"], "ROLLWAY_GIT_URL": git["ROLLWAY_GIT_URL"]},
     )  # fmt: skip
     assert fetch.returncode == 0, fetch.stderr
     assert re.fullmatch(r"[0-9a-f]{40}", (work / "fetched" / "commit").read_text().strip())
