@@ -40,7 +40,7 @@ def rollway_retry_strategy() -> dict[str, Any]:
 
 
 #: Long enough to be evicted while it runs, on its first attempt only (Argo's `{{retries}}`).
-NAP = "import time; time.sleep(120 if '{{retries}}' == '0' else 0)"
+NAP = "import time; print('napping', flush=True); time.sleep(120 if '{{retries}}' == '0' else 0)"
 
 
 def one_step(name: str, image: str, pods: dict[str, Any], code: str,
@@ -117,9 +117,18 @@ def test_a_step_pod_evicted_through_the_eviction_api_is_retried(pods: Pods) -> N
         if node is None or not node.pods:
             return None
         pod = pods.core.read_namespaced_pod(node.pods[-1], pods.namespace)
-        return str(pod.metadata.name) if pod.status.phase == "Running" else None
+        if pod.status.phase != "Running":
+            return None
+        # The step itself runs (not only the pod: evicted before its process starts, Argo's
+        # emissary may end the container cleanly and the step counts as done).
+        try:
+            log = pods.core.read_namespaced_pod_log(pod.metadata.name, pods.namespace,
+                                                    container="main")  # fmt: skip
+        except client.ApiException:  # the container is still starting
+            return None
+        return str(pod.metadata.name) if "napping" in log else None
 
-    pod = wait_for(f"the pod of {name} to run", running_pod, timeout=180, interval=0.5)
+    pod = wait_for(f"the step of {name} to run", running_pod, timeout=180, interval=0.5)
     eviction = client.V1Eviction(metadata=client.V1ObjectMeta(name=pod, namespace=pods.namespace))
     pods.core.create_namespaced_pod_eviction(pod, pods.namespace, eviction)
 
