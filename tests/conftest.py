@@ -7,11 +7,15 @@ import sys
 import threading
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from devstack.cli import exports
+from devstack.components.kube import kubectl
+from devstack.components.release import API_SERVICE, api_url
+from devstack.components.release import NAMESPACE as RELEASE_NAMESPACE
 from devstack.stack import Context, up
-from tests.helpers import Receiver
+from tests.helpers import Receiver, wait_for
 from tests.integration.cli.harness import PLATFORM
 
 
@@ -50,3 +54,23 @@ def receiver() -> Iterator[Receiver]:
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def release(platform: Context) -> str:
+    """Rollway as its chart installs it (`rollway-release`): the API server pod with the Argo
+    backend, reached at its Service's address; its workflows report back to it from the cluster."""
+    up(platform, ["rollway-release", "argo-workflow-controller"])
+    # An upgrade (a new image) recreates the pod: wait for it, not for the one on its way out.
+    kubectl(platform, "-n", RELEASE_NAMESPACE, "rollout", "status", f"deployment/{API_SERVICE}",
+            "--timeout=180s")  # fmt: skip
+    url = api_url(platform)
+    wait_for(f"the in-cluster API server at {url}", lambda: _ready(url), timeout=120)
+    return url
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -10,16 +10,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from devstack.components.kube import kubectl
 from devstack.components.pod_security import admin_namespace
-from devstack.components.release import API_SERVICE, api_url
 from devstack.components.release import NAMESPACE as RELEASE_NAMESPACE
-from devstack.stack import Context, up
+from devstack.stack import Context
 from tests.e2e.flow import Api, Engine, Kube
-from tests.helpers import free_port, wait_for
+from tests.helpers import free_port
 from tests.integration.cli.harness import ApiServer, Cli, environ_without_rollway
 from tests.integration.workflows.platform import platform_config
 
@@ -71,26 +68,6 @@ def logins(url: str, devstack_env: dict[str, str], tmp_path: Path) -> Callable[[
         return made[user]
 
     return as_user
-
-
-@pytest.fixture(scope="session")
-def release(platform: Context) -> str:
-    """Rollway as its chart installs it (`rollway-release`): the API server pod with the Argo
-    backend, reached at its Service's address; its workflows report back to it from the cluster."""
-    up(platform, ["rollway-release"])
-    # An upgrade (a new image) recreates the pod: wait for it, not for the one on its way out.
-    kubectl(platform, "-n", RELEASE_NAMESPACE, "rollout", "status", f"deployment/{API_SERVICE}",
-            "--timeout=180s")  # fmt: skip
-    url = api_url(platform)
-    wait_for(f"the in-cluster API server at {url}", lambda: _ready(url), timeout=120)
-    return url
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture

@@ -17,8 +17,7 @@ import pytest
 
 from devstack.components.pod_security import LABELS, admin_namespace
 from devstack.components.release import NAMESPACE as HOME
-from devstack.components.release import api_url
-from devstack.stack import Context, up
+from devstack.stack import Context
 from tests.e2e.flow import HELLO, Api
 from tests.helpers import wait_for
 from tests.integration.workflows.platform import platform_config
@@ -34,21 +33,6 @@ ON_REAL_NODE = {
     "tolerations": [{"key": "rollway.io/node", "operator": "Exists", "effect": "NoSchedule"}],
     "resources": {"requests": {"cpu": "20m", "memory": "64Mi"}},
 }
-
-
-@pytest.fixture(scope="module")
-def release(platform: Context) -> str:
-    up(platform, ["rollway-release", "argo-workflow-controller"])
-    url = api_url(platform)
-    wait_for(f"the in-cluster API server at {url}", lambda: ready(url), timeout=120)
-    return url
-
-
-def ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def kubectl_json(env: dict[str, str], *args: str) -> dict[str, Any]:
