@@ -4,7 +4,7 @@ A team's chart is untrusted code (templates are programs), rendered by the rende
 the API server's dry run. Helm runs as a child with an environment of its own — no inherited
 variable (no Argo token, database URL or credential), a fresh empty HOME, no kubeconfig, so
 `lookup` finds no cluster — and with limits on its address space, CPU time, wall time and output
-size. The chart directory must hold no symlink (chart.tree), so `.Files` reads only the chart.
+size (the output goes to files the child may not grow past the limit). The chart directory must hold no symlink (chart.tree), so `.Files` reads only the chart.
 pyhelm3 builds the command and parses the output; only how the child is started is Rollway's.
 """
 
@@ -16,6 +16,8 @@ import os
 import re
 import resource
 import shutil
+import signal
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -89,48 +91,41 @@ class SandboxedHelm(Command):
                 "HELM_DATA_HOME": f"{home}/data", "KUBECONFIG": os.devnull}  # fmt: skip
 
     async def run(self, command: list[str], input: bytes | None = None) -> bytes:  # noqa: A002
-        """helm `command` as pyhelm3 runs it (same signature), started bare and limited."""
-        proc = await asyncio.create_subprocess_exec(
-            self._executable, *map(str, command),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=self.environment(), cwd=self._home,
-            preexec_fn=_limits, start_new_session=True,
-        )  # fmt: skip
-        assert proc.stdin and proc.stdout and proc.stderr
-        proc.stdin.write(input or b"")
-        proc.stdin.close()
-        try:
-            stdout, stderr = await asyncio.wait_for(
-                asyncio.gather(_read(proc.stdout), _read(proc.stderr)), TIME_LIMIT
-            )
-        except (TimeoutError, _TooLarge) as err:
-            proc.kill()
-            await proc.wait()
-            what = f"took more than {TIME_LIMIT} s" if isinstance(err, TimeoutError) else (
-                f"rendered more than {OUTPUT_LIMIT >> 20} MiB")  # fmt: skip
-            raise InvalidInput(f"the chart {what}; rendering was stopped", field="chart") from None
-        if await proc.wait() != 0:
-            raise errors.Error(proc.returncode or 1, stdout, stderr)
-        return stdout
+        """helm `command` as pyhelm3 runs it (same signature), started bare and limited.
+
+        A blocking child writing to files, not an asyncio subprocess: the loop is private to
+        this call, and an asyncio child killed mid-output could leave `wait()` pending forever.
+        """
+        with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+            try:
+                code = subprocess.run(
+                    [self._executable, *map(str, command)], input=input or b"",
+                    stdout=stdout, stderr=stderr, env=self.environment(), cwd=self._home,
+                    preexec_fn=_limits, start_new_session=True, timeout=TIME_LIMIT,
+                    check=False,
+                ).returncode  # fmt: skip
+            except subprocess.TimeoutExpired:
+                raise _stopped(f"took more than {TIME_LIMIT} s") from None
+            written = max(os.fstat(stdout.fileno()).st_size, os.fstat(stderr.fileno()).st_size)
+            if written > OUTPUT_LIMIT or code == -signal.SIGXFSZ:
+                raise _stopped(f"rendered more than {OUTPUT_LIMIT >> 20} MiB")
+            stdout.seek(0)
+            stderr.seek(0)
+            if code != 0:
+                raise errors.Error(code or 1, stdout.read(), stderr.read())
+            return stdout.read()
 
 
-class _TooLarge(Exception):
-    pass
-
-
-async def _read(stream: asyncio.StreamReader) -> bytes:
-    data = bytearray()
-    while chunk := await stream.read(1 << 16):
-        data += chunk
-        if len(data) > OUTPUT_LIMIT:
-            raise _TooLarge
-    return bytes(data)
+def _stopped(what: str) -> InvalidInput:
+    return InvalidInput(f"the chart {what}; rendering was stopped", field="chart")
 
 
 def _limits() -> None:
     """In the child, before exec: what helm may use."""
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
     resource.setrlimit(resource.RLIMIT_CPU, (TIME_LIMIT, TIME_LIMIT))
+    # One byte over the limit may be written, so "more than the limit" is seen, not a cut file.
+    resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_LIMIT + 1, OUTPUT_LIMIT + 1))
 
 
 def _schema_path(problem: re.Match[str]) -> str | None:
