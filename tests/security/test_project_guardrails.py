@@ -74,6 +74,60 @@ def test_a_deployer_cannot_turn_off_the_approval_an_admin_required(api: Api) -> 
     assert prod["policy"]["approvalRequired"] is True
 
 
+def prod_of(api: Api, app: str) -> dict[str, Any]:
+    return next(e for e in spec_of(api, app)["environments"] if e["name"] == "prod")
+
+
+def test_a_second_app_in_prods_namespace_takes_its_approval(api: Api) -> None:
+    """Registering another app into the namespace of an approval-required environment is no way
+    around the approval: named no policy, it takes the namespace's; named a weaker one, refused."""
+    prod = prod_of(api, "hello")
+    base = {"chart": {"repo": spec_of(api)["chart"]["repo"]}, "artifact": "com.example:hello",
+            "project": "hello"}  # fmt: skip
+
+    weaker = api.call("alice", "POST", "/api/v1/apps", json={
+        **base, "name": "sidecar", "environments": [{
+            "name": "live", "namespace": prod["namespace"], "policy": {"approvalRequired": False}}],
+    })  # fmt: skip
+    silent = api.call("alice", "POST", "/api/v1/apps", json={
+        **base, "name": "twin", "environments": [{"name": "prod", "namespace": prod["namespace"]}],
+    })  # fmt: skip
+
+    refused(weaker, 403, "body.environments",
+            "the policy of environment live is changed only by project admins of hello or"
+            " platform admins")  # fmt: skip
+    assert api.call("dave", "GET", "/api/v1/apps/sidecar").status_code == 404
+    assert silent.status_code == 201, silent.text
+    assert prod_of(api, "twin")["policy"] == prod["policy"]
+    assert prod["policy"]["approvalRequired"] is True
+    plan = api.call("alice", "POST", "/api/v1/apps/twin/deployments", params={"dryRun": "true"},
+                    json={"env": "prod", "version": "1.0.0"})  # fmt: skip
+    assert plan.status_code == 200, plan.text
+    assert plan.json()["approvalRequired"] is True
+
+
+def test_a_project_admins_policy_holds_for_every_app_in_the_namespace(api: Api) -> None:
+    prod = prod_of(api, "hello")
+    twin = {"name": "twin", "chart": {"repo": spec_of(api)["chart"]["repo"]},
+            "artifact": "com.example:hello", "project": "hello",
+            "environments": [{"name": "prod", "namespace": prod["namespace"]}]}  # fmt: skip
+    assert api.call("alice", "POST", "/api/v1/apps", json=twin).status_code == 201
+    spec = spec_of(api)
+    for env in spec["environments"]:
+        if env["name"] == "prod":
+            env["policy"]["approvers"] = 2
+
+    answer = api.call("frank", "PUT", "/api/v1/apps/hello", json=spec)
+
+    assert answer.status_code == 200, answer.text
+    assert prod_of(api, "twin")["policy"]["approvers"] == 2
+    moved = spec_of(api, "twin")
+    moved["environments"][0]["policy"]["approvers"] = 1
+    refused(api.call("alice", "PUT", "/api/v1/apps/twin", json=moved), 403, "body.environments",
+            "the policy of environment prod is changed only by project admins of hello or"
+            " platform admins")  # fmt: skip
+
+
 def test_a_project_admin_changes_policy_and_the_audit_has_before_and_after(api: Api) -> None:
     spec = spec_of(api)
     for env in spec["environments"]:

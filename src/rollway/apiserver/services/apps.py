@@ -3,6 +3,12 @@
 A deployer of the project registers and changes applications; environment policy (approval,
 windows) is the project admins' (and platform admins'): a deployer's change that touches a
 policy is refused. Policy changes are recorded in the audit trail with before and after.
+
+A policy guards a namespace, not just one application's entry: every environment deploying into
+a namespace has the same policy. An environment that names no policy takes its namespace's; one
+that names another counts as a policy change (else a deployer could register a second app into
+`prod`'s namespace without its approval), and a project admin's change applies to every
+environment in that namespace.
 """
 
 from __future__ import annotations
@@ -33,9 +39,14 @@ def register(db: Database, principal: Principal, spec: AppCreate) -> tuple[Appli
     try:
         with db.write() as session:
             project = _project(session, principal, spec.project)
+            columns = _columns(spec.name, spec)
+            shared = _namespace_policies(session, project.name, spec.name)
+            columns["environments"] = _inherit(spec, columns["environments"], shared)
             app = Application(name=spec.name, project=project.name, created_by=principal.name,
-                              **_columns(spec.name, spec))  # fmt: skip
-            policies = _policy_change(session, principal, project.name, [], app.environments)
+                              **columns)  # fmt: skip
+            policies = _policy_change(
+                session, principal, project.name, [], app.environments, shared
+            )
             guardrails.check(session, app)
             session.add(app)
     except IntegrityError:
@@ -54,8 +65,10 @@ def update(db: Database, principal: Principal, name: str, spec: AppSpec) -> tupl
     with db.write() as session:
         app = access.app_for(session, principal, name)
         columns = _columns(name, spec)
+        shared = _namespace_policies(session, app.project, name)
+        columns["environments"] = _inherit(spec, columns["environments"], shared)
         policies = _policy_change(
-            session, principal, app.project, app.environments, columns["environments"]
+            session, principal, app.project, app.environments, columns["environments"], shared
         )
         if not policies or _without_policies(columns) != _without_policies(_current(app)):
             access.app_for(session, principal, name, Capability.DEPLOY)
@@ -67,6 +80,8 @@ def update(db: Database, principal: Principal, name: str, spec: AppSpec) -> tupl
             setattr(app, column, value)
         guardrails.check(session, app)
         app.updated_at = utcnow()
+        if policies:
+            _apply_to_namespaces(session, app)
     return app, policies
 
 
@@ -95,18 +110,70 @@ def _project(session: Session, principal: Principal, name: str | None) -> Projec
     return session.get_one(Project, mine[0])
 
 
+def _namespace_policies(session: Session, project: str, name: str) -> dict[str, dict[str, Any]]:
+    """namespace → the policy the project's other applications' environments have there."""
+    others = session.scalars(
+        select(Application).where(Application.project == project, Application.name != name)
+    )
+    return {env["namespace"]: _policy(env.get("policy")) for app in others
+            for env in app.environments}  # fmt: skip
+
+
+def _inherit(
+    spec: AppSpec, environments: list[dict[str, Any]], shared: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """`environments` with their namespace's policy where the spec names none; one policy per
+    namespace among them too."""
+    inherited = [
+        {**env, "policy": shared[env["namespace"]]}
+        if env["namespace"] in shared and "policy" not in given.model_fields_set
+        else env
+        for env, given in zip(environments, spec.environments, strict=True)
+    ]
+    seen: dict[str, dict[str, Any]] = {}
+    for index, env in enumerate(inherited):
+        first = seen.setdefault(env["namespace"], env)
+        if _policy(first.get("policy")) != _policy(env.get("policy")):
+            raise InvalidInput(
+                f"deploys to namespace {env['namespace']} like environment {first['name']}, so it"
+                " must have the same policy",
+                field=f"body.environments[{index}].policy",
+            )
+    return inherited
+
+
+def _apply_to_namespaces(session: Session, app: Application) -> None:
+    """A project admin's policy, on every other environment in the same namespaces."""
+    policies = {env["namespace"]: env.get("policy") for env in app.environments}
+    others = session.scalars(
+        select(Application).where(Application.project == app.project, Application.name != app.name)
+    )
+    for other in others:
+        if any(env["namespace"] in policies for env in other.environments):
+            other.environments = [
+                {**env, "policy": policies.get(env["namespace"], env.get("policy"))}
+                for env in other.environments
+            ]
+
+
 def _policy_change(
     session: Session,
     principal: Principal,
     project: str,
     before: list[dict[str, Any]],
     after: list[dict[str, Any]],
+    shared: dict[str, dict[str, Any]],
 ) -> str:
     """'' if no environment's policy changes; else the change as audit detail, once the caller
-    is checked to be a project admin (or platform admin)."""
+    is checked to be a project admin (or platform admin). An environment new to its namespace
+    is compared with the policy the namespace has (`shared`), else with the default."""
+    where = {e["name"]: e["namespace"] for e in before}
     old = {e["name"]: _policy(e.get("policy")) for e in before}
-    new = {e["name"]: _policy(e.get("policy")) for e in after}
     default = _policy(None)
+    for env in after:
+        if where.get(env["name"]) != env["namespace"]:
+            old[env["name"]] = shared.get(env["namespace"], default)
+    new = {e["name"]: _policy(e.get("policy")) for e in after}
     changed = sorted(
         env for env in old.keys() | new.keys() if old.get(env, default) != new.get(env, default)
     )
