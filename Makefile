@@ -7,7 +7,7 @@ DEVSTACK := scripts/devstack
 # Where `make images` pushes Rollway's image (<IMAGE_REGISTRY>/rollway:<version>).
 IMAGE_REGISTRY ?=
 
-.PHONY: setup system-packages demo test test-unit lint workflow-templates images devstack-up devstack-down bench clean
+.PHONY: setup system-packages demo test check test-unit lint workflow-templates images devstack-up devstack-down bench clean help
 
 ## setup: install Debian packages the devstack needs and the project's virtualenv
 setup: system-packages $(VENV)/.installed
@@ -37,10 +37,15 @@ demo: devstack-up
 test: devstack-up lint
 	$(PY) -m pytest -q -p no:cacheprovider
 
-test-unit: setup
-	$(PY) -m pytest -q tests/unit
+## check: the fast loop, no platform and no apt: lint, template drift, unit tests with coverage
+check: lint test-unit
 
-lint: setup
+## test-unit: the unit tests (pure logic, no platform), with coverage
+test-unit: $(VENV)/.installed
+	$(PY) -m pytest -q -p no:cacheprovider --cov=rollway --cov-report=term:skip-covered tests/unit
+
+## lint: ruff, the format check, mypy (strict) and template drift
+lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src devstack tests bench
 	$(VENV)/bin/ruff format --check src devstack tests bench
 	$(VENV)/bin/mypy src devstack
@@ -57,8 +62,16 @@ images: setup
 	@test -n "$(IMAGE_REGISTRY)" || { echo "make images: set IMAGE_REGISTRY, e.g. IMAGE_REGISTRY=127.0.0.1:25000/rollway" >&2; exit 2; }
 	$(PY) -m devstack.images --registry '$(IMAGE_REGISTRY)'
 
+## bench: the benchmarks, each printing ratios against a peer measured in the same run
 bench: devstack-up
 	for b in bench/*.py; do $(PY) $$b || exit 1; done
 
+## clean: stop the platform, remove its state and the virtualenv
 clean: devstack-down
 	rm -rf .devstack $(VENV)
+
+## help: this list
+help:
+	@awk '/^## [a-z-]+:/ { name = $$2; sub(/:$$/, "", name); sub(/^## [a-z-]+: */, ""); \
+	  printf "  %-20s %s\n", name, $$0; next } /^## / { sub(/^## */, ""); printf "  %-20s %s\n", "", $$0 }' \
+	  $(MAKEFILE_LIST)

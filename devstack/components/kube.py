@@ -49,7 +49,10 @@ def ensure_pki(ctx: Context) -> None:
     d = pki(ctx)
     d.mkdir(parents=True, exist_ok=True)
     log = ctx.paths.log("pki")
-    ssl_run = lambda *args: run(["openssl", *args], log=log, cwd=d)  # noqa: E731
+
+    def ssl_run(*args: str) -> None:
+        run(["openssl", *args], log=log, cwd=d)
+
     if not (d / "complete").exists():
         ssl_run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
                 "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=devstack-ca")  # fmt: skip
@@ -75,7 +78,10 @@ def issue_cert(ctx: Context, name: str, subject: str, extensions: str) -> None:
     if (d / f"{name}.crt").exists() and ext.exists() and ext.read_text() == wanted:
         return
     log = ctx.paths.log("pki")
-    ssl_run = lambda *args: run(["openssl", *args], log=log, cwd=d)  # noqa: E731
+
+    def ssl_run(*args: str) -> None:
+        run(["openssl", *args], log=log, cwd=d)
+
     ssl_run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key",
             "-out", f"{name}.csr", "-subj", subject)  # fmt: skip
     (d / f"{name}.key").chmod(0o600)

@@ -26,7 +26,7 @@ class MavenRepository(Component):
     """
 
     name = "maven"
-    version = "1"
+    version = "2"
     port = 28081
     start_timeout = 30.0
 
@@ -67,7 +67,7 @@ class MavenRepository(Component):
         )
         try:
             with urllib.request.urlopen(req, timeout=2.0) as resp:
-                return resp.status == 200
+                return bool(resp.status == 200)
         except OSError:  # refused, timed out, or an HTTP error status
             return False
 

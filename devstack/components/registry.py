@@ -139,7 +139,8 @@ class Registry(Component):
         )
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
-                return resp.headers.get("Docker-Content-Digest")
+                digest: str | None = resp.headers.get("Docker-Content-Digest")
+                return digest
         except urllib.error.HTTPError as err:
             if err.code == 404:
                 return None

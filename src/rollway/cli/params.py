@@ -16,7 +16,7 @@ PAUSE = re.compile(r"^pause(?::(\d+[smh]?|(?:\d+h)?(?:\d+m)?(?:\d+s)?))?$")
 TEMPLATE = re.compile(r"\{\{|\}\}")
 
 
-class Artifact(click.ParamType):
+class Artifact(click.ParamType):  # type: ignore[type-arg]
     """GROUP:ARTIFACT[:VERSION] → (group:artifact, version or None)."""
 
     name = "GROUP:ARTIFACT[:VERSION]"
@@ -34,7 +34,7 @@ class Artifact(click.ParamType):
         return ":".join(parts[:2]), parts[2] if len(parts) == 3 else None
 
 
-class Chart(click.ParamType):
+class Chart(click.ParamType):  # type: ignore[type-arg]
     """REPO[//PATH][@REF], the git URL with an optional chart path and ref (Terraform-style)."""
 
     name = "REPO[//PATH][@REF]"

@@ -42,7 +42,8 @@ def _label(flag: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
                 dns_label(flag, value)
             except InvalidInput as err:
                 raise click.BadParameter(err.message, ctx, param) from None
-        return _remember(ctx, param, value)
+        remembered: str | None = _remember(ctx, param, value)
+        return remembered
 
     return check
 

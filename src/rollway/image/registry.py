@@ -167,7 +167,8 @@ class RegistryClient:
             if response.status_code == 404:
                 return None
             self._expect(response, {200}, f"check manifest {repository}:{ref}")
-            return response.headers.get("Docker-Content-Digest")
+            digest: str | None = response.headers.get("Docker-Content-Digest")
+            return digest
 
         return self._retry(attempt)
 

@@ -38,7 +38,9 @@ def load_api(
     path = os.fspath(kubeconfig) if kubeconfig else os.environ.get("KUBECONFIG")
     try:
         if path or Path("~/.kube/config").expanduser().exists():
-            return config.new_client_from_config(config_file=path, context=context)
+            return cast(
+                "ApiClient", config.new_client_from_config(config_file=path, context=context)
+            )
         configuration = client.Configuration()
         config.load_incluster_config(client_configuration=configuration)
         return client.ApiClient(configuration)

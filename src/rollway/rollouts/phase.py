@@ -104,7 +104,7 @@ def calculate_rollout_phase(ro: Rollout) -> tuple[str, str]:
 def is_fully_promoted(ro: Rollout) -> bool:
     """Stable hash equals desired hash: not in the middle of an update."""
     status = ro.get("status") or {}
-    return status.get("stableRS", "") == status.get("currentPodHash", "")
+    return bool(status.get("stableRS", "") == status.get("currentPodHash", ""))
 
 
 def desired_replicas(ro: Rollout) -> int:

@@ -287,7 +287,7 @@ class _Run:
     def __init__(self, engine: Engine, spec: WorkflowSpec, state: dict[str, Any]) -> None:
         self.engine, self.spec, self.state = engine, spec, state
         self.cond = engine._cond
-        self.dir = engine.state_dir / state["name"]
+        self.dir: Path = engine.state_dir / state["name"]
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         #: The DAGs being walked, with their extra scope (the exit handler's workflow.status).
         self.active: dict[str, tuple[Template, Mapping[str, str] | None]] = {}
@@ -305,7 +305,7 @@ class _Run:
 
     def snapshot(self) -> dict[str, Any]:
         with self.cond:
-            state = json.loads(json.dumps(self.state))
+            state: dict[str, Any] = json.loads(json.dumps(self.state))
         state.pop("spec", None)
         return state
 

@@ -246,14 +246,14 @@ def _template(t: Mapping[str, Any], where: str) -> Template:
         tasks = tuple(
             _task(task, f"{where}.dag.tasks[{task.get('name')}]") for task in t["dag"]["tasks"]
         )
-        return Template(**common, tasks=tasks)  # type: ignore[arg-type]
+        return Template(**common, tasks=tasks)
     if "suspend" in t:
         duration = (t["suspend"] or {}).get("duration")
-        return Template(**common, suspend_seconds=seconds(duration, where) if duration else None)  # type: ignore[arg-type]
+        return Template(**common, suspend_seconds=seconds(duration, where) if duration else None)
     c = t["container"]
     _only(c, "container", f"{where}.container")
     return Template(
-        **common,  # type: ignore[arg-type]
+        **common,
         command=tuple(c.get("command") or ()),
         args=tuple(str(a) for a in c.get("args") or ()),
         env=tuple(_env(e, f"{where}.container.env[{e.get('name')}]") for e in c.get("env") or ()),
