@@ -26,7 +26,7 @@ class MavenRepository(Component):
     """
 
     name = "maven"
-    version = "2"
+    version = "1"
     port = 28081
     start_timeout = 30.0
 
