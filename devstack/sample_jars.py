@@ -2,7 +2,9 @@
 
 Three packagings of `com.example.hello.Main` (devstack/sample-app): a plain jar, a ~60 MB fat jar
 whose bulk is identical between versions, and a Spring Boot layered jar built around the real
-`spring-boot-loader` from Maven Central, in which only the application layer changes.
+`spring-boot-loader` from Maven Central, in which only the application layer changes. One plain
+release, `hello` 1.0.1, is built with the fault switch on (see FAULTS): the bad release the
+canary judge must stop.
 """
 
 from __future__ import annotations
@@ -90,12 +92,31 @@ CATALOGUE: tuple[tuple[str, str, str, dt.datetime], ...] = tuple(
         ("maven-releases", "hello-fat", "1.0.0", "2026-01-05T09:10:00"),
         ("maven-releases", "hello-boot", "1.0.0", "2026-01-05T09:20:00"),
         ("maven-releases", "hello-fat", "1.0.1", "2026-01-06T09:10:00"),
+        ("maven-releases", "hello", "1.0.1", "2026-01-08T09:00:00"),
         ("maven-releases", "hello", "1.1.0", "2026-01-12T09:00:00"),
         ("maven-releases", "hello-boot", "1.1.0", "2026-01-12T09:20:00"),
         ("maven-snapshots", "hello", "1.2.0-SNAPSHOT", "2026-01-13T10:00:00"),
         ("maven-snapshots", "hello", "1.2.0-SNAPSHOT", "2026-01-14T10:30:00"),
     )
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class Fault:
+    """The build-time switch of Fault.java: the share of requests answered 500, added latency."""
+
+    error_percent: int = 0
+    latency_ms: int = 0
+
+    @property
+    def tag(self) -> str:
+        return "" if self == GOOD else f"+fault-{self.error_percent}-{self.latency_ms}"
+
+
+GOOD = Fault()
+#: Releases built bad on purpose, from the same sources (deployed before 1.1.0, so RELEASE stays
+#: 1.1.0): a canary of 1.0.1 answers 500 to a fifth of its requests and is 40 ms slower.
+FAULTS = {("hello", "1.0.1"): Fault(error_percent=20, latency_ms=40)}
 
 
 def fetch(jar: CentralJar, cache: Path) -> Path:
@@ -159,23 +180,29 @@ class JarBuilder:
         self.javac = _jdk_tool("javac")
         self.jar_tool = _jdk_tool("jar")
 
-    def plain(self, artifact: str, version: str, baked: str, pom: str, when: dt.datetime) -> Path:
+    def plain(
+        self, artifact: str, version: str, baked: str, pom: str, when: dt.datetime, fault: Fault
+    ) -> Path:
         """A jar runnable with `java -jar`, like `mvn package` makes."""
         stage = self._stage(artifact, version, baked, pom)
-        shutil.copytree(self._classes(baked), stage, dirs_exist_ok=True)
+        shutil.copytree(self._classes(baked, fault), stage, dirs_exist_ok=True)
         return self._jar(stage, when, {"Main-Class": MAIN_CLASS})
 
-    def fat(self, artifact: str, version: str, baked: str, pom: str, when: dt.datetime) -> Path:
+    def fat(
+        self, artifact: str, version: str, baked: str, pom: str, when: dt.datetime, fault: Fault
+    ) -> Path:
         """The plain jar plus ~60 MB of incompressible data under lib-data/, stored uncompressed."""
         stage = self._stage(artifact, version, baked, pom)
-        shutil.copytree(self._classes(baked), stage, dirs_exist_ok=True)
+        shutil.copytree(self._classes(baked, fault), stage, dirs_exist_ok=True)
         shutil.copytree(self._fat_data(), stage / "lib-data", copy_function=os.link)
         return self._jar(stage, when, {"Main-Class": MAIN_CLASS}, "--no-compress")
 
-    def boot(self, artifact: str, version: str, baked: str, pom: str, when: dt.datetime) -> Path:
+    def boot(
+        self, artifact: str, version: str, baked: str, pom: str, when: dt.datetime, fault: Fault
+    ) -> Path:
         """A Spring Boot 3.3 layered jar, laid out as spring-boot-maven-plugin's repackage does."""
         stage = self._stage(artifact, version, baked, pom)
-        shutil.copytree(self._classes(baked), stage / "BOOT-INF" / "classes")
+        shutil.copytree(self._classes(baked, fault), stage / "BOOT-INF" / "classes")
         with zipfile.ZipFile(fetch(BOOT_LOADER, self.downloads)) as loader:
             wanted = [n for n in loader.namelist() if n.startswith(("org/", "META-INF/services/"))]
             loader.extractall(stage, wanted)
@@ -208,19 +235,28 @@ class JarBuilder:
         run([self.jar_tool, *update, "-C", outer, "BOOT-INF/lib"], log=self.log)
         return jar
 
-    def _classes(self, baked: str) -> Path:
-        """The app compiled with `baked` as its version, on first use."""
-        classes = self.scratch / "classes" / baked
+    def _classes(self, baked: str, fault: Fault) -> Path:
+        """The app compiled with `baked` as its version and `fault` switched in, on first use."""
+        key = baked + fault.tag
+        classes = self.scratch / "classes" / key
         if classes.exists():
             return classes
-        template = SOURCES / "java-templates" / "com" / "example" / "hello" / "Version.java"
-        generated = self.scratch / "generated" / baked / "Version.java"
-        generated.parent.mkdir(parents=True)
-        generated.write_text(template.read_text().replace("${project.version}", baked))
-        main = SOURCES / "java" / "com" / "example" / "hello" / "Main.java"
+        values = {
+            "${project.version}": baked,
+            "${hello.fault.errorPercent}": str(fault.error_percent),
+            "${hello.fault.latencyMs}": str(fault.latency_ms),
+        }
+        generated = self.scratch / "generated" / key
+        generated.mkdir(parents=True)
+        for template in sorted((SOURCES / "java-templates").rglob("*.java")):
+            text = template.read_text()
+            for placeholder, value in values.items():
+                text = text.replace(placeholder, value)
+            (generated / template.name).write_text(text)
+        sources = sorted((SOURCES / "java").rglob("*.java")) + sorted(generated.glob("*.java"))
         fast_start = ["-J-XX:TieredStopAtLevel=1", "-J-XX:+UseSerialGC"]
         options: list[str | Path] = ["--release", "17", "-encoding", "UTF-8", "-d", classes]
-        run([self.javac, *fast_start, *options, main, generated], log=self.log)
+        run([self.javac, *fast_start, *options, *sources], log=self.log)
         return classes
 
     def _stage(self, artifact: str, version: str, baked: str, pom: str) -> Path:
@@ -270,7 +306,8 @@ def publish_samples(dest: Path, builder: JarBuilder) -> None:
         pom = pom_xml(artifact, version, BOOT_DEPENDENCIES if artifact == "hello-boot" else ())
         # A snapshot build bakes in its unique timestamped version, so each build differs.
         baked = repos[repo].file_version(GROUP, artifact, version, when)
-        jar = packagings[artifact](artifact, version, baked, pom, when)
+        fault = FAULTS.get((artifact, version), GOOD)
+        jar = packagings[artifact](artifact, version, baked, pom, when, fault)
         repos[repo].deploy(GROUP, artifact, version, jar, pom, when)
 
 

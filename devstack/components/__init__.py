@@ -14,6 +14,7 @@ from .maven import MavenRepository
 from .network import NodeNetwork, NodeRelay
 from .node import Kubelet, KubeProxy, NodeAccess
 from .platform import RollwayPlatform
+from .prometheus import Prometheus, PrometheusDiscovery
 from .registry import Registry
 from .release import RollwayRelease
 from .storage import LocalPathProvisioner
@@ -43,6 +44,8 @@ ALL = [
     KubeProxy,
     RollwayPlatform,
     LocalPathProvisioner,
+    PrometheusDiscovery,
+    Prometheus,
     RollwayImages,
     RollwayRelease,
 ]

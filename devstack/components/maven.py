@@ -26,7 +26,7 @@ class MavenRepository(Component):
     """
 
     name = "maven"
-    version = "1"
+    version = "2"
     port = 28081
     start_timeout = 30.0
 

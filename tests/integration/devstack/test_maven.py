@@ -128,15 +128,17 @@ def test_requests_without_valid_credentials_are_refused(
     assert put.status_code == 401
 
 
-def test_release_metadata_lists_both_versions(releases: httpx.Client) -> None:
+def test_release_metadata_lists_every_version(releases: httpx.Client) -> None:
     meta = metadata(releases, HELLO)
     assert meta.findtext("groupId") == "com.example"
     assert meta.findtext("artifactId") == "hello"
-    assert [v.text for v in meta.iterfind("versioning/versions/version")] == ["1.0.0", "1.1.0"]
+    versions = [v.text for v in meta.iterfind("versioning/versions/version")]
+    assert versions == ["1.0.0", "1.0.1", "1.1.0"]
+    # 1.0.1, the bad build, was deployed before 1.1.0: the newest release stays 1.1.0.
     assert meta.findtext("versioning/release") == "1.1.0"
     assert meta.findtext("versioning/latest") == "1.1.0"
     assert len(meta.findtext("versioning/lastUpdated") or "") == 14
-    for version in ("1.0.0", "1.1.0"):
+    for version in versions:
         assert releases.head(f"{HELLO}/{version}/hello-{version}.pom").status_code == 200
 
 
@@ -213,6 +215,53 @@ def test_put_stores_once_like_nexus_releases(devstack: Context, releases: httpx.
 def test_hello_jar_runs(releases: httpx.Client, tmp_path: Path) -> None:
     jar = download(releases, f"{HELLO}/1.1.0/hello-1.1.0.jar", tmp_path / "hello.jar")
     assert serve_jar(jar, tmp_path / "hello.log") == "hello 1.1.0"
+
+
+@pytest.mark.parametrize(("version", "bad"), [("1.1.0", False), ("1.0.1", True)])
+def test_hello_counts_its_answers_and_the_bad_build_fails_a_share(
+    releases: httpx.Client, tmp_path: Path, version: str, bad: bool
+) -> None:
+    jar = download(releases, f"{HELLO}/{version}/hello-{version}.jar", tmp_path / "hello.jar")
+    port = free_port()
+    with (tmp_path / "hello.log").open("wb") as out:
+        proc = subprocess.Popen(["java", "-jar", str(jar)], env={**os.environ, "PORT": str(port)},
+                                stdout=out, stderr=out)  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{base}/actuator/health", proc)
+        codes = [httpx.get(f"{base}/", timeout=5).status_code for _ in range(200)]
+        exposed = httpx.get(f"{base}/metrics", timeout=5)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    failed = codes.count(500)
+    assert failed + codes.count(200) == len(codes)
+    # 1.0.1 fails a fifth of its requests: 40 expected, outside [10, 80] only ~6 sigma away.
+    assert (10 <= failed <= 80) if bad else failed == 0
+    assert exposed.headers["content-type"].startswith("text/plain; version=0.0.4")
+    lines = exposed.text.splitlines()
+    assert f'http_server_requests_total{{code="200"}} {codes.count(200)}' in lines
+    assert (f'http_server_requests_total{{code="500"}} {failed}' in lines) == bad
+    assert f"http_server_request_duration_seconds_count {len(codes)}" in lines
+    fast = next(
+        ln
+        for ln in lines
+        if ln.startswith('http_server_request_duration_seconds_bucket{le="0.025"}')
+    )
+    # Every answer of the bad build waits 40 ms first; the good one answers well under 25 ms.
+    assert (int(fast.rsplit(" ", 1)[1]) == 0) if bad else int(fast.rsplit(" ", 1)[1]) > 0
+
+
+def wait_for_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "java -jar exited"
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    pytest.fail(f"{url} not answering after {timeout:.0f}s")
 
 
 def test_boot_jar_runs(releases: httpx.Client, tmp_path: Path) -> None:

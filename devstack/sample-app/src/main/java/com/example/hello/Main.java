@@ -7,15 +7,20 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The sample service Rollway builds and rolls out: it says which version it is and answers the
- * Spring Boot actuator health paths that Kubernetes probes use, with nothing but the JDK.
+ * Spring Boot actuator health paths that Kubernetes probes use, with nothing but the JDK. It counts
+ * the requests it serves (not probes or scrapes) on `/metrics` for the canary judge.
  */
 public final class Main {
 
     private static final Set<String> HEALTH_PATHS =
             Set.of("/actuator/health", "/actuator/health/readiness", "/actuator/health/liveness");
+
+    private static final Metrics METRICS = new Metrics();
 
     private Main() {}
 
@@ -23,6 +28,7 @@ public final class Main {
         int port = Integer.parseInt(System.getenv().getOrDefault("PORT", "8080"));
         HttpServer server = HttpServer.create(new InetSocketAddress(port), 0);
         server.createContext("/", Main::handle);
+        server.setExecutor(Executors.newFixedThreadPool(4));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> server.stop(0)));
         server.start();
         System.out.println("hello " + Version.VALUE + " listening on port " + port);
@@ -31,11 +37,36 @@ public final class Main {
     private static void handle(HttpExchange exchange) throws IOException {
         String path = exchange.getRequestURI().getPath();
         if (path.equals("/")) {
-            reply(exchange, 200, "text/plain; charset=utf-8", "hello " + Version.VALUE);
+            serve(exchange);
+        } else if (path.equals("/metrics")) {
+            reply(exchange, 200, Metrics.CONTENT_TYPE, METRICS.render());
         } else if (HEALTH_PATHS.contains(path)) {
             reply(exchange, 200, "application/json", "{\"status\":\"UP\"}");
         } else {
             reply(exchange, 404, "text/plain; charset=utf-8", "not found");
+        }
+    }
+
+    /** The app's one page, measured; a bad build (see Fault) is slower and sometimes fails. */
+    private static void serve(HttpExchange exchange) throws IOException {
+        long started = System.nanoTime();
+        int status = 200;
+        try {
+            if (Fault.ADDED_LATENCY_MS > 0) {
+                Thread.sleep(Fault.ADDED_LATENCY_MS);
+            }
+            if (ThreadLocalRandom.current().nextInt(100) < Fault.ERROR_PERCENT) {
+                status = 500;
+                reply(exchange, status, "text/plain; charset=utf-8", "internal error");
+            } else {
+                reply(exchange, status, "text/plain; charset=utf-8", "hello " + Version.VALUE);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            status = 503;
+            reply(exchange, status, "text/plain; charset=utf-8", "shutting down");
+        } finally {
+            METRICS.record(status, System.nanoTime() - started);
         }
     }
 
