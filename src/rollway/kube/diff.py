@@ -20,7 +20,8 @@ import yaml
 if TYPE_CHECKING:
     from .apply import Applier
 
-from .provenance import ANNOTATIONS, DEPLOYMENT_LABEL
+from ..pipeline import ANNOTATIONS
+from .provenance import DEPLOYMENT_LABEL
 
 Manifest = dict[str, Any]
 #: metadata the API server maintains.

@@ -14,18 +14,10 @@ from typing import Any
 from ..chart.git import repo_url
 from ..errors import InvalidInput
 from ..maven import Coordinates
+from ..pipeline import ANNOTATIONS, LABEL_DEPLOYMENT
 from ..validation import no_template
 
-PREFIX = "rollway.io/"
-DEPLOYMENT_LABEL = f"{PREFIX}deployment-id"
-#: Annotation keys, by the Provenance field each holds.
-ANNOTATIONS = {
-    "artifact": f"{PREFIX}artifact",
-    "jar_sha256": f"{PREFIX}jar-sha256",
-    "image_digest": f"{PREFIX}image-digest",
-    "chart_repo": f"{PREFIX}chart-repo",
-    "chart_commit": f"{PREFIX}chart-commit",
-}
+DEPLOYMENT_LABEL = LABEL_DEPLOYMENT
 #: Kubernetes label values: ≤ 63 characters, alphanumerics at both ends, '-', '_', '.' inside.
 LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")

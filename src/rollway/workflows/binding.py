@@ -14,12 +14,14 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..pipeline import BUILD_IMAGE, FETCH_CHART, RENDER, RESOLVE_ARTIFACT
+
 #: Part of the plan → (step, output) that publishes it.
 PLAN_OUTPUTS = {
-    "jar-sha256": ("resolve-artifact", "sha256"),
-    "image-digest": ("build-image", "digest"),
-    "chart-commit": ("fetch-chart", "commit"),
-    "manifests-sha256": ("render", "manifests-sha256"),
+    "jar-sha256": (RESOLVE_ARTIFACT, "sha256"),
+    "image-digest": (BUILD_IMAGE, "digest"),
+    "chart-commit": (FETCH_CHART, "commit"),
+    "manifests-sha256": (RENDER, "manifests-sha256"),
 }
 #: Parameters that name the run or the gate rather than what it ships.
 UNBOUND = frozenset({"deployment-id", "approval-required", "first-release"})

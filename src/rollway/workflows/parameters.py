@@ -1,7 +1,7 @@
 """The pipeline's parameters: declared once, used to define the templates and to validate input.
 
 Argo expands `{{…}}` inside parameter values, so every value is checked here before anything is
-submitted — by the API server, the CLI and the embedded engine alike.
+submitted, through `rollway.pipeline.validate_arguments` — by the API server and both backends.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from ..chart.tree import chart_path
 from ..errors import InvalidInput
+from ..pipeline import BUILD_TEMPLATE, DEFAULT_STRATEGY, DEPLOY_TEMPLATE, STRATEGIES
 from ..validation import dns_label, no_template
 
 Check = Callable[[str, str], object]
@@ -119,8 +120,6 @@ class ParamSet:
         return result
 
 
-STRATEGIES = ("bluegreen", "canary", "rolling")
-
 BUILD_PARAMS = ParamSet(
     (
         Param(
@@ -146,7 +145,7 @@ DEPLOY_PARAMS = ParamSet(
     (
         *BUILD_PARAMS,
         Param("namespace", "Kubernetes namespace of the release", check=dns_label),
-        Param("strategy", "Release strategy", default="bluegreen", enum=STRATEGIES),
+        Param("strategy", "Release strategy", default=DEFAULT_STRATEGY, enum=STRATEGIES),
         Param("chart-repo", "Git URL of the chart repository (Gitea)", check=GIT_URL),
         Param("chart-ref", "Branch, tag or commit of the chart", default="main", check=GIT_REF),
         Param(
@@ -179,3 +178,6 @@ DEPLOY_PARAMS = ParamSet(
         ),  # fmt: skip
     )
 )
+
+#: Each of Rollway's templates by name: what `rollway.pipeline.validate_arguments` checks.
+PARAMS = {BUILD_TEMPLATE: BUILD_PARAMS, DEPLOY_TEMPLATE: DEPLOY_PARAMS}

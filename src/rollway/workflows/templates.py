@@ -26,6 +26,28 @@ from hera.workflows import (
 )
 
 from .. import __version__
+from ..pipeline import (
+    APPLY,
+    APPROVAL,
+    BUILD_IMAGE,
+    BUILD_TEMPLATE,
+    DEPLOY_TEMPLATE,
+    ENTRYPOINT,
+    EXIT_HANDLER,
+    FETCH_CHART,
+    GATE_BEFORE_APPLY,
+    LABEL_APP,
+    LABEL_DEPLOYMENT,
+    LABEL_ENV,
+    OUTPUTS,
+    PLAN_APPROVAL,
+    PROMOTE,
+    RENDER,
+    REPORT,
+    RESOLVE_ARTIFACT,
+    WAIT_HEALTHY,
+    WAIT_ROLLOUT,
+)
 from ..steps.outputs import DEFAULT_DIR
 from .engine import transient
 from .parameters import BUILD_PARAMS, DEPLOY_PARAMS, Param, ParamSet
@@ -82,9 +104,9 @@ REPORT_OPTIONAL = (
 #: Exit code of a TransientError (EX_TEMPFAIL): how a step asks for another attempt.
 TRANSIENT_EXIT = 75
 LABELS = {
-    "rollway.io/app": "workflow.parameters.app",
-    "rollway.io/env": "workflow.parameters.env",
-    "rollway.io/deployment-id": "workflow.parameters['deployment-id']",
+    LABEL_APP: "workflow.parameters.app",
+    LABEL_ENV: "workflow.parameters.env",
+    LABEL_DEPLOYMENT: "workflow.parameters['deployment-id']",
 }
 
 
@@ -97,7 +119,6 @@ def step(
     name: str,
     args: list[str],
     *,
-    outputs: tuple[str, ...] = (),
     secrets: tuple[str, ...] = (),
     settings: tuple[str, ...] = (),
     optional: tuple[str, ...] = (),
@@ -106,8 +127,10 @@ def step(
     inputs: tuple[str, ...] = (),
     kube_api: bool = False,
 ) -> Container:
-    """A template that runs `rollway-step <name> …` in the step image; `kube_api`: the step
-    calls the Kubernetes API, so its container gets the pipeline account's token."""
+    """A template that runs `rollway-step <name> …` in the step image, publishing the outputs
+    the contract names; `kube_api`: the step calls the Kubernetes API, so its container gets the
+    pipeline account's token."""
+    outputs = OUTPUTS[name]
     env: list[Env | SecretEnv | ConfigMapEnv] = [
         Env(name="ROLLWAY_WORKSPACE", value=WORKSPACE),
         Env(name="ROLLWAY_OUTPUTS_DIR", value=DEFAULT_DIR),
@@ -183,8 +206,8 @@ def _declare(param: Param) -> Parameter:
 def _template(name: str, params: ParamSet, deadline: int) -> WorkflowTemplate:
     return WorkflowTemplate(
         name=name,
-        entrypoint="main",
-        on_exit="exit-handler",
+        entrypoint=ENTRYPOINT,
+        on_exit=EXIT_HANDLER,
         service_account_name=SERVICE_ACCOUNT,
         active_deadline_seconds=deadline,
         arguments=declare(params),
@@ -225,15 +248,14 @@ def _template(name: str, params: ParamSet, deadline: int) -> WorkflowTemplate:
 
 def _build_steps() -> tuple[Container, Container]:
     resolve = step(
-        "resolve-artifact",
+        RESOLVE_ARTIFACT,
         ["--coordinates", wp("coordinates"), "--download-dir", "artifact"],
-        outputs=("coordinates", "version", "url", "sha256", "size", "path"),
         secrets=("ROLLWAY_MAVEN_USERNAME", "ROLLWAY_MAVEN_PASSWORD"),
         settings=("ROLLWAY_MAVEN_URL", "ROLLWAY_MAVEN_SNAPSHOTS_URL"),
         timeout=600,
     )
     build = step(
-        "build-image",
+        BUILD_IMAGE,
         [
             "--jar", inp("jar"), "--jar-sha256", inp("jar-sha256"),
             "--coordinates", inp("coordinates"),
@@ -241,7 +263,6 @@ def _build_steps() -> tuple[Container, Container]:
             "--target", f"{wp('image-repository')}:{inp('version')}",
         ],
         inputs=("jar", "jar-sha256", "coordinates", "version"),
-        outputs=("image", "digest", "pushed"),
         secrets=("ROLLWAY_REGISTRY_USERNAME", "ROLLWAY_REGISTRY_PASSWORD"),
         settings=("ROLLWAY_REGISTRY",),
         optional=("ROLLWAY_REGISTRY_URL",),
@@ -272,10 +293,10 @@ def task(
 
 def _build_tasks(resolve: Container, build: Container) -> tuple[Task, Task]:
     """resolve-artifact → build-image, wired by the resolved jar's outputs (inside a DAG)."""
-    r = task(resolve, "resolve-artifact")
+    r = task(resolve, RESOLVE_ARTIFACT)
     b = task(
         build,
-        "build-image",
+        BUILD_IMAGE,
         arguments={
             "jar": out(r, "path"),
             "jar-sha256": out(r, "sha256"),
@@ -289,54 +310,52 @@ def _build_tasks(resolve: Container, build: Container) -> tuple[Task, Task]:
 
 def _exit_handler() -> tuple[Container, DAG]:
     report = step(
-        "report",
+        REPORT,
         ["--deployment-id", wp("deployment-id"), "--status", "{{workflow.status}}",
          "--failures", "{{workflow.failures}}"],
         optional=REPORT_OPTIONAL,
-        # What it delivered: comma-separated targets (api, webhook), readable on the workflow.
-        outputs=("status", "delivered", "undelivered"),
+        # What it delivered (`delivered`): comma-separated targets (api, webhook), readable on
+        # the workflow.
         timeout=180,  # report.BUDGET for every try, and the last try's timeouts
         retries=0,  # it retries deliveries itself, and never fails for one
     )  # fmt: skip
-    with DAG(name="exit-handler") as handler:
-        task(report, "report")
+    with DAG(name=EXIT_HANDLER) as handler:
+        task(report, REPORT)
     return report, handler
 
 
 def build_template() -> WorkflowTemplate:
     """`rollway-build`: resolve the jar in Nexus, build and push its image to Harbor."""
-    with _template("rollway-build", BUILD_PARAMS, deadline=1800) as wt:
+    with _template(BUILD_TEMPLATE, BUILD_PARAMS, deadline=1800) as wt:
         resolve, build = _build_steps()
         _exit_handler()
-        with DAG(name="main"):
+        with DAG(name=ENTRYPOINT):
             _build_tasks(resolve, build)
     return wt
 
 
 def deploy_template() -> WorkflowTemplate:
     """`rollway-deploy`: build, fetch and render the chart, apply, wait, gate, promote, wait."""
-    with _template("rollway-deploy", DEPLOY_PARAMS, deadline=6 * 3600) as wt:
+    with _template(DEPLOY_TEMPLATE, DEPLOY_PARAMS, deadline=6 * 3600) as wt:
         resolve, build = _build_steps()
         fetch = step(
-            "fetch-chart",
+            FETCH_CHART,
             ["--repo", wp("chart-repo"), "--ref", wp("chart-ref"), "--path", wp("chart-path"),
              "--dest", "chart"],
-            outputs=("commit", "chart-dir"),
             secrets=("ROLLWAY_GIT_TOKEN",),
             optional=("ROLLWAY_GIT_URL", "ROLLWAY_CHART_REPO"),
             timeout=300,
         )  # fmt: skip
         render = step(
-            "render",
+            RENDER,
             ["--chart", inp("chart-dir"), "--release", wp("app"), "--namespace", wp("namespace"),
              "--image", inp("image"), "--strategy", wp("strategy"), "--replicas", wp("replicas"),
              "--values-json", wp("values"), "--out", "manifests.yaml"],
             inputs=("chart-dir", "image"),
-            outputs=("manifests", "manifests-sha256", "gate", "gate-reason"),
             timeout=300,
         )  # fmt: skip
         apply = step(
-            "apply",
+            APPLY,
             ["--manifests", inp("manifests"), "--namespace", wp("namespace"),
              "--deployment-id", wp("deployment-id"), "--artifact", inp("coordinates"),
              "--jar-sha256", inp("jar-sha256"), "--image-digest", inp("digest"),
@@ -344,36 +363,34 @@ def deploy_template() -> WorkflowTemplate:
              "--manifests-sha256", inp("manifests-sha256")],
             inputs=("manifests", "manifests-sha256", "coordinates", "jar-sha256", "digest",
                     "commit"),
-            outputs=("rollout",),
             timeout=300,
             kube_api=True,
         )  # fmt: skip
         wait = step(
-            "wait-rollout",
+            WAIT_ROLLOUT,
             ["--namespace", wp("namespace"), "--name", inp("rollout"), "--until", inp("until"),
              "--timeout", wp("rollout-timeout")],
             inputs=("rollout", "until"),
-            outputs=("phase", "revision"),
             timeout=86400,
             retries=1,
             kube_api=True,
         )  # fmt: skip
         promote = step(
-            "promote",
+            PROMOTE,
             ["--namespace", wp("namespace"), "--name", inp("rollout")],
             inputs=("rollout",),
             timeout=120,
             kube_api=True,
         )
-        approval = Suspend(name="approval")
+        approval = Suspend(name=APPROVAL)
         _exit_handler()
 
-        with DAG(name="main"):
+        with DAG(name=ENTRYPOINT):
             r, b = _build_tasks(resolve, build)
-            f = task(fetch, "fetch-chart")
+            f = task(fetch, FETCH_CHART)
             rd = task(
                 render,
-                "render",
+                RENDER,
                 arguments={
                     "chart-dir": out(f, "chart-dir"),
                     "image": out(b, "image"),
@@ -384,13 +401,13 @@ def deploy_template() -> WorkflowTemplate:
             # the plan is approved before anything is applied; the render step decides from
             # the rendered manifests, so no value or chart moves the gate past the traffic.
             before_apply = (
-                f"{wp('approval-required')} == true && ({out(rd, 'gate')} == plan"
+                f"{wp('approval-required')} == true && ({out(rd, 'gate')} == {GATE_BEFORE_APPLY}"
                 f" || {wp('first-release')} == true)"
             )
-            plan_gate = task(approval, "plan-approval", when=before_apply)
+            plan_gate = task(approval, PLAN_APPROVAL, when=before_apply)
             a = task(
                 apply,
-                "apply",
+                APPLY,
                 arguments={
                     "manifests": out(rd, "manifests"),
                     "manifests-sha256": out(rd, "manifests-sha256"),
@@ -401,14 +418,14 @@ def deploy_template() -> WorkflowTemplate:
                 },
             )
             rollout = out(a, "rollout")
-            w1 = task(wait, "wait-rollout", {"rollout": rollout, "until": "paused"})
+            w1 = task(wait, WAIT_ROLLOUT, {"rollout": rollout, "until": "paused"})
             # The manual-judgement gate: a paused rollout (blue-green preview up, or a canary
             # pause) waits here until `app promote` / `app approve` resumes it. Who may resume it
             # (the approvals, when the environment requires them) is the API server's policy.
             paused = f"{out(w1, 'phase')} == Paused"
-            gate = task(approval, "approval", when=paused)
-            p = task(promote, "promote", {"rollout": rollout}, when=paused)
-            w2 = task(wait, "wait-healthy", {"rollout": rollout, "until": "healthy"})
+            gate = task(approval, APPROVAL, when=paused)
+            p = task(promote, PROMOTE, {"rollout": rollout}, when=paused)
+            w2 = task(wait, WAIT_HEALTHY, {"rollout": rollout, "until": "healthy"})
             b >> rd
             f >> rd
             for before, after in pairwise([rd, plan_gate, a, w1, gate, p, w2]):
@@ -416,4 +433,4 @@ def deploy_template() -> WorkflowTemplate:
     return wt
 
 
-TEMPLATES = {"rollway-build": build_template, "rollway-deploy": deploy_template}
+TEMPLATES = {BUILD_TEMPLATE: build_template, DEPLOY_TEMPLATE: deploy_template}

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ...auth import Capability, Principal
 from ...errors import Conflict, Forbidden, NotFound, RollwayError
+from ...pipeline import default_rollout
 from ...workflows.backends import WorkflowStatus
 from ..context import Context
 from ..models import IN_FLIGHT, Deployment, utcnow
@@ -159,7 +160,7 @@ def retry(ctx: Context, principal: Principal, deployment_id: str) -> str:
 
 def rollout_name(deployment: Deployment) -> str:
     """The Rollout the deployment applied; the chart names it after the release (the app)."""
-    return str(deployment.provenance.get("rollout") or deployment.app)
+    return str(deployment.provenance.get("rollout") or default_rollout(deployment.app))
 
 
 def _load(ctx: Context, principal: Principal, deployment_id: str) -> Deployment:

@@ -25,13 +25,14 @@ from sqlalchemy.orm import Session
 from ...auth import Capability, Principal
 from ...errors import Conflict, Forbidden, NotFound
 from ...kube.provenance import DEPLOYMENT_LABEL
+from ...pipeline import GATES, PLAN_APPROVAL
 from ...workflows.backends import WorkflowStatus
 from ..context import Context
 from ..models import Application, Approval, Deployment, utcnow
 from ..problems import Problem
 from ..schemas.apps import Policy
 from . import access, pipeline, submission
-from .status import GATES, current_plan
+from .status import current_plan
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def approve(
         record.decision_comment = comment
     assert deployment.workflow is not None
     ctx.backend.resume(deployment.workflow, f"displayName={gate}")
-    goes_on = "apply its plan" if gate == "plan-approval" else "promote"
+    goes_on = "apply its plan" if gate == PLAN_APPROVAL else "promote"
     return f"approved ({len(valid)} of {need.approvers}): the workflow goes on to {goes_on}"
 
 

@@ -1,7 +1,7 @@
 """From an application and a deployment request to the `rollway-deploy` workflow's parameters.
 
-Every value goes through DEPLOY_PARAMS (the template's own declarations) before it is stored or
-submitted; an error names the request field it came from.
+Every value goes through the pipeline contract's validator (the template's own declarations)
+before it is stored or submitted; an error names the request field it came from.
 """
 
 from __future__ import annotations
@@ -12,17 +12,22 @@ from typing import Any
 
 from ...chart import values as chart_values
 from ...errors import InvalidInput, RollwayError
-from ...workflows.parameters import DEPLOY_PARAMS
+from ...pipeline import (
+    BLUEGREEN,
+    CANARY,
+    DEPLOY_TEMPLATE,
+    LABEL_APP,
+    LABEL_DEPLOYMENT,
+    LABEL_ENV,
+    default_namespace,
+    validate_arguments,
+)
 from ..models import Application
 from ..schemas.apps import Environment, StrategyParameters
 from ..schemas.deployments import DeploymentCreate
 from ..settings import Settings
 from . import egress
 
-TEMPLATE = "rollway-deploy"
-LABEL_DEPLOYMENT = "rollway.io/deployment-id"
-LABEL_APP = "rollway.io/app"
-LABEL_ENV = "rollway.io/env"
 #: Which request field each workflow parameter comes from, for error messages.
 SOURCES = {
     "env": "body.env",
@@ -72,10 +77,10 @@ def resolve(app: Application, request: DeploymentCreate) -> Resolved:
     )
     strategy = request.strategy or app.strategy
     layers: list[dict[str, Any]] = [dict(defaults.values or {})]
-    if strategy == "canary" and effective.canary_steps:
+    if strategy == CANARY and effective.canary_steps:
         steps = [s.model_dump(exclude_none=True, mode="json") for s in effective.canary_steps]
         layers.append({"canary": {"steps": steps}})
-    if strategy == "bluegreen" and effective.auto_promote is not None:
+    if strategy == BLUEGREEN and effective.auto_promote is not None:
         layers.append({"bluegreen": {"autoPromotionEnabled": effective.auto_promote}})
     sets = [f"{k}={_helm_text(v)}" for k, v in overrides.set.items()]
     merged = chart_values.from_sets(sets, "body.overrides.set", base=chart_values.build(*layers))
@@ -100,7 +105,7 @@ def parameters(
         "coordinates": f"{app.artifact}:{request.version}",
         "image-repository": image_repository(app, settings),
         "base-image": settings.base_image,
-        "namespace": env.namespace or f"{app.name}-{env.name}",
+        "namespace": env.namespace or default_namespace(app.name, env.name),
         "strategy": resolved.strategy,
         "chart-repo": app.chart_repo,
         "chart-ref": app.chart_ref,
@@ -112,7 +117,7 @@ def parameters(
     if resolved.parameters.replicas is not None:
         arguments["replicas"] = str(resolved.parameters.replicas)
     try:
-        validated = DEPLOY_PARAMS.validate(arguments)
+        validated = validate_arguments(DEPLOY_TEMPLATE, arguments)
     except InvalidInput as err:
         field = SOURCES.get(err.field or "", err.field)
         raise InvalidInput(err.message, field=field, hint=err.hint) from None

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ...auth import Capability, Principal
 from ...errors import Conflict, NotFound
+from ...pipeline import default_namespace, default_rollout
 from ...rollouts import ReplicaSetInfo, RolloutInfo
 from ..context import Context
 from ..models import Deployment
@@ -33,8 +34,8 @@ def target(session: Session, principal: Principal, app: str, env: str) -> tuple[
         .order_by(Deployment.seq.desc())
         .limit(1)
     )
-    namespace = environment.namespace or f"{app}-{env}"
-    return namespace, str((applied or {}).get("rollout") or app)
+    namespace = environment.namespace or default_namespace(app, env)
+    return namespace, str((applied or {}).get("rollout") or default_rollout(app))
 
 
 def rollback(

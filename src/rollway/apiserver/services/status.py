@@ -10,6 +10,15 @@ import re
 from datetime import datetime
 from typing import Any
 
+from ...pipeline import (
+    APPLY,
+    BUILD_IMAGE,
+    FETCH_CHART,
+    GATES,
+    RESOLVE_ARTIFACT,
+    WAIT_HEALTHY,
+    WAIT_ROLLOUT,
+)
 from ...workflows.backends import NodeStatus, WorkflowStatus
 from ...workflows.binding import PLAN_OUTPUTS, plan_digest
 from ..models import Deployment, utcnow
@@ -18,24 +27,21 @@ from ..models import Deployment, utcnow
 GROUPS = frozenset({"DAG", "Steps", "StepGroup", "TaskGroup"})
 #: `build-image(1)`: one attempt of a retried step; the step itself is reported.
 ATTEMPT = re.compile(r"\(\d+\)$")
-APPROVAL = "approval"
 #: `stop_reason` of a deployment the API server stopped itself (a step whose pod can never
 #: start): the record keeps the reason it wrote, not the engine's "Stopped with strategy …".
 STOPPED_BY_ROLLWAY = "failed"
-#: The suspend nodes a deployment waits for people at: its plan before apply, or the pause.
-GATES = frozenset({"plan-approval", APPROVAL})
 #: Outputs copied into the step view (small, and none of them secret).
 SHOWN_OUTPUTS = frozenset({"version", "sha256", "url", "image", "digest", "pushed", "commit",
                            "rollout", "phase", "revision", "manifests-sha256", "gate",
                            "gate-reason"})  # fmt: skip
 #: provenance field -> (step, output)
 PROVENANCE = {
-    "resolved_version": ("resolve-artifact", "version"),
-    "jar_sha256": ("resolve-artifact", "sha256"),
-    "image": ("build-image", "image"),
-    "image_digest": ("build-image", "digest"),
-    "chart_commit": ("fetch-chart", "commit"),
-    "rollout": ("apply", "rollout"),
+    "resolved_version": (RESOLVE_ARTIFACT, "version"),
+    "jar_sha256": (RESOLVE_ARTIFACT, "sha256"),
+    "image": (BUILD_IMAGE, "image"),
+    "image_digest": (BUILD_IMAGE, "digest"),
+    "chart_commit": (FETCH_CHART, "commit"),
+    "rollout": (APPLY, "rollout"),
 }
 
 
@@ -73,12 +79,10 @@ def provenance_of(workflow: WorkflowStatus, deployment: Deployment) -> dict[str,
     }
     for field, (step, name) in PROVENANCE.items():
         found[field] = output(step, name)
-    pushed = output("build-image", "pushed")
+    pushed = output(BUILD_IMAGE, "pushed")
     found["image_pushed"] = pushed == "true" if pushed is not None else None
     found["plan"] = current_plan(workflow)
-    found["rollout_revision"] = output("wait-healthy", "revision") or output(
-        "wait-rollout", "revision"
-    )
+    found["rollout_revision"] = output(WAIT_HEALTHY, "revision") or output(WAIT_ROLLOUT, "revision")
     if found["resolved_version"] and deployment.parameters.get("coordinates"):
         group_artifact = deployment.parameters["coordinates"].rsplit(":", 1)[0]
         found["coordinates"] = f"{group_artifact}:{found['resolved_version']}"

@@ -14,11 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...errors import RollwayError, UpstreamError
+from ...pipeline import DEPLOY_TEMPLATE, LABEL_DEPLOYMENT
 from ...workflows.backends import Backend, WorkflowStatus
 from ..db import Database
 from ..models import IN_FLIGHT, Deployment, utcnow
 from . import status
-from .pipeline import LABEL_DEPLOYMENT, TEMPLATE, labels
+from .pipeline import labels
 
 log = logging.getLogger("rollway.apiserver")
 
@@ -50,7 +51,7 @@ def submit(
     error: RollwayError | None = None
     try:
         workflow = (find_workflow(backend, deployment.id) if adopt else None) or backend.submit(
-            TEMPLATE,
+            DEPLOY_TEMPLATE,
             deployment.parameters,
             labels=labels(deployment.id, deployment.app, deployment.env),
             name=deployment.id,

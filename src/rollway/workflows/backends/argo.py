@@ -22,7 +22,7 @@ from ...errors import (
     Unauthorized,
     UpstreamError,
 )
-from ...validation import no_template
+from ...pipeline import validate_arguments
 from .base import NodeStatus, WorkflowStatus
 from .image_pull import pull_failure
 
@@ -60,10 +60,8 @@ class ArgoBackend:
     ) -> WorkflowStatus:
         from hera.workflows.models import SubmitOpts, WorkflowSubmitRequest
 
-        from ..engine import Parameter, validate_arguments
+        from ..engine import Parameter
 
-        for key, value in parameters.items():
-            no_template(key, value)  # refuse before anything reaches the server
         wft = self._call(
             f"template {template}", lambda: self.service.get_workflow_template(template)
         )
@@ -71,7 +69,8 @@ class ArgoBackend:
             Parameter(p.name, None if p.value is None else str(p.value), tuple(p.enum or ()))
             for p in (wft.spec.arguments.parameters or [] if wft.spec.arguments else [])
         ]
-        parameters = validate_arguments(template, declared, parameters)
+        # Checked before any of them reaches the server (Argo Server does not check enums).
+        parameters = validate_arguments(template, parameters, declared)
         request = WorkflowSubmitRequest(
             namespace=self.namespace,
             resource_kind="WorkflowTemplate",

@@ -1,7 +1,7 @@
 """The embedded engine: Rollway's rendered WorkflowTemplates, executed on one machine."""
 
 from .runner import Engine, SecretSource
-from .spec import Parameter, TemplateError, WorkflowSpec, parse, validate_arguments
+from .spec import Parameter, TemplateError, WorkflowSpec, parse
 
 __all__ = [
     "Engine",
@@ -10,5 +10,4 @@ __all__ = [
     "TemplateError",
     "WorkflowSpec",
     "parse",
-    "validate_arguments",
 ]

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ...errors import Conflict, InvalidInput, NotFound
+from ...pipeline import validate_arguments
 from .expressions import depends_on, evaluate_depends, evaluate_when, substitute
 from .retries import Again, Attempt, GiveUp, Wait, decide
-from .spec import Template, WorkflowSpec, validate_arguments
+from .spec import Template, WorkflowSpec
 
 FINAL = {"Succeeded", "Failed", "Error", "Skipped", "Omitted"}
 FAILED = {"Failed", "Error"}
@@ -96,7 +97,7 @@ class Engine:
         labels: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """Validate the arguments against the template, journal the workflow, then start it."""
-        params = validate_arguments(spec.name, spec.parameters, arguments)
+        params = validate_arguments(spec.name, arguments, spec.parameters)
         name = name or f"{spec.name}-{uuid.uuid4().hex[:5]}"
         with self._cond:
             if name in self._runs or self._journal(name).exists():

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from ...errors import InvalidInput
-from ...validation import no_template
 from . import transient
 from .expressions import ExpressionError, check_depends, check_when, depends_on, references
 
@@ -131,30 +130,6 @@ class WorkflowSpec:
     templates: Mapping[str, Template]
     #: The document itself: journals keep it so a restarted engine parses what was submitted.
     source: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
-
-
-def validate_arguments(
-    template: str, declared: Sequence[Parameter], arguments: Mapping[str, str]
-) -> dict[str, str]:
-    """Arguments completed with defaults; unknown, missing, templated or off-enum values refused.
-
-    Argo Server does not check enums on submission, so both backends call this first.
-    """
-    known = {p.name: p for p in declared}
-    unknown = sorted(set(arguments) - set(known))
-    if unknown:
-        raise InvalidInput(f"not a parameter of {template}", field=unknown[0])
-    values: dict[str, str] = {}
-    for param in declared:
-        value = arguments.get(param.name, param.default)
-        if value is None:
-            raise InvalidInput("is required", field=param.name)
-        value = str(value)
-        no_template(param.name, value)
-        if param.enum and value not in param.enum:
-            raise InvalidInput(f"must be one of {', '.join(param.enum)}", field=param.name)
-        values[param.name] = value
-    return values
 
 
 def seconds(text: str | int | float, where: str) -> float:
