@@ -4,7 +4,8 @@ Polls the API once a second for the deployment record and the Rollout's view (th
 changes — pods getting ready, weights moving — without the workflow changing, so both are
 read). On a terminal the view is redrawn in place (rich Live); otherwise each change is
 printed as a line, which reads well in CI logs. Ctrl-C stops following only: the deployment
-runs on, and the hint says how to reattach.
+runs on, and the hint says how to reattach. An API server that stops answering for a while (a
+restart, an upgrade of Rollway itself) is waited out: the deployment runs on without it.
 """
 
 from __future__ import annotations
@@ -19,13 +20,17 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import lookup
-from .errors import Interrupted
+from .errors import ApiProblem, Interrupted, Unreachable
 from .view import icons
 
 if TYPE_CHECKING:
     from .api import Api
 
 INTERVAL = 1.0
+#: Seconds following waits for an API server that does not answer before it gives up.
+RIDE_OUT = 300.0
+#: Answers of a proxy or an API server on its way up or down: the server will be back.
+UNAVAILABLE = (502, 503, 504)
 FINISHED = ("succeeded", "failed", "aborted", "rejected")
 #: The pipeline step that waits for Healthy once the pipeline itself has promoted.
 WAIT_HEALTHY = "wait-healthy"
@@ -48,9 +53,33 @@ class Outcome:
 
 
 def snapshots(api: Api, deployment_id: str) -> Iterator[Snapshot]:
+    """The deployment and its Rollout once a second; an unanswering API server is retried for
+    up to RIDE_OUT seconds, saying so once when it goes and once when it is back."""
+    down_since: float | None = None
+    app = "NAME"
     while True:
-        deployment = lookup.deployment(api, deployment_id)
-        rollout, error = lookup.rollout(api, deployment["app"], deployment["env"])
+        try:
+            deployment = lookup.deployment(api, deployment_id)
+        except (Unreachable, ApiProblem) as err:
+            if isinstance(err, ApiProblem) and err.status not in UNAVAILABLE:
+                raise
+            if down_since is None:
+                down_since = time.monotonic()
+                click.echo(f"{err.message}; retrying for up to {RIDE_OUT:.0f} s (the deployment"
+                           " runs on)", err=True)  # fmt: skip
+            elif time.monotonic() - down_since > RIDE_OUT:
+                raise Unreachable(
+                    f"{err.message} for {RIDE_OUT:.0f} s: stopped following deployment"
+                    f" {deployment_id}, which runs on",
+                    hint=f"reattach with: app status {app} --watch",
+                ) from None
+            time.sleep(INTERVAL)
+            continue
+        if down_since is not None:
+            click.echo("the API server answers again: following on", err=True)
+            down_since = None
+        app = deployment["app"]
+        rollout, error = lookup.rollout(api, app, deployment["env"])
         yield Snapshot(deployment, rollout, error)
         time.sleep(INTERVAL)
 
