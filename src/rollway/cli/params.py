@@ -9,11 +9,12 @@ from typing import Any
 import click
 
 from ..chart.values import parse_set
+from ..errors import InvalidInput
+from ..pipeline import no_template
 from ..validation import MAVEN_ID
 
 #: `pause`, `pause:30s`, `pause:1h30m` in --canary-steps.
 PAUSE = re.compile(r"^pause(?::(\d+[smh]?|(?:\d+h)?(?:\d+m)?(?:\d+s)?))?$")
-TEMPLATE = re.compile(r"\{\{|\}\}")
 
 
 class Artifact(click.ParamType):  # type: ignore[type-arg]
@@ -43,8 +44,12 @@ class Chart(click.ParamType):  # type: ignore[type-arg]
         if isinstance(value, dict):
             return value
         text = str(value)
-        if TEMPLATE.search(text) or not text:
+        if not text:
             self.fail(f"{text!r} is not a chart location", param, ctx)
+        try:
+            no_template("--chart", text)  # the server's rule: `{{` starts an Argo expression
+        except InvalidInput as err:
+            self.fail(f"{text!r} {err.message}", param, ctx)
         scheme = text.find("://")
         start = scheme + 3 if scheme >= 0 else 0
         chart: dict[str, str] = {}

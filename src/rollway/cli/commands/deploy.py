@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ...errors import InvalidInput, NotFound
+from ...pipeline import STRATEGIES
 from .. import lookup
 from ..complete import app_names
 from ..output import output_option
@@ -42,7 +43,7 @@ REGISTRATION_FLAGS = {
 )
 @click.option(
     "--strategy",
-    type=click.Choice(["bluegreen", "canary", "rolling"]),
+    type=click.Choice(STRATEGIES),
     help="Release strategy (default: the application's).",
 )
 @click.option(

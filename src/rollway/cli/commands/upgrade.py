@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from ...pipeline import CANARY, PROGRESSIVE_STRATEGIES
 from ...validation import MAVEN_ID
 from .. import lookup, params
 from ..complete import app_names
@@ -32,7 +33,7 @@ def _version(ctx: click.Context, param: click.Parameter, value: str) -> str:
 )
 @click.option(
     "--strategy",
-    type=click.Choice(["bluegreen", "canary"]),
+    type=click.Choice(PROGRESSIVE_STRATEGIES),
     help="Release strategy (default: the application's).",
 )
 @click.option(
@@ -78,9 +79,9 @@ def upgrade(
     """  # fmt: skip
     lookup.app_name(name)
     steps = params.canary_steps(canary_steps)
-    if steps is not None and strategy not in ("canary", None):
+    if steps is not None and strategy not in (CANARY, None):
         raise click.BadParameter("applies to the canary strategy", param_hint="--canary-steps")
-    if auto_promote and strategy == "canary":
+    if auto_promote and strategy == CANARY:
         raise click.BadParameter(
             "applies to blue-green; give canary pauses a duration instead (20,pause:30s,50)",
             param_hint="--auto-promote",
