@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from typing import Any
+from typing import Any, get_args
 
 import click
 import pytest
 
 from rollway import pipeline
+from rollway.apiserver.schemas.apps import Strategy
 from rollway.cli.params import Chart
 from rollway.errors import InvalidInput
 from rollway.workflows.engine import Parameter
@@ -80,6 +81,7 @@ def test_labels_strategies_and_defaults_are_the_templates() -> None:
     assert params["strategy"]["value"] == pipeline.DEFAULT_STRATEGY
     assert set(pipeline.PROGRESSIVE_STRATEGIES) < set(pipeline.STRATEGIES)
     assert all(key.startswith(pipeline.PREFIX) for key in pipeline.ANNOTATIONS.values())
+    assert get_args(Strategy) == pipeline.STRATEGIES  # the API's schema (a Literal)
 
 
 def deploy_arguments(**changes: str) -> dict[str, str]:

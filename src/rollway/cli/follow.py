@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..pipeline import WAIT_HEALTHY
 from . import lookup
 from .errors import ApiProblem, Interrupted, Unreachable
 from .view import icons
@@ -32,8 +33,6 @@ RIDE_OUT = 300.0
 #: Answers of a proxy or an API server on its way up or down: the server will be back.
 UNAVAILABLE = (502, 503, 504)
 FINISHED = ("succeeded", "failed", "aborted", "rejected")
-#: The pipeline step that waits for Healthy once the pipeline itself has promoted.
-WAIT_HEALTHY = "wait-healthy"
 
 Json = dict[str, Any]
 

@@ -11,12 +11,11 @@ import click
 import yaml
 
 from ..chart import chartfile, values
+from ..pipeline import GATE_BEFORE_APPLY, STRATEGIES
 from ..rollouts.pauses import why_no_pause
 from ..validation import dns_label
 from ..workflows.binding import file_sha256
 from . import outputs
-
-STRATEGIES = ("bluegreen", "canary", "rolling")
 
 
 @click.command("render")
@@ -63,7 +62,7 @@ def command(
         # What an approval binds to (workflows.binding), and where its gate goes: "plan" (the
         # plan is approved before apply) or "pause" (at the Rollout's pause for promotion).
         "manifests-sha256": file_sha256(out),
-        "gate": "plan" if no_pause else "pause",
+        "gate": GATE_BEFORE_APPLY if no_pause else "pause",
         "gate-reason": no_pause or "the Rollout waits for promotion before switching traffic",
         "object-count": str(len(manifests)),
         "objects": [f"{m.get('kind')}/{(m.get('metadata') or {}).get('name')}" for m in manifests],
