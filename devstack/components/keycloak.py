@@ -8,10 +8,12 @@ Keycloak's temp files live there and `rm -rf .devstack` gives a fresh realm.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
 import tempfile
+import urllib.parse
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -93,6 +95,27 @@ class Keycloak(Component):
         stamp = self.seed_stamp(ctx)
         if not stamp.exists():
             stamp.write_text(self.seed_digest(ctx))
+        self.add_new_clients(ctx)
+
+    def add_new_clients(self, ctx: Context) -> None:
+        """Create the realm file's clients a running realm lacks (one added to the file since
+        the realm was seeded), so that `up` needs no re-seed that would invalidate every
+        session and token of the shared devstack. Existing clients are left as they are."""
+        base = f"{self.endpoint(ctx)}/admin/realms/{REALM}/clients"
+        token = _admin_token(self.endpoint(ctx), ctx.secret("keycloak-admin-password"))
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        for client in json.loads(REALM_FILE.read_text())["clients"]:
+            query = urllib.parse.urlencode({"clientId": client["clientId"]})
+            with urllib.request.urlopen(
+                urllib.request.Request(f"{base}?{query}", headers=headers), timeout=10
+            ) as found:
+                if json.load(found):
+                    continue
+            text = json.dumps(client)
+            for name, value in self.realm_placeholders(ctx).items():
+                text = text.replace("${" + name + "}", value)
+            request = urllib.request.Request(base, text.encode(), headers=headers, method="POST")
+            urllib.request.urlopen(request, timeout=10).close()
 
     def seed_stamp(self, ctx: Context) -> Path:
         return ctx.paths.state(self.name, "seed.sha256")
@@ -181,6 +204,16 @@ class Keycloak(Component):
             "DEVSTACK_USER_PASSWORD": ctx.secret("user-password"),
             "KEYCLOAK_ADMIN_PASSWORD": ctx.secret("keycloak-admin-password"),
         }
+
+
+def _admin_token(endpoint: str, password: str) -> str:
+    """An access token of the master realm's bootstrap admin (admin-cli, password grant)."""
+    form = {"grant_type": "password", "client_id": "admin-cli", "username": "admin",
+            "password": password}  # fmt: skip
+    url = f"{endpoint}/realms/master/protocol/openid-connect/token"
+    data = urllib.parse.urlencode(form).encode()
+    with urllib.request.urlopen(urllib.request.Request(url, data), timeout=10) as answer:
+        return str(json.load(answer)["access_token"])
 
 
 def find_java_home() -> Path:

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from .. import __version__
 from ..auth.tokens import TokenValidator
 from ..workflows.backends import Backend, from_settings
-from . import migrate, problems
+from . import migrate, problems, ui
 from .audit import AuditMiddleware
 from .context import Context
 from .db import Database
@@ -127,6 +127,7 @@ def create_app(
     app.add_middleware(AuditMiddleware, db=db, prefix=f"{API_PREFIX}/")
     app.add_middleware(Authentication, validator=ctx.validator,
                        audience=settings.oidc_audience, metrics=ctx.metrics)  # fmt: skip
+    ui.install(app, ctx)  # the dashboard: its session middleware runs before the gate
     app.add_middleware(BodyLimit, limit=settings.max_request_body)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
 

@@ -21,6 +21,9 @@ from .metrics import Metrics
 
 #: The only paths answered without a token (probes and Prometheus, inside the cluster).
 PUBLIC = frozenset({"/healthz", "/readyz", "/metrics"})
+#: The dashboard's pages, assets and login (`apiserver.ui`): they hold no data, and its calls
+#: of the API come through this gate with a token like any other.
+PAGES = "/ui"
 
 
 class BodyLimit:
@@ -63,7 +66,7 @@ class Authentication:
         self.app, self.validator, self.audience, self.metrics = app, validator, audience, metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in PUBLIC:
+        if scope["type"] != "http" or _public(scope["path"]):
             await self.app(scope, receive, send)
             return
         request = Request(scope)
@@ -88,6 +91,10 @@ class Authentication:
         if claims is None:
             claims = await run_in_threadpool(self.validator.validate, token)
         return Principal.from_claims(claims, self.audience)
+
+
+def _public(path: str) -> bool:
+    return path in PUBLIC or path == PAGES or path.startswith(f"{PAGES}/")
 
 
 def _bearer(authorization: str) -> str:

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     #: of them (ROLLWAY_OIDC_ALLOWED_CLIENTS as a JSON list).
     oidc_allowed_clients: list[str] = Field(default_factory=lambda: list(DEFAULT_CLIENTS))
     oidc_leeway: int = Field(default=30, ge=0, le=300)
+    #: The dashboard's public Keycloak client (authorization code with PKCE, `/ui/callback`).
+    ui_client_id: str = "rollway-dashboard"
+    #: Seconds a dashboard session lasts without a request.
+    ui_session_idle: float = Field(default=1800.0, gt=0)
     #: Least seconds between two JWKS downloads (attempts, failed or not) for unknown key ids.
     oidc_jwks_refresh_interval: float = Field(default=10.0, ge=0)
 

@@ -43,8 +43,9 @@ ACCEPTED_TOKENS = 10_000
 #: "Claim iss is missing", "Invalid 'aud' value. …" (jwcrypto's wording).
 CLAIM_NAME = re.compile(r"^Claim (\w+) is missing|^Invalid '(\w+)' value")
 CLAIMS = {"iss": "issuer", "aud": "audience", "exp": "expiry"}
-#: The Keycloak clients of the example realm whose tokens the API takes (`app login`, CI).
-DEFAULT_CLIENTS = ("rollway-cli", "rollway-ci")
+#: The Keycloak clients of the example realm whose tokens the API takes (`app login`, CI, the
+#: dashboard).
+DEFAULT_CLIENTS = ("rollway-cli", "rollway-ci", "rollway-dashboard")
 
 
 class InvalidToken(Unauthorized):
