@@ -1,0 +1,23 @@
+"""Canary analysis: the configuration of what is measured, the statistical judge, and how long
+an analysis must run (see docs/architecture.md, "Canary analysis")."""
+
+from .config import BUILTIN, DEFAULT_METRICS, AnalysisConfig, MetricSpec, parse_config
+from .judge import MetricResult, Side, Verdict, compare, judge
+from .plan import Detection, check_window, error_rate_detection, minimum_samples
+
+__all__ = [
+    "BUILTIN",
+    "DEFAULT_METRICS",
+    "AnalysisConfig",
+    "Detection",
+    "MetricResult",
+    "MetricSpec",
+    "Side",
+    "Verdict",
+    "check_window",
+    "compare",
+    "error_rate_detection",
+    "judge",
+    "minimum_samples",
+    "parse_config",
+]
