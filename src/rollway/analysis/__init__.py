@@ -3,6 +3,7 @@ an analysis must run (see docs/architecture.md, "Canary analysis")."""
 
 from .config import BUILTIN, DEFAULT_METRICS, AnalysisConfig, MetricSpec, parse_config
 from .judge import MetricResult, Side, Verdict, compare, judge
+from .measure import measure
 from .plan import Detection, check_window, error_rate_detection, minimum_samples
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "compare",
     "error_rate_detection",
     "judge",
+    "measure",
     "minimum_samples",
     "parse_config",
 ]

@@ -242,13 +242,19 @@ def _number(
     low_open: bool = False,
 ) -> float:  # fmt: skip
     value = raw.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidInput("must be a number", field=f"{field}.{key}")
+    try:
+        value = float(value)
+    except OverflowError:  # an integer too large for a float
+        value = math.inf
+    if not math.isfinite(value):
+        raise InvalidInput("must be a finite number", field=f"{field}.{key}")
     if value < low or (low_open and value == low) or value > high:
         low_text = f"above {low:g}" if low_open else f"at least {low:g}"
         high_text = f" and at most {high:g}" if math.isfinite(high) else ""
         raise InvalidInput(f"must be {low_text}{high_text}", field=f"{field}.{key}")
-    return float(value)
+    return value
 
 
 def _integer(

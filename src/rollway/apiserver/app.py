@@ -30,6 +30,7 @@ from .gate import Authentication, BodyLimit
 from .metrics import Metrics, MetricsMiddleware
 from .routers import (
     actions,
+    analysis,
     apps,
     artifacts,
     audit,
@@ -133,7 +134,8 @@ def create_app(
 
     app.include_router(health.router)
     errors = problem_responses(400, 401, 403, 404, 409, 422, 502)
-    for module in (deployments, apps, projects, artifacts, actions, rollouts, audit, internal):
+    for module in (deployments, apps, projects, artifacts, actions, rollouts, analysis, audit,
+                   internal):  # fmt: skip
         app.include_router(module.router, prefix=API_PREFIX, responses=errors)
     _documentation(app)
     return app

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     #: Hosts the server may POST webhooks to (`host`, `host:port` or `*.domain`; a JSON list in
     #: ROLLWAY_NOTIFICATION_HOSTS). None by default: no webhook leaves the server.
     notification_hosts: list[str] = Field(default_factory=list)
+    #: Prometheus the canary judge reads both sides' metrics from (ROLLWAY_PROMETHEUS_URL);
+    #: unset: every judgement is inconclusive, so analyses pause for a human.
+    prometheus_url: str | None = None
     #: Kubeconfig for rollout status and actions; KUBECONFIG or in-cluster when unset.
     kubeconfig: str | None = None
     #: Projects made sure of at startup, as `POST /projects` takes them (a JSON list in

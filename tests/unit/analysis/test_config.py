@@ -64,6 +64,8 @@ def test_a_builtin_metric_can_be_tuned_and_a_custom_one_added() -> None:
         ({"marginalScore": 99}, "analysis.marginalScore", "not be above passScore"),
         ({"alpha": 0}, "analysis.alpha", "above 0"),
         ({"alpha": "0.05"}, "analysis.alpha", "number"),
+        ({"metrics": [{"name": "error-rate", "absoluteTolerance": 10**400}]},
+         "analysis.metrics[0].absoluteTolerance", "finite"),
         ({"warmupSeconds": 1.5}, "analysis.warmupSeconds", "whole number"),
         ({"stepSeconds": 0}, "analysis.stepSeconds", "between 1 and 600"),
         ({"threshold": 1}, "analysis.threshold", "unknown field"),
