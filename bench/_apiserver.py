@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -40,3 +41,17 @@ def start_server(env: dict[str, str], state: Path) -> tuple[subprocess.Popen[byt
             pass
         time.sleep(0.25)
     sys.exit("rollway-apiserver did not become ready in 90 s")
+
+
+def platform_settings(env: dict[str, str]) -> dict[str, str]:
+    """The API server's settings for the devstack's platform registry (where build-image pushes
+    and the node pulls from), as the `rollway-platform` ConfigMap of namespace rollway has them."""
+    found = subprocess.run(
+        ["kubectl", "-n", "rollway", "get", "configmap", "rollway-platform", "-o", "json"],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    platform = json.loads(found.stdout)["data"]
+    return {"ROLLWAY_REGISTRY": platform["registry"],
+            "ROLLWAY_REGISTRY_URL": platform["registry-url"],
+            "ROLLWAY_BASE_IMAGE": platform["base-image"],
+            "ROLLWAY_IMAGE_PROJECT": "bench"}  # fmt: skip

@@ -29,12 +29,14 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from bench._apiserver import start_server  # noqa: E402
+from bench._apiserver import platform_settings, start_server  # noqa: E402
 from devstack.cli import exports  # noqa: E402
+from devstack.projects import bootstrap_setting  # noqa: E402
 from devstack.stack import Context, up  # noqa: E402
 
 BIN = Path(sys.executable).parent
 PLATFORM = ["rollway-platform", "argo-rollouts", "kwok", "helm", "keycloak"]
+PROJECT = "hello"  # the demo project; its guardrails allow the artifact and the chart
 TARGETS = {"app --help": 0.150, "app status NAME -o json": 0.300}
 WARMUP = 3
 
@@ -67,16 +69,24 @@ def main() -> None:
     app = str(BIN / "app")
     name = f"bench-{uuid.uuid4().hex[:6]}"
     with tempfile.TemporaryDirectory(prefix="rollway-bench-") as tmp:
-        server, url = start_server(base, Path(tmp))
+        server_env = {**base, **platform_settings(base), "ROLLWAY_BOOTSTRAP_PROJECTS":
+                      bootstrap_setting(base["ROLLWAY_CHART_REPO"])}  # fmt: skip
+        server, url = start_server(server_env, Path(tmp))
         env = {**base, "ROLLWAY_CONFIG": f"{tmp}/config.yaml", "ROLLWAY_SERVER": url}
+        admin = {**env, "ROLLWAY_CONFIG": f"{tmp}/admin.yaml"}
         try:
             print(f"deploying {name} through {url} for the status runs…", file=sys.stderr)
-            run([app, "context", "set", "default", "--server", url, "--env", "dev"], env)
-            run([app, "login", "-u", "demo", "--password-stdin"], env,
-                stdin=base["DEVSTACK_USER_PASSWORD"])  # fmt: skip
+            for who, user in ((env, "demo"), (admin, "dave")):
+                run([app, "context", "set", "default", "--server", url, "--env", "dev"], who)
+                run([app, "login", "-u", user, "--password-stdin"], who,
+                    stdin=base["DEVSTACK_USER_PASSWORD"])  # fmt: skip
+            # The platform admin's part: the pipeline creates no namespace, and a project's
+            # namespaces are widened by a platform admin.
+            run([str(REPO_ROOT / "scripts" / "devstack"), "namespace", f"{name}-dev"], env)
+            run([app, "project", "set", PROJECT, "--allow", f"namespace={name}-dev"], admin)
             chart = f"{base['ROLLWAY_CHART_REPO']}//charts/app@main"
             run([app, "deploy", name, "--artifact", "com.example:hello:1.0.0", "--chart", chart,
-                 "--wait"], env)  # fmt: skip
+                 "--project", PROJECT, "--wait"], env)  # fmt: skip
             # A fresh token, so no measured run pays for a refresh.
             run([app, "login", "-u", "demo", "--password-stdin"], env,
                 stdin=base["DEVSTACK_USER_PASSWORD"])  # fmt: skip
