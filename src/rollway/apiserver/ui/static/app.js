@@ -57,7 +57,7 @@ const q = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) 
 
 function render(title, ...content) {
   document.title = `${title} — Rollway`;
-  main.replaceChildren(h("h1", {}, title), ...content);
+  main.replaceChildren(h("h1", {}, title), ...content.flat());
 }
 
 // A confirmation that says what will happen; resolves to the comment (or "") or null.
@@ -259,8 +259,10 @@ async function deploymentPage(id) {
 
 // The deployment's progress through the API's server-sent events; EventSource reconnects by
 // itself after a lost connection, and the page says so meanwhile.
+let live = null; // the one event stream the page follows
 function follow(id, show, indicator) {
-  const source = new EventSource(`/api/v1/deployments/${id}/events`);
+  if (live) live.close();
+  const source = live = new EventSource(`/api/v1/deployments/${id}/events`);
   indicator.textContent = "Live";
   source.addEventListener("status", (e) => { indicator.textContent = "Live"; show(JSON.parse(e.data)); });
   source.addEventListener("end", async () => {
@@ -362,6 +364,7 @@ const ROUTES = [
 ];
 
 async function route() {
+  if (live) live.close();
   await whoami();
   for (const [pattern, page] of ROUTES) {
     const found = location.pathname.match(pattern);
