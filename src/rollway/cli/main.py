@@ -19,36 +19,41 @@ from ..errors import RollwayError
 from .errors import EXIT_CODES
 from .session import target_options
 
-#: Help sections → command name → "module:attribute", imported when the command is used.
-SECTIONS: dict[str, dict[str, str]] = {
+#: Help sections → command name → ("module:attribute", the first sentence of its help). The
+#: command is imported when used; `app --help` prints the sentence without importing it
+#: (tests/unit/cli/test_cli_usage.py keeps each sentence the command's own).
+SECTIONS: dict[str, dict[str, tuple[str, str]]] = {
     "Deploy": {
-        "deploy": "deploy:deploy",
-        "upgrade": "upgrade:upgrade",
-        "promote": "promote:promote",
-        "approve": "approve:approve",
-        "reject": "approve:reject",
-        "abort": "abort:abort",
-        "retry": "retry:retry",
-        "rollback": "rollback:rollback",
+        "deploy": ("deploy:deploy", "Deploy an application from a jar in Maven."),
+        "upgrade": ("upgrade:upgrade", "Upgrade an application to another version."),
+        "promote": ("promote:promote", "Promote a paused release (or pass its approval gate)."),
+        "approve": ("approve:approve", "Approve the plan of a deployment waiting for approval."),
+        "reject": (
+            "approve:reject",
+            "Reject a deployment waiting for approval: its workflow stops.",
+        ),
+        "abort": ("abort:abort", "Abort the deployment in flight; back to the stable version."),
+        "retry": ("retry:retry", "Retry the latest deployment, if it failed or was aborted."),
+        "rollback": ("rollback:rollback", "Roll back to an earlier Rollout revision."),
     },
     "Inspect": {
-        "status": "status:status",
-        "list": "list:list_apps",
-        "history": "history:history",
-        "logs": "logs:logs",
+        "status": ("status:status", "Show the latest deployment and its Rollout."),
+        "list": ("list:list_apps", "List applications per environment."),
+        "history": ("history:history", "Show deployments and Rollout revisions."),
+        "logs": ("logs:logs", "Print the logs of the pipeline steps."),
     },
     "Projects": {
-        "project": "project:project",
+        "project": ("project:project", "List, show and change projects."),
     },
     "Settings": {
-        "login": "login:login",
-        "logout": "logout:logout",
-        "whoami": "whoami:whoami",
-        "context": "context:context",
-        "completion": "completion:completion",
+        "login": ("login:login", "Log in through Keycloak; tokens are kept in the context."),
+        "logout": ("logout:logout", "Log out: end the Keycloak session, forget the tokens."),
+        "whoami": ("whoami:whoami", "Show who you are logged in as: user, roles, teams."),
+        "context": ("context:context", "List, switch and edit contexts."),
+        "completion": ("completion:completion", "Print the shell completion script."),
     },
 }
-COMMANDS = {name: target for section in SECTIONS.values() for name, target in section.items()}
+COMMANDS = {name: entry for section in SECTIONS.values() for name, entry in section.items()}
 
 
 class LazyGroup(click.Group):
@@ -59,10 +64,10 @@ class LazyGroup(click.Group):
         return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
-        if target is None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
             return None
-        module, attr = target.split(":")
+        module, attr = entry[0].split(":")
         command: click.Command = getattr(
             importlib.import_module(f"rollway.cli.commands.{module}"), attr
         )
@@ -73,11 +78,9 @@ class LazyGroup(click.Group):
         width = max(map(len, COMMANDS)) + 2
         for section, commands in SECTIONS.items():
             rows = []
-            for name in commands:
-                command = self.get_command(ctx, name)
-                if command is not None and not command.hidden:
-                    short = command.get_short_help_str(limit=formatter.width - width - 4)
-                    rows.append((name.ljust(width), short))
+            for name, (_, sentence) in commands.items():
+                short = _short_help(sentence, formatter.width - width - 4)
+                rows.append((name.ljust(width), short))
             with formatter.section(f"{section} Commands"):
                 formatter.write_dl(rows)
 
@@ -103,6 +106,11 @@ class LazyGroup(click.Group):
             click.echo(f"error: unexpected {type(err).__name__}: {err}", err=True)
             click.echo("hint: run again with ROLLWAY_DEBUG=1 for the traceback", err=True)
             ctx.exit(1)
+
+
+def _short_help(sentence: str, limit: int) -> str:
+    """The sentence cut to `limit` as click cuts a command's help for a listing."""
+    return click.Command(None, help=sentence).get_short_help_str(limit)
 
 
 def report(err: RollwayError) -> None:

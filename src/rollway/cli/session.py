@@ -14,10 +14,10 @@ import click
 
 from ..errors import InvalidInput, Unauthorized
 from ..validation import dns_label
-from .config import Config, Context, Credentials
 
 if TYPE_CHECKING:
     from .api import Api
+    from .config import Config, Context, Credentials
 
 F = TypeVar("F", bound=Callable[..., Any])
 META_KEY = "rollway.target"
@@ -79,6 +79,8 @@ class Session:
     @classmethod
     def current(cls, ctx: click.Context | None = None, *, create: bool = False) -> Session:
         """The session of the running click command (or of `ctx`, during completion)."""
+        from .config import Config  # not at startup: `app --help` reads no config
+
         ctx = ctx or click.get_current_context()
         given: dict[str, Any] = ctx.find_root().meta.get(META_KEY, {})
         config = Config.load()
