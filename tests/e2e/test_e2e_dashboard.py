@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser import chromium, confirm, output_dir, sign_in
-from tests.e2e.flow import HELLO, Api, reaches, settled
-from tests.integration.cli.harness import ApiServer, Cli
+from tests.e2e.browser import PHONE, chromium, confirm, output_dir, sign_in
+from tests.e2e.flow import HELLO, PROD, Api, Kube, at_gate, deployment_id, reaches, settled
+from tests.integration.cli.harness import ApiServer, Cli, status
 
 pytestmark = pytest.mark.integration
 
@@ -123,3 +123,56 @@ def _phases(page: Page) -> dict[str, str]:
 def status_of(cli: Cli, app: str, env: str) -> str:
     found = reaches(cli, app, settled("succeeded", "Healthy"), "healthy", "--env", env)
     return str(found["deployment"]["version"])
+
+
+def test_bob_approves_from_his_inbox_and_carol_sees_no_action_buttons(
+    open_as: Callable[..., Page], login: Callable[[str], Cli], api: Api, kube: Kube,
+    app_name: str, devstack_env: dict[str, str], shots: Path,
+) -> None:  # fmt: skip
+    api.register_gated(app_name, devstack_env["ROLLWAY_CHART_REPO"])
+    alice, bob = login("alice"), login("bob")
+    ns = f"{app_name}-prod"
+    alice.ok("deploy", app_name, *PROD, "--artifact", f"{HELLO}:1.0.0", "--wait")
+    bob.ok("approve", deployment_id(alice, app_name, *PROD))
+    reaches(alice, app_name, settled("succeeded", "Healthy"), "first release", *PROD)
+    active = kube.selector_hash(ns, app_name)
+    alice.ok("upgrade", app_name, *PROD, "--version", "1.1.0", "--wait")
+    waiting = at_gate(alice, app_name, *PROD)
+    plan = status(alice, app_name, *PROD)["deployment"]["provenance"]["plan"]
+
+    page = open_as("bob", "/ui/approvals")
+    inbox = page.get_by_role("row").filter(has=page.get_by_role("link", name=f"{app_name} upgrade"))
+    expect(inbox).to_contain_text("1.1.0")
+    page.screenshot(path=shots / "approvals.png", full_page=True)
+    inbox.get_by_role("link").first.click()
+    page.wait_for_url(f"**/ui/deployments/{waiting}")
+    expect(page.locator("dl.facts")).to_contain_text(plan)  # the plan he approves
+    page.get_by_role("button", name="Approve").click()
+    assert f"Approve plan {plan[:12]}" in confirm(page)
+    page.locator("#state").get_by_text("succeeded").wait_for(timeout=DEPLOYMENT_TIMEOUT)
+    expect(page.locator("main")).to_contain_text("approved by bob")
+    new = kube.selector_hash(ns, app_name)
+    assert new != active  # the preview took the traffic
+    page.goto(page.url.split("/ui/")[0] + f"/ui/apps/{app_name}")
+    prod = page.get_by_role("region", name="Environment prod")
+    expect(prod.get_by_role("row").filter(has_text=new)).to_contain_text("active")
+    page.screenshot(path=shots / "application.png", full_page=True)
+
+    # carol, a viewer: the same pages, no way to act; the API refuses her forged request.
+    carol = open_as("carol", f"/ui/apps/{app_name}", viewport=PHONE)
+    carol.get_by_role("region", name="Environment prod").get_by_role("table").wait_for()
+    expect(carol.locator("main button")).to_have_count(0)
+    expect(carol.locator("main form")).to_have_count(0)
+    carol.goto(carol.url.split("/ui/")[0] + f"/ui/deployments/{waiting}")
+    carol.locator("#state").get_by_text("succeeded").wait_for()
+    expect(carol.locator("main button")).to_have_text(["Show logs"])
+    carol.screenshot(path=shots / "deployment-viewer-phone.png", full_page=True)
+    forged = carol.evaluate("""async (id) => {
+        const post = (headers) => fetch(`/api/v1/deployments/${id}/abort`,
+                                        {method: 'POST', headers}).then((r) => r.status);
+        return [await post({'X-Rollway-UI': '1'}), await post({})];
+    }""", waiting)  # fmt: skip
+    assert forged == [403, 403]  # her role refused; without the page's header, refused as well
+    refused = [e for e in api.call("dave", "GET", f"/audit?app={app_name}&actor=carol").json()["items"]]
+    assert [(e["action"], e["status"]) for e in refused] == [("abort", 403)]
+    assert kube.selector_hash(ns, app_name) == new
