@@ -62,6 +62,7 @@ SECRET_NAMES = (
     "user-password",
     "ci-client-secret",
     "kube-admin-token",
+    "postgres-password",
 )
 
 

@@ -19,6 +19,12 @@ from tests.helpers import Receiver, wait_for
 from tests.integration.cli.harness import PLATFORM
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test whose API server asks for `database_kind` runs on SQLite and on PostgreSQL."""
+    if "database_kind" in metafunc.fixturenames:
+        metafunc.parametrize("database_kind", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture(scope="session")
 def devstack() -> Iterator[Context]:
     """Bring the whole stack up once per session (a no-op for parts already running).

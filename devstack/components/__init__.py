@@ -14,6 +14,7 @@ from .maven import MavenRepository
 from .network import NodeNetwork, NodeRelay
 from .node import Kubelet, KubeProxy, NodeAccess
 from .platform import RollwayPlatform
+from .postgres import Postgres
 from .prometheus import Prometheus, PrometheusDiscovery
 from .registry import Registry
 from .release import RollwayRelease
@@ -34,6 +35,7 @@ ALL = [
     MavenRepository,
     GitServer,
     Keycloak,
+    Postgres,
     # the real node: the fence comes first, the runtime before the kubelet
     NodeNetwork,
     NodeRelay,

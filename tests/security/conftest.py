@@ -17,6 +17,7 @@ from tests.integration.apiserver.conftest import (
     Tokens,
     cleanup,
     database,
+    database_kind,  # noqa: F401 (a fixture)
     engine,
     settings,
     tokens,  # noqa: F401 (a fixture)
@@ -45,6 +46,11 @@ def bare(
 
 
 @pytest.fixture
-def api(devstack_env: dict[str, str], tokens: Tokens, tmp_path: Path) -> Iterator[Api]:  # noqa: F811
+def api(
+    devstack_env: dict[str, str],
+    tokens: Tokens,  # noqa: F811
+    tmp_path: Path,
+    database_kind: str,  # noqa: F811
+) -> Iterator[Api]:
     with bare(devstack_env, tokens, tmp_path) as server:
         yield server

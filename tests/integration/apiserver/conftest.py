@@ -20,7 +20,9 @@ from fastapi.testclient import TestClient
 from keycloak import KeycloakOpenID
 from sqlalchemy import create_engine
 
+from devstack.components.postgres import Postgres
 from devstack.projects import demo_projects
+from devstack.stack import up
 from rollway.apiserver import Settings, create_app
 from rollway.rollouts import load_api
 from rollway.workflows.backends import WorkflowStatus
@@ -281,7 +283,25 @@ def serving(env: dict[str, str], tokens: Tokens, state: Path, **overrides: Any) 
 
 
 @pytest.fixture
-def api(devstack_env: dict[str, str], tokens: Tokens, tmp_path: Path) -> Iterator[Api]:
+def database_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where the test's API server keeps its records: SQLite, or the devstack's PostgreSQL
+    (tests/conftest.py runs each test that asks on both)."""
+    kind = str(getattr(request, "param", "sqlite"))
+    if kind == "postgresql":
+        ctx = request.getfixturevalue("devstack")
+        up(ctx, ["postgres"], echo=lambda line: None)
+        monkeypatch.setenv(
+            "ROLLWAY_TEST_POSTGRES", Postgres().exports(ctx)["ROLLWAY_DEVSTACK_POSTGRES"]
+        )
+    else:
+        monkeypatch.delenv("ROLLWAY_TEST_POSTGRES", raising=False)
+    return kind
+
+
+@pytest.fixture
+def api(
+    devstack_env: dict[str, str], tokens: Tokens, tmp_path: Path, database_kind: str
+) -> Iterator[Api]:
     with serving(devstack_env, tokens, tmp_path) as server:
         yield server
 
@@ -318,7 +338,9 @@ class LiveServer:
 
 
 @pytest.fixture
-def live(devstack_env: dict[str, str], tokens: Tokens, tmp_path: Path) -> Iterator[LiveServer]:
+def live(
+    devstack_env: dict[str, str], tokens: Tokens, tmp_path: Path, database_kind: str
+) -> Iterator[LiveServer]:
     """A live server with hello and payments registered."""
     backend, prefix = engine(devstack_env, tmp_path / "engine"), unique_prefix()
     with (
