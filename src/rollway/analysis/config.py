@@ -52,8 +52,8 @@ BUILTIN: dict[str, MetricSpec] = {
         MetricSpec(
             name="error-rate",
             query=(
-                '(sum(rate(http_server_requests_total{code=~"5..",$selector}[30s])) or vector(0))'
-                " / sum(rate(http_server_requests_total{$selector}[30s]))"
+                '(sum(rate(http_server_requests_total{code=~"5..",$selector}[20s])) or vector(0))'
+                " / sum(rate(http_server_requests_total{$selector}[20s]))"
             ),
             tolerance=0.1,
             absolute_tolerance=0.01,
@@ -65,7 +65,7 @@ BUILTIN: dict[str, MetricSpec] = {
             name="latency-p50",
             query=(
                 "histogram_quantile(0.5, sum by (le) "
-                "(rate(http_server_request_duration_seconds_bucket{$selector}[30s])))"
+                "(rate(http_server_request_duration_seconds_bucket{$selector}[20s])))"
             ),
             tolerance=0.2,
             absolute_tolerance=0.005,
@@ -75,7 +75,7 @@ BUILTIN: dict[str, MetricSpec] = {
             name="latency-p99",
             query=(
                 "histogram_quantile(0.99, sum by (le) "
-                "(rate(http_server_request_duration_seconds_bucket{$selector}[30s])))"
+                "(rate(http_server_request_duration_seconds_bucket{$selector}[20s])))"
             ),
             tolerance=0.2,
             absolute_tolerance=0.01,
@@ -200,7 +200,7 @@ def validate_query(query: str, field: str) -> str:
     if SELECTOR not in query:
         raise InvalidInput(
             f"must select the pods of each side with {SELECTOR}, e.g. "
-            f"sum(rate(my_total{{{SELECTOR}}}[30s]))",
+            f"sum(rate(my_total{{{SELECTOR}}}[20s]))",
             field=field,
         )
     closing = {")": "(", "]": "[", "}": "{"}
