@@ -3,12 +3,16 @@
 `$ROLLWAY_CONFIG`, else `$XDG_CONFIG_HOME/rollway/config.yaml`, else
 `~/.config/rollway/config.yaml`. It holds tokens, so it is written with mode 0600, atomically
 (a temporary file renamed over it): never left half-written for the next command to choke on.
+It is written as JSON, which is YAML too: every command reads it, and reading JSON needs no YAML
+parser (importing one is a tenth of `app status`); a file edited into other YAML still reads.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +22,8 @@ DEFAULT_CONTEXT = "default"
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 DEFAULT_REALM = "rollway"
 DEFAULT_CLIENT_ID = "rollway-cli"
+#: Refresh this many seconds before expiry, so a token does not lapse in flight.
+EXPIRY_MARGIN = 30
 
 
 @dataclasses.dataclass
@@ -60,6 +66,10 @@ CONTEXT_KEYS = {
 CREDENTIAL_KEYS = {f.name.replace("_", "-"): f.name for f in dataclasses.fields(Credentials)}
 
 
+def expired(expires_at: float | None, margin: float = EXPIRY_MARGIN) -> bool:
+    return expires_at is not None and time.time() + margin >= expires_at
+
+
 def config_path() -> Path:
     explicit = os.environ.get("ROLLWAY_CONFIG")
     if explicit:
@@ -88,12 +98,14 @@ class Config:
 
     @classmethod
     def parse(cls, path: Path, text: str) -> Config:
-        import yaml
+        data = _json(text) if text.lstrip().startswith("{") else None
+        if data is None:
+            import yaml
 
-        try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError as err:
-            raise InvalidInput(f"{path} is not valid YAML: {err}", field="config") from None
+            try:
+                data = yaml.safe_load(text) or {}
+            except yaml.YAMLError as err:
+                raise InvalidInput(f"{path} is not valid YAML: {err}", field="config") from None
         if not isinstance(data, dict) or not isinstance(data.get("contexts") or {}, dict):
             raise InvalidInput(f"{path}: expected a mapping with 'contexts'", field="config")
         contexts = {}
@@ -121,9 +133,7 @@ class Config:
         """Write atomically with mode 0600 (the directory 0700 when created)."""
         import tempfile
 
-        import yaml
-
-        text = yaml.safe_dump(self.dump(), sort_keys=False, default_flow_style=False)
+        text = json.dumps(self.dump(), indent=2) + "\n"
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".config-", suffix=".tmp")
         try:
@@ -192,3 +202,11 @@ def _context(path: Path, name: str, entry: Any) -> Context:
         except TypeError:  # a key missing: treat as logged out rather than failing every command
             ctx.credentials = None
     return ctx
+
+
+def _json(text: str) -> Any:
+    """The file as written by `save`; None when it is YAML beyond JSON (the YAML parser reads it)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None

@@ -14,15 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..auth import oauth
 from ..errors import InvalidInput, RollwayError, Unauthorized
-from .config import Context, Credentials
+from .config import Context, Credentials, expired
 from .errors import Unreachable
 
 if TYPE_CHECKING:
     from keycloak import KeycloakOpenID
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-#: Refresh this many seconds before expiry, so a token does not lapse in flight.
-EXPIRY_MARGIN = 30
 #: Keycloak's device-flow answers that mean "keep polling".
 PENDING = ("authorization_pending", "slow_down")
 
@@ -103,10 +101,6 @@ def logout(ctx: Context, creds: Credentials) -> None:
     if creds.refresh_token and not expired(creds.refresh_expires_at, 0):
         with keycloak_errors(ctx, session_ended=True):
             client(ctx, creds.client_id).logout(creds.refresh_token)
-
-
-def expired(expires_at: float | None, margin: float = EXPIRY_MARGIN) -> bool:
-    return expires_at is not None and time.time() + margin >= expires_at
 
 
 def credentials(

@@ -103,10 +103,12 @@ class Session:
 
     def access_token(self, *, renew: bool = False) -> str:
         """A token that is still valid for a while, refreshed (and saved) when it is not."""
-        creds = self.credentials()
-        from . import oidc
+        from .config import expired
 
-        if renew or oidc.expired(creds.expires_at):
+        creds = self.credentials()
+        if renew or expired(creds.expires_at):
+            from . import oidc
+
             self.save_credentials(oidc.refresh(self.context, creds))
             creds = self.credentials()
         return creds.access_token

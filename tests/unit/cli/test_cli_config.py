@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from rollway.cli.config import Config, Context, Credentials, config_path
 from rollway.errors import InvalidInput
@@ -69,3 +73,21 @@ def test_a_broken_file_is_named(tmp_path: Path, text: str, message: str) -> None
     path.write_text(text)
     with pytest.raises(InvalidInput, match=message):
         Config.load(path)
+
+
+def test_the_file_is_written_as_json_and_read_back_without_a_yaml_parser(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    Config(path).store(Context("dev", server="http://api", env="dev"))
+    assert yaml.safe_load(path.read_text()) == json.loads(path.read_text())  # YAML, too
+    code = ("import sys; from pathlib import Path; from rollway.cli.config import Config\n"
+            f"assert Config.load(Path({str(path)!r})).contexts['dev'].env == 'dev'\n"
+            "print('yaml' in sys.modules)")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
+def test_a_file_in_block_yaml_still_reads(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("current-context: dev\ncontexts:\n  dev:\n    server: http://api\n")
+    loaded = Config.load(path)
+    assert (loaded.current, loaded.contexts["dev"].server) == ("dev", "http://api")
