@@ -19,6 +19,8 @@ from ..errors import RollwayError
 from .errors import EXIT_CODES
 from .session import target_options
 
+#: Help is as wide as the terminal, up to this.
+MAX_WIDTH = 100
 #: Help sections → command name → ("module:attribute", the first sentence of its help). The
 #: command is imported when used; `app --help` prints the sentence without importing it
 #: (tests/unit/cli/test_cli_usage.py keeps each sentence the command's own).
@@ -123,7 +125,7 @@ def report(err: RollwayError) -> None:
 @click.group(
     cls=LazyGroup,
     epilog=EXIT_CODES,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": MAX_WIDTH},
 )
 @click.version_option(__version__, "--version", prog_name="app", message="%(prog)s %(version)s")
 @target_options
@@ -139,4 +141,19 @@ def cli() -> None:
 
 def main() -> None:
     """Console script entry point."""
-    cli.main(prog_name="app")
+    cli.main(prog_name="app", terminal_width=_terminal_width())
+
+
+def _terminal_width() -> int:
+    """The width click's help formatter would pick, measured as `shutil.get_terminal_size` does
+    but without importing shutil (and the compression modules it loads): help starts faster."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return max(min(columns if columns > 0 else 80, MAX_WIDTH) - 2, 50)
