@@ -1,11 +1,13 @@
 """Benchmark: how fast `app` starts, next to `kubectl version --client` as the peer.
 
-- `app --help`: the lazy command group, no command imported beyond what help needs
-  (target: median <= 150 ms);
-- `app status NAME -o json`: config, token, httpx and two API round trips against a real
+- `app --help`: the lazy command group, which imports no command and reads no config
+  (target: at most 1.5x the peer);
+- `app status NAME -o json`: config, token, httpx and the API round trips against a real
   `rollway-apiserver` started here (SQLite in a temporary state dir, embedded engine, the
-  devstack's Keycloak), for an application it deployed for real first (target: <= 300 ms);
+  devstack's Keycloak), for an application it deployed for real first (target: at most 2.5x);
 - peer: `kubectl version --client`, a Go binary that only prints its version.
+
+Where the time goes: `.venv/bin/python -X importtime .venv/bin/app status NAME -o json`.
 
 The three commands run round-robin, so a busy moment of the machine hits them alike; the
 first rounds are warm-up. Prints medians, p90 and ratios to the peer; asserts nothing.
@@ -37,7 +39,8 @@ from devstack.stack import Context, up  # noqa: E402
 BIN = Path(sys.executable).parent
 PLATFORM = ["rollway-platform", "argo-rollouts", "kwok", "helm", "keycloak"]
 PROJECT = "hello"  # the demo project; its guardrails allow the artifact and the chart
-TARGETS = {"app --help": 0.150, "app status NAME -o json": 0.300}
+#: Most a command may take, as a multiple of the peer's median (the issue's targets).
+TARGETS = {"app --help": 1.5, "app status NAME -o json": 2.5}
 WARMUP = 3
 
 
@@ -120,7 +123,7 @@ def report(times: dict[str, list[float]], runs: int) -> None:
         target = TARGETS.get(label)
         verdict = ""
         if target is not None:
-            verdict = f"<= {target * 1000:.0f} ms: {'met' if median <= target else 'MISSED'}"
+            verdict = f"<= {target:.1f}x: {'met' if median <= target * peer else 'MISSED'}"
         print(f"{label:<28}{median * 1000:>8.0f}ms{p90 * 1000:>8.0f}ms"
               f"{median / peer:>11.1f}x  {verdict}")  # fmt: skip
 
