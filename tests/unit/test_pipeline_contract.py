@@ -15,6 +15,7 @@ from rollway import pipeline
 from rollway.apiserver.schemas.apps import Strategy
 from rollway.cli.params import Chart
 from rollway.errors import InvalidInput
+from rollway.steps.cli import STEPS
 from rollway.workflows.engine import Parameter
 from rollway.workflows.templates import TEMPLATES
 
@@ -134,3 +135,11 @@ def test_importing_the_contract_loads_no_heavy_module() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_every_container_template_runs_the_rollway_step_of_its_name() -> None:
+    for name in pipeline.TEMPLATES:
+        for template in templates_of(rendered(name)).values():
+            if "container" in template:
+                assert template["container"]["command"] == ["rollway-step", template["name"]]
+                assert template["name"] in STEPS

@@ -12,17 +12,28 @@ import sys
 import click
 
 from ..errors import RollwayError
+from ..pipeline import (
+    APPLY,
+    BUILD_IMAGE,
+    FETCH_CHART,
+    PROMOTE,
+    RENDER,
+    REPORT,
+    RESOLVE_ARTIFACT,
+    WAIT_ROLLOUT,
+)
 
-#: step name → module:function; imported only when that step runs, so each step starts fast.
+#: step (its template's name) → module:function; imported only when that step runs, so each
+#: step starts fast.
 STEPS = {
-    "resolve-artifact": "rollway.steps.resolve:command",
-    "build-image": "rollway.steps.build:command",
-    "fetch-chart": "rollway.steps.chart:command",
-    "render": "rollway.steps.render:command",
-    "apply": "rollway.steps.apply:command",
-    "wait-rollout": "rollway.steps.wait:command",
-    "promote": "rollway.steps.promote:command",
-    "report": "rollway.steps.report:command",
+    RESOLVE_ARTIFACT: "rollway.steps.resolve:command",
+    BUILD_IMAGE: "rollway.steps.build:command",
+    FETCH_CHART: "rollway.steps.chart:command",
+    RENDER: "rollway.steps.render:command",
+    APPLY: "rollway.steps.apply:command",
+    WAIT_ROLLOUT: "rollway.steps.wait:command",
+    PROMOTE: "rollway.steps.promote:command",
+    REPORT: "rollway.steps.report:command",
 }
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ...auth import Capability, Principal
 from ...errors import RollwayError
+from ...pipeline import BLUEGREEN, CANARY
 from ...rollouts.pauses import why_no_pause
 from ..models import Application, utcnow
 from ..schemas.apps import CanaryStep
@@ -82,12 +83,12 @@ def plan(
 def strategy_steps(resolved: pipeline.Resolved, approval: bool) -> list[str]:
     """The strategy's steps; `approval`: with the approvers' gate at its pause."""
     gate = ["wait for the approvers (approve or promote)"] if approval else []
-    if resolved.strategy == "canary":
+    if resolved.strategy == CANARY:
         steps = resolved.parameters.canary_steps
         described = [_canary_step(s) for s in steps] if steps else ["the chart's default steps"]
         return ["start the canary ReplicaSet", *described, *gate,
                 "make the canary the stable version"]  # fmt: skip
-    if resolved.strategy == "bluegreen":
+    if resolved.strategy == BLUEGREEN:
         auto = resolved.parameters.auto_promote
         switch = "switch the active Service " + (
             "as soon as the preview is ready" if auto else "when promoted"
