@@ -12,6 +12,7 @@ import pytest
 
 from tests.e2e.browser import PHONE, chromium, confirm, output_dir, sign_in
 from tests.e2e.flow import HELLO, PROD, Api, Kube, at_gate, deployment_id, reaches, settled
+from tests.helpers import wait_for
 from tests.integration.cli.harness import ApiServer, Cli, status
 
 pytestmark = pytest.mark.integration
@@ -81,14 +82,26 @@ def test_alice_signs_in_upgrades_and_watches_the_steps_turn_green(
     alice.ok("deploy", app_name, "--env", "dev", "--artifact", f"{HELLO}:1.0.0", "--wait")
 
     page = open_as("alice")
+    sizes: list[int] = []
+    page.on("response", lambda r: sizes.append(len(r.body())) if "/ui/" in r.url else None)
+    page.reload()
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name=app_name))
     expect(row).to_have_count(2)  # dev and prod
     expect(row.filter(has_text="dev")).to_contain_text("1.0.0")
     expect(row.filter(has_text="prod")).to_contain_text("not deployed")
     page.screenshot(path=shots / "applications.png", full_page=True)
 
+    assert 0 < sum(sizes) < 300_000, sizes  # the page, its script and styles
     page.get_by_role("link", name=app_name).first.click()
     page.get_by_role("heading", name=f"Application {app_name}").wait_for()
+
+    # A value the API refuses: its problem detail shows next to the field, nothing starts.
+    version = page.get_by_label("Version").first
+    version.fill("1.1.0{{x}}")
+    page.get_by_role("form", name=f"Upgrade {app_name} in dev").get_by_role("button").click()
+    confirm(page)
+    expect(page.locator("#version-dev-error")).to_contain_text("version")
+    expect(version).to_have_attribute("aria-invalid", "true")
     page.get_by_label("Version").first.fill("1.1.0")
     page.get_by_role("form", name=f"Upgrade {app_name} in dev").get_by_role("button").click()
     said = confirm(page)
@@ -108,10 +121,19 @@ def test_alice_signs_in_upgrades_and_watches_the_steps_turn_green(
     page.get_by_role("button", name="Promote").click()
     assert f"Promote {app_name} 1.1.0 in dev" in confirm(page)
     page.locator("#state").get_by_text("succeeded").wait_for(timeout=DEPLOYMENT_TIMEOUT)
+    # The stream ends once the workflow has (its exit handler reports after the rollout).
+    page.locator(".stream").get_by_text("Finished").wait_for(timeout=DEPLOYMENT_TIMEOUT)
     assert all(phase in GREEN for phase in _phases(page).values()), _phases(page)
     assert page.evaluate("window.sameDocument") is True  # no reload: the events moved it
     page.screenshot(path=shots / "deployment.png", full_page=True)
     assert status_of(alice, app_name, "dev") == "1.1.0"
+
+
+def _audit(api: Api, app: str, actor: str) -> list[tuple[str, int]]:
+    """(action, status) of what `actor` did to `app`, newest first, as the API has it."""
+    found = api.call("dave", "GET", f"/audit?app={app}&actor={actor}")
+    assert found.status_code == 200, found.text
+    return [(e["action"], e["status"]) for e in found.json()["items"]]
 
 
 def _phases(page: Page) -> dict[str, str]:
@@ -173,6 +195,69 @@ def test_bob_approves_from_his_inbox_and_carol_sees_no_action_buttons(
         return [await post({'X-Rollway-UI': '1'}), await post({})];
     }""", waiting)  # fmt: skip
     assert forged == [403, 403]  # her role refused; without the page's header, refused as well
-    refused = [e for e in api.call("dave", "GET", f"/audit?app={app_name}&actor=carol").json()["items"]]
-    assert [(e["action"], e["status"]) for e in refused] == [("abort", 403)]
+    assert _audit(api, app_name, "carol") == [("abort", 403)]
     assert kube.selector_hash(ns, app_name) == new
+
+
+def test_reject_with_a_comment_abort_and_rollback_from_the_page(
+    open_as: Callable[..., Page], login: Callable[[str], Cli], api: Api, kube: Kube,
+    app_name: str, devstack_env: dict[str, str], shots: Path,
+) -> None:  # fmt: skip
+    api.register_gated(app_name, devstack_env["ROLLWAY_CHART_REPO"])
+    alice = login("alice")
+    dev = f"{app_name}-dev"
+
+    # Reject: prod's first release waits for its plan's approval; bob rejects it with a comment.
+    alice.ok("deploy", app_name, *PROD, "--artifact", f"{HELLO}:1.0.0", "--wait")
+    first = deployment_id(alice, app_name, *PROD)
+    bob = open_as("bob", f"/ui/deployments/{first}")
+    bob.get_by_role("button", name="Reject").click()
+    assert "the pipeline stops" in confirm(bob, comment="the release notes are missing")
+    bob.locator("#state").get_by_text("rejected").wait_for(timeout=DEPLOYMENT_TIMEOUT)
+    expect(bob.locator("main")).to_contain_text("the release notes are missing")
+    decision = status(alice, app_name, *PROD)["deployment"]["decision"]
+    assert (decision["decision"], decision["by"]) == ("rejected", "bob")
+    assert decision["comment"] == "the release notes are missing"
+    assert kube.rollouts(f"{app_name}-prod") == []  # nothing reached the cluster
+    assert _audit(api, app_name, "bob") == [("reject", 200)]
+
+    # Rollback: dev runs 1.1.0 (revision 2) over 1.0.0; alice rolls back from the page.
+    alice.ok("deploy", app_name, "--env", "dev", "--artifact", f"{HELLO}:1.0.0", "--wait")
+    old = kube.selector_hash(dev, app_name)
+    alice.ok("upgrade", app_name, "--env", "dev", "--version", "1.1.0", "--wait")
+    alice.ok("promote", app_name, "--env", "dev")
+    reaches(alice, app_name, settled("succeeded", "Healthy"), "1.1.0 promoted", "--env", "dev")
+    upgraded = kube.selector_hash(dev, app_name)
+    assert upgraded != old
+    page = open_as("alice", f"/ui/apps/{app_name}")
+    region = page.get_by_role("region", name="Environment dev")
+    region.get_by_role("button", name="Roll back").click()
+    assert "back to the previous revision" in confirm(page)
+    expect(page.locator("#status")).to_contain_text("rolled back to revision 1")
+    wait_for("dev served by revision 1's pods again",
+             lambda: kube.selector_hash(dev, app_name) == old, timeout=120)  # fmt: skip
+    assert _audit(api, app_name, "alice")[0] == ("rollback", 200)
+
+    # Abort: an upgrade waiting at its pause; alice aborts it from its page.
+    alice.ok("upgrade", app_name, "--env", "dev", "--version", "1.1.0", "--wait")
+    waiting = at_gate(alice, app_name, "--env", "dev")
+    page.goto(page.url.split("/ui/")[0] + f"/ui/deployments/{waiting}")
+    page.get_by_role("button", name="Abort").click()
+    assert "the rollout goes back to the stable version" in confirm(page)
+    page.locator("#state").get_by_text("aborted").wait_for(timeout=DEPLOYMENT_TIMEOUT)
+    wait_for("the Rollout aborted", lambda: kube.rollout(dev, app_name)["status"].get("abort"),
+             timeout=120)  # fmt: skip
+    assert kube.selector_hash(dev, app_name) == old  # the stable version kept the traffic
+    assert _audit(api, app_name, "alice")[0] == ("abort", 200)
+    page.goto(page.url.split("/ui/")[0] + f"/ui/audit?app={app_name}")
+    expect(page.get_by_role("row").filter(has_text="abort")).to_contain_text("alice")
+    page.screenshot(path=shots / "audit.png", full_page=True)
+
+    # Signing out ends Keycloak's session too: the next page asks for the password again.
+    base = page.url.split("/ui/")[0]
+    page.get_by_role("link", name="Sign out").click()
+    page.wait_for_url("**/realms/**")
+    expect(page.locator("#password")).to_be_visible()
+    page.goto(f"{base}/ui/audit")  # no session here, none at Keycloak: the login form again
+    page.wait_for_url("**/realms/**")
+    expect(page.locator("#password")).to_be_visible()

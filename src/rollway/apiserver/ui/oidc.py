@@ -40,14 +40,6 @@ def authorize_url(
     return f"{issuer.rstrip('/')}/protocol/openid-connect/auth?{urlencode(query)}"
 
 
-def logout_url(issuer: str, client_id: str, id_token: str, after: str) -> str:
-    """Keycloak's end-session endpoint: ends the SSO session, then returns to `after`."""
-    query = {"client_id": client_id, "post_logout_redirect_uri": after}
-    if id_token:
-        query["id_token_hint"] = id_token
-    return f"{issuer.rstrip('/')}/protocol/openid-connect/logout?{urlencode(query)}"
-
-
 def safe_next(value: str | None) -> str:
     """`value` when it is a dashboard page of this server; the applications page otherwise
     (no open redirect to another host through `//host` or a scheme)."""

@@ -98,12 +98,13 @@ def _router(ctx: Context, sessions: Sessions) -> APIRouter:
         return response
 
     @router.get("/logout")
-    def logout(request: Request) -> RedirectResponse:
-        """End the session here and Keycloak's single sign-on session, then come back."""
+    async def logout(request: Request) -> RedirectResponse:
+        """End the session here and Keycloak's single sign-on session; the next page asks for
+        the password again."""
         ended = sessions.drop(request.cookies.get(COOKIE, ""))
-        after = str(request.url_for("pages", page=""))
-        target = oidc.logout_url(issuer, client_id, ended.tokens.id_token if ended else "", after)
-        response = RedirectResponse(target, status_code=303, headers=HEADERS)
+        if ended is not None:
+            await sessions.endpoint.logout(ended.tokens)
+        response = RedirectResponse("/ui/", status_code=303, headers=HEADERS)
         response.delete_cookie(COOKIE, path="/")
         return response
 

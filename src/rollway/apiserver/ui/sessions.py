@@ -82,6 +82,18 @@ class TokenEndpoint:
             raise TokenRefused("no refresh token")
         return await self._grant({"grant_type": "refresh_token", "refresh_token": tokens.refresh})
 
+    async def logout(self, tokens: Tokens) -> None:
+        """End the Keycloak session the tokens belong to (its SSO session too), from here:
+        the browser's logout then carries no token in a URL. Best effort: a session Keycloak
+        already ended is just as ended."""
+        url = self.url.removesuffix("/token") + "/logout"
+        form = {"client_id": self.client_id, "refresh_token": tokens.refresh}
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                await client.post(url, data=form)
+        except httpx.HTTPError:
+            pass
+
     async def _grant(self, form: dict[str, str]) -> Tokens:
         now = time.time()
         try:

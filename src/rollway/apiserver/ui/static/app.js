@@ -208,7 +208,10 @@ function envActions(app, env, rollout) {
   h("button", { type: "submit", class: "primary" }, "Upgrade"));
   const buttons = rollout ? h("div", { class: "actions" },
     action("Roll back", `Roll ${app} in ${env} back to the previous revision: its pods take the traffic again.`,
-      () => api(`/apps/${app}/environments/${env}/rollout/rollback`, { method: "POST", body: {} }),
+      async () => {
+        const done = await api(`/apps/${app}/environments/${env}/rollout/rollback`, { method: "POST", body: {} });
+        return { detail: `${app} in ${env}: rolled back to revision ${done.restoredRevision}` };
+      },
       { danger: true, after: () => route() })) : null;
   return h("div", {}, form, error, buttons);
 }
