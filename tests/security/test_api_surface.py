@@ -238,3 +238,33 @@ def test_streams_are_capped_per_caller_and_in_all_while_other_requests_answer(
             assert logs.status_code == 429
             assert client.get(f"{url}/api/v1/deployments/{deployment}",
                               headers=tokens.headers("bob")).status_code == 200  # fmt: skip
+
+
+def test_a_stream_whose_client_left_frees_its_slot(
+    devstack_env: dict[str, str], tokens: Tokens, tmp_path: Path
+) -> None:
+    """A client that goes away from a followed log or an event stream of a deployment waiting
+    at its gate (nothing will change for hours) gets its slot back, not at the workflow's end."""
+    with (
+        serving(devstack_env, tokens, tmp_path, streams_per_user=2, streams_total=10) as api,
+        live(api) as url,
+    ):
+        deployment = api.at_gate("alice")
+        base = f"{url}/api/v1/deployments/{deployment}"
+        headers = tokens.headers("alice")
+
+        def opened(path: str) -> int:
+            with httpx.Client(timeout=60) as client, client.stream(
+                "GET", f"{base}{path}", headers=headers
+            ) as answer:  # fmt: skip
+                return answer.status_code  # and the client leaves
+
+        with httpx.Client(timeout=60) as held, ExitStack() as streams:
+            for path in ("/logs?follow=true", "/events"):
+                answer = streams.enter_context(held.stream("GET", f"{base}{path}", headers=headers))
+                assert answer.status_code == 200
+            assert opened("/events") == 429
+        # Both clients left: their slots come back while the deployment still waits.
+        wait_for("the slots of the clients that left",
+                 lambda: opened("/logs?follow=true") == 200, timeout=30, interval=0.5)  # fmt: skip
+        assert api.get(deployment)["state"] == "waiting"

@@ -4,9 +4,9 @@ A stream relays a blocking iterator (the engine's log follow, its workflow watch
 worker-thread call. On the server's default worker threads some forty followers would starve
 every other route; here a stream's calls go through a limiter of their own, and each open stream
 holds a slot: a caller with `streams_per_user` streams open, or a server with `streams_total`,
-is answered 429 until one ends. A slot is freed once its response has ended, which for a client
-that went away is when the blocked call returns (the next line, the watch's timeout or the end
-of the workflow): until then a thread is still busy for it, and the count says so.
+is answered 429 until one ends. When a client goes away, its stream is cancelled: the engine's
+blocking read is woken (`backends.Cancel`), so the thread and the slot are free at once, not at
+the next line or the end of the workflow.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import anyio
 import anyio.to_thread
 
 from ..errors import RollwayError
+from ..workflows.backends import Cancel
 
 T = TypeVar("T")
 
@@ -58,12 +59,18 @@ class Streams:
         if self.open[caller] <= 0:
             del self.open[caller]
 
-    async def relay(self, items: Iterator[T]) -> AsyncIterator[T]:
-        """The items of a blocking iterator, each fetched on a thread of the streams' limiter."""
+    async def relay(self, items: Iterator[T], cancel: Cancel) -> AsyncIterator[T]:
+        """The items of a blocking iterator, each fetched on a thread of the streams' limiter;
+        `cancel` (which `items` was opened with) wakes the thread when the client goes away."""
         if self._limiter is None:  # created on the event loop, where anyio wants it
             self._limiter = anyio.CapacityLimiter(self.total)
-        while True:
-            item = await anyio.to_thread.run_sync(next, items, _END, limiter=self._limiter)
-            if item is _END:
-                return
-            yield cast(T, item)
+        try:
+            while True:
+                item = await anyio.to_thread.run_sync(
+                    next, items, _END, limiter=self._limiter, abandon_on_cancel=True
+                )
+                if item is _END:
+                    return
+                yield cast(T, item)
+        finally:
+            cancel.cancel()

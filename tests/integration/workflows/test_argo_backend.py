@@ -8,6 +8,7 @@ get, list by label, the watch stream, resume of a suspend node, stop and termina
 from __future__ import annotations
 
 import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -15,6 +16,7 @@ import pytest
 import yaml
 
 from rollway.errors import InvalidInput, NotFound
+from rollway.workflows.backends import Cancel
 from rollway.workflows.backends.argo import ArgoBackend
 from rollway.workflows.render import rendered
 from rollway.workflows.templates import EXECUTOR_SERVICE_ACCOUNT, SERVICE_ACCOUNT
@@ -118,6 +120,35 @@ def test_stop_ends_a_suspended_workflow(backend: ArgoBackend) -> None:
     backend.stop(name)
     done = wait_for("stopped", lambda: (wf := backend.get(name)).finished and wf, timeout=120)
     assert done.phase == "Failed"
+
+
+def test_a_cancelled_watch_or_follow_ends_at_once(backend: ArgoBackend) -> None:
+    """A reader that went away cancels: the threads blocked on Argo's streams of a workflow
+    that does not change (suspended) end, rather than at the workflow's end."""
+    name = f"gate-{uuid.uuid4().hex[:8]}"
+    backend.submit("rollway-test-gate", {}, labels={}, name=name)
+    wait_for("suspended", lambda: backend.get(name).suspended, timeout=120)
+    cancel, seen = Cancel(), []
+    readers = [
+        threading.Thread(target=lambda: seen.extend(backend.watch(name, None, cancel))),
+        threading.Thread(
+            target=lambda: seen.extend(backend.logs(name, follow=True, cancel=cancel))
+        ),
+    ]
+    for reader in readers:
+        reader.start()
+    wait_for("the watch's first answer", lambda: seen, timeout=60)
+    for reader in readers:
+        reader.join(timeout=2)
+        assert reader.is_alive(), "a stream of an unchanging workflow ended by itself"
+
+    cancel.cancel()
+
+    for reader in readers:
+        reader.join(timeout=60)  # a guard against waiting forever, not a measurement
+        assert not reader.is_alive()
+    assert not backend.get(name).finished
+    backend.stop(name)
 
 
 def test_bad_input_is_refused(backend: ArgoBackend, devstack_env: dict[str, str]) -> None:

@@ -10,6 +10,7 @@ import anyio.to_thread
 import pytest
 
 from rollway.apiserver.streams import Streams, TooManyStreams
+from rollway.workflows.backends import Cancel
 
 
 def test_a_caller_gets_as_many_streams_as_allowed_then_429() -> None:
@@ -55,7 +56,7 @@ def test_a_blocked_stream_does_not_hold_the_default_worker_threads() -> None:
         received: list[str] = []
 
         async def follow() -> None:
-            async for item in streams.relay(blocking()):
+            async for item in streams.relay(blocking(), Cancel()):
                 received.append(item)
 
         async with anyio.create_task_group() as tasks:
@@ -71,3 +72,32 @@ def test_a_blocked_stream_does_not_hold_the_default_worker_threads() -> None:
         return received
 
     assert anyio.run(scenario) == ["first", "second"]
+
+
+def test_a_relay_whose_client_left_wakes_its_thread_and_frees_it() -> None:
+    """Cancelling the relay (its client went away) cancels the engine's stream, which wakes the
+    thread blocked in it; the streams' one thread then serves the next stream."""
+    cancel, woken = Cancel(), threading.Event()
+
+    def blocking() -> Iterator[str]:
+        yield "first"
+        cancel.on_cancel(woken.set)  # as the Argo backend shuts its socket down
+        woken.wait()
+
+    async def scenario() -> list[str]:
+        streams = Streams(per_user=1, total=1)
+
+        async def follow() -> None:
+            async for _ in streams.relay(blocking(), cancel):
+                pass
+
+        with anyio.fail_after(60):  # a guard against waiting forever, not a measurement
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(follow)
+                while not cancel._wake:
+                    await anyio.sleep(0.01)
+                tasks.cancel_scope.cancel()
+            return [item async for item in streams.relay(iter(["next"]), Cancel())]
+
+    assert anyio.run(scenario) == ["next"]
+    assert cancel.cancelled and woken.is_set()

@@ -12,6 +12,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy.orm import Session
 
 from ...errors import EngineUnavailable
+from ...workflows.backends import Cancel
 from ..deps import ContextDep, PrincipalDep, StreamSlot, VisibleDeployment
 from ..models import FINISHED
 from ..problems import Problem
@@ -126,12 +127,13 @@ async def deployment_logs(
 ) -> StreamingResponse:
     """The steps' log lines: text/plain `<step>: <line>`, or NDJSON when Accept asks for it."""
     lines: Iterator[str] = iter(())
+    cancel = Cancel()
     if deployment.workflow is not None:
-        lines = ctx.backend.logs(deployment.workflow, node=step, follow=follow)
+        lines = ctx.backend.logs(deployment.workflow, node=step, follow=follow, cancel=cancel)
     if NDJSON in request.headers.get("accept", ""):
-        return StreamingResponse(streams.relay(_ndjson(lines)), media_type=NDJSON)
+        return StreamingResponse(streams.relay(_ndjson(lines), cancel), media_type=NDJSON)
     text = (f"{line}\n" for line in lines)
-    return StreamingResponse(streams.relay(text), media_type="text/plain")
+    return StreamingResponse(streams.relay(text, cancel), media_type="text/plain")
 
 
 @router.get(
@@ -151,7 +153,9 @@ async def watch_deployment(
     yield ServerSentEvent(event="status", data=snapshot, id="0")
     if deployment.workflow is not None and snapshot.state not in FINISHED:
         seq = 0
-        async for workflow in streams.relay(ctx.backend.watch(deployment.workflow, timeout)):
+        cancel = Cancel()
+        changes = ctx.backend.watch(deployment.workflow, timeout, cancel)
+        async for workflow in streams.relay(changes, cancel):
             seq += 1
             progress = Progress(
                 id=deployment.id,

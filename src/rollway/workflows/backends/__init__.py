@@ -3,6 +3,6 @@
 Both implement `Backend`; `from_settings` picks one from configuration.
 """
 
-from .base import Backend, NodeStatus, WorkflowStatus, from_settings
+from .base import Backend, Cancel, NodeStatus, WorkflowStatus, from_settings
 
-__all__ = ["Backend", "NodeStatus", "WorkflowStatus", "from_settings"]
+__all__ = ["Backend", "Cancel", "NodeStatus", "WorkflowStatus", "from_settings"]

@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import socket
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from typing import Any, TypeVar
 
 from ...errors import (
@@ -23,7 +25,7 @@ from ...errors import (
     UpstreamError,
 )
 from ...pipeline import validate_arguments
-from .base import NodeStatus, WorkflowStatus
+from .base import Cancel, NodeStatus, WorkflowStatus
 from .image_pull import pull_failure
 
 T = TypeVar("T")
@@ -143,14 +145,17 @@ class ArgoBackend:
 
     # -- streams through httpx ---------------------------------------------------------------
 
-    def watch(self, name: str, timeout: float | None = None) -> Iterator[WorkflowStatus]:
+    def watch(
+        self, name: str, timeout: float | None = None, cancel: Cancel | None = None
+    ) -> Iterator[WorkflowStatus]:
         from hera.workflows.models import Workflow
 
         yield (current := self.get(name))
         if current.finished:
             return
         params = {"listOptions.fieldSelector": f"metadata.name={name}"}
-        for event in self._stream(f"/api/v1/workflow-events/{self.namespace}", params, timeout):
+        events = self._stream(f"/api/v1/workflow-events/{self.namespace}", params, timeout, cancel)
+        for event in events:
             wf = event.get("object")
             if wf:
                 status = _status(Workflow(**wf))
@@ -159,7 +164,9 @@ class ArgoBackend:
                     return
                 yield status
 
-    def logs(self, name: str, node: str | None = None, follow: bool = False) -> Iterator[str]:
+    def logs(
+        self, name: str, node: str | None = None, follow: bool = False, cancel: Cancel | None = None
+    ) -> Iterator[str]:
         params: dict[str, str] = {"logOptions.container": "main"}
         if follow:
             params["logOptions.follow"] = "true"
@@ -167,7 +174,7 @@ class ArgoBackend:
         steps = {pod: n.name for n in wf.nodes for pod in n.pods}
         path = f"/api/v1/workflows/{self.namespace}/{name}/log"
         if node is None:
-            for entry in self._stream(path, params, None):
+            for entry in self._stream(path, params, None, cancel):
                 if not _executor_line(entry):
                     pod = entry.get("podName", "")
                     yield f"{steps.get(pod, pod)}: {entry.get('content', '')}"
@@ -180,19 +187,30 @@ class ArgoBackend:
             options = {**params, "podName": pod}
             if not last:
                 options.pop("logOptions.follow", None)
-            for entry in self._stream(path, options, None):
+            for entry in self._stream(path, options, None, cancel):
                 if not _executor_line(entry):
                     yield f"{match.name}: {entry.get('content', '')}"
 
     def _stream(
-        self, path: str, params: Mapping[str, str], timeout: float | None
+        self,
+        path: str,
+        params: Mapping[str, str],
+        timeout: float | None,
+        cancel: Cancel | None = None,
     ) -> Iterator[dict[str, Any]]:
+        """Argo Server's newline-delimited JSON stream at `path`; ends at `timeout` seconds of
+        silence, or at once when `cancel` is cancelled (its socket is shut down)."""
         import httpx
 
         headers = {"Authorization": self.token} if self.token else {}
+        if cancel and cancel.cancelled:
+            return
+        extensions = {"trace": _waker(cancel)} if cancel else {}
         try:
-            with httpx.stream("GET", self.url + path, params=params, headers=headers,
-                              verify=self.verify, timeout=httpx.Timeout(10, read=timeout)) as resp:  # fmt: skip
+            with httpx.Client(verify=self.verify) as client, client.stream(
+                "GET", self.url + path, params=params, headers=headers,
+                timeout=httpx.Timeout(10, read=timeout), extensions=extensions,
+            ) as resp:  # fmt: skip
                 if resp.status_code >= 400:
                     resp.read()
                     raise _error(resp.status_code, resp.text, path)
@@ -202,6 +220,8 @@ class ArgoBackend:
         except httpx.ReadTimeout:
             return
         except httpx.HTTPError as err:
+            if cancel and cancel.cancelled:
+                return
             raise self._unreachable(err) from None
 
     def _call(self, what: str, call: Callable[[], T]) -> T:
@@ -216,6 +236,20 @@ class ArgoBackend:
 
     def _unreachable(self, err: Exception) -> EngineUnavailable:
         return EngineUnavailable(f"Argo Server at {self.url} unreachable ({type(err).__name__})")
+
+
+def _waker(cancel: Cancel) -> Callable[[str, dict[str, Any]], None]:
+    """An httpcore trace hook: once connected, cancelling shuts the socket down, which ends a
+    read blocked even before the answer's headers (Argo Server sends a followed log's headers
+    with its first line). Shutting down, not closing: a close does not wake a read on Linux."""
+
+    def trace(event: str, info: dict[str, Any]) -> None:
+        if event == "connection.connect_tcp.complete" and info.get("return_value") is not None:
+            sock = info["return_value"].get_extra_info("socket")
+            if sock is not None:
+                cancel.on_cancel(partial(sock.shutdown, socket.SHUT_RDWR))
+
+    return trace
 
 
 def _executor_line(entry: Mapping[str, Any]) -> bool:

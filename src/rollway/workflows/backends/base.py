@@ -2,13 +2,45 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from typing import Literal, Protocol
 
 Phase = Literal["Pending", "Running", "Succeeded", "Failed", "Error"]
 NodePhase = Literal["Pending", "Running", "Succeeded", "Failed", "Error", "Skipped", "Omitted"]
 FINISHED = frozenset({"Succeeded", "Failed", "Error"})
+
+
+class Cancel:
+    """Ends a blocking stream (a followed log, a watch) from another thread: when its reader
+    went away, the thread waiting for the next item must not wait on for hours. A stream
+    registers how to wake it (shut its socket down); a polling loop reads `cancelled`."""
+
+    def __init__(self) -> None:
+        self.cancelled = False
+        self._lock = threading.Lock()
+        self._wake: list[Callable[[], None]] = []
+
+    def on_cancel(self, wake: Callable[[], None]) -> None:
+        """Run `wake` when cancelled (at once if it already is)."""
+        with self._lock:
+            if not self.cancelled:
+                self._wake.append(wake)
+                return
+        _quietly(wake)
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled, wake, self._wake = True, self._wake, []
+        for each in wake:
+            _quietly(each)
+
+
+def _quietly(wake: Callable[[], None]) -> None:
+    with contextlib.suppress(OSError):
+        wake()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,11 +124,17 @@ class Backend(Protocol):
     def retry(self, name: str) -> None:
         """Re-run the failed part of a finished workflow, keeping what succeeded."""
 
-    def watch(self, name: str, timeout: float | None = None) -> Iterator[WorkflowStatus]:
-        """Yield the workflow each time it changes, until it finishes or `timeout` passes."""
+    def watch(
+        self, name: str, timeout: float | None = None, cancel: Cancel | None = None
+    ) -> Iterator[WorkflowStatus]:
+        """Yield the workflow each time it changes, until it finishes, `timeout` passes or
+        `cancel` is cancelled."""
 
-    def logs(self, name: str, node: str | None = None, follow: bool = False) -> Iterator[str]:
-        """Log lines of a workflow's steps (of one node if given), as `<node>: <line>`."""
+    def logs(
+        self, name: str, node: str | None = None, follow: bool = False, cancel: Cancel | None = None
+    ) -> Iterator[str]:
+        """Log lines of a workflow's steps (of one node if given), as `<node>: <line>`; a
+        followed log ends when `cancel` is cancelled."""
 
 
 def from_settings(engine: str, **options: object) -> Backend:

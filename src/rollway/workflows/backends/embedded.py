@@ -11,7 +11,7 @@ import yaml
 
 from ...errors import InvalidInput, NotFound
 from ..engine import Engine, WorkflowSpec, parse
-from .base import NodeStatus, WorkflowStatus
+from .base import Cancel, NodeStatus, WorkflowStatus
 
 #: The repository's rendered templates; installs point ROLLWAY_TEMPLATES_DIR elsewhere.
 DEFAULT_TEMPLATES = Path(__file__).resolve().parents[4] / "workflow-templates"
@@ -121,11 +121,15 @@ class EmbeddedBackend:
     def retry(self, name: str) -> None:
         self.engine.retry(name)
 
-    def watch(self, name: str, timeout: float | None = None) -> Iterator[WorkflowStatus]:
-        return (_status(wf) for wf in self.engine.watch(name, timeout))
+    def watch(
+        self, name: str, timeout: float | None = None, cancel: Cancel | None = None
+    ) -> Iterator[WorkflowStatus]:
+        return (_status(wf) for wf in self.engine.watch(name, timeout, cancel))
 
-    def logs(self, name: str, node: str | None = None, follow: bool = False) -> Iterator[str]:
-        return self.engine.logs(name, node, follow)
+    def logs(
+        self, name: str, node: str | None = None, follow: bool = False, cancel: Cancel | None = None
+    ) -> Iterator[str]:
+        return self.engine.logs(name, node, follow, cancel)
 
 
 def _status(wf: Mapping[str, Any]) -> WorkflowStatus:

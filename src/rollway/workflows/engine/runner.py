@@ -30,6 +30,14 @@ from .spec import Template, WorkflowSpec
 
 FINAL = {"Succeeded", "Failed", "Error", "Skipped", "Omitted"}
 FAILED = {"Failed", "Error"}
+#: Seconds a follower waits for a change before it looks again (at a log file, a cancel).
+POLL = 0.5
+
+
+class Cancelled(Protocol):
+    """A reader's cancel of a stream (`backends.Cancel`): a follower stops once it is set."""
+
+    cancelled: bool
 
 
 class SecretSource(Protocol):
@@ -180,8 +188,11 @@ class Engine:
         run.start()
         return run.snapshot()
 
-    def watch(self, name: str, timeout: float | None = None) -> Iterator[dict[str, Any]]:
-        """Yield a snapshot now and after every change, until the workflow finishes."""
+    def watch(
+        self, name: str, timeout: float | None = None, cancel: Cancelled | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Yield a snapshot now and after every change, until the workflow finishes (or the
+        timeout passes, or the reader cancels)."""
         run = self._run(name)
         deadline = None if timeout is None else time.monotonic() + timeout
         seen = -1
@@ -189,17 +200,24 @@ class Engine:
             with self._cond:
                 while run.state["version"] == seen:
                     left = None if deadline is None else deadline - time.monotonic()
-                    if left is not None and left <= 0:
+                    if (left is not None and left <= 0) or (cancel and cancel.cancelled):
                         return
-                    self._cond.wait(timeout=left if left is not None else 5.0)
+                    self._cond.wait(timeout=min(left if left is not None else 5.0, POLL))
                 seen = run.state["version"]
                 snap = run.snapshot()
             yield snap
             if snap["phase"] not in ("Running", "Pending"):
                 return
 
-    def logs(self, name: str, node: str | None = None, follow: bool = False) -> Iterator[str]:
-        """Lines of the steps' logs as `<step>: <line>`; with follow, until the workflow ends."""
+    def logs(
+        self,
+        name: str,
+        node: str | None = None,
+        follow: bool = False,
+        cancel: Cancelled | None = None,
+    ) -> Iterator[str]:
+        """Lines of the steps' logs as `<step>: <line>`; with follow, until the workflow ends
+        (or the reader cancels)."""
         run = self._run(name)
         offsets: dict[str, int] = {}
         while True:
@@ -217,10 +235,10 @@ class Engine:
                 offsets[entry["id"]] = offsets.get(entry["id"], 0) + len(complete)
                 for line in complete.decode(errors="replace").splitlines():
                     yield f"{entry['name']}: {line}"
-            if not follow or finished:
+            if not follow or finished or (cancel and cancel.cancelled):
                 return
             with self._cond:
-                self._cond.wait(timeout=0.5)
+                self._cond.wait(timeout=POLL)
 
     # -- internals ---------------------------------------------------------------------------
 
