@@ -256,12 +256,14 @@ def test_everything_the_templates_reference_is_provided(chart: HelmChart) -> Non
 
 def test_the_exit_handler_reports_to_this_release(chart: HelmChart) -> None:
     """callback-url is the chart's own Service; the token comes from Keycloak as the API server
-    reaches it, for the client in rollway-callback. Only the notification webhooks (the API
-    server's, from notifications.*) stay unprovided among the optional references."""
+    reaches it, for the client in rollway-callback; the webhooks from notifications.webhooks.
+    Every optional reference of the templates is provided."""
     # A registry on plain HTTP: its URL is the last optional setting the templates read.
     registry = {**SITE["registry"], "url": "http://harbor.acme.internal:8080"}
+    hooks = ["https://chat.acme.internal/a", "https://b.example/h"]
     objects = render(chart, {**SITE, "registry": registry, "platformSecrets": CREDENTIALS,
-                             "service": {"port": 8080}})  # fmt: skip
+                             "service": {"port": 8080},
+                             "notifications": {"webhooks": hooks}})  # fmt: skip
     platform = objects.one("ConfigMap", "rollway-platform")["data"]
     service = objects.one("Service", "rollway-apiserver")
     assert platform["callback-url"] == f"http://rollway-apiserver.{NAMESPACE}.svc:8080"
@@ -272,10 +274,11 @@ def test_the_exit_handler_reports_to_this_release(chart: HelmChart) -> None:
                and o["type"] == "Opaque"}  # fmt: skip
     assert secrets[CALLBACK_SECRET] == {"client-id": "rollway-ci",
                                         "client-secret": "ci-client-secret"}  # fmt: skip
+    assert secrets["rollway-notifications"] == {"webhooks": ",".join(hooks)}
     for template in stored_templates().values():
         missing = [ref for ref in value_refs(template, "secretKeyRef", optional=True)
                    if ref[1] not in secrets.get(ref[0], {})]  # fmt: skip
-        assert missing == [("rollway-notifications", "webhooks")], missing
+        assert missing == [], missing
         for configmap, key in value_refs(template, "configMapKeyRef", optional=True):
             assert configmap == "rollway-platform" and key in platform, (configmap, key)
 
@@ -369,8 +372,6 @@ def config_as_settings(data: dict[str, str], monkeypatch: pytest.MonkeyPatch) ->
 def test_configmap_is_what_the_settings_class_reads(
     chart: HelmChart, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rollway.apiserver.settings import Settings
-
     values = {
         **SITE,
         "keycloak": {"url": "http://keycloak.sso.svc:8080", "realm": "delivery",
@@ -378,7 +379,6 @@ def test_configmap_is_what_the_settings_class_reads(
         "registry": {"host": "harbor.acme.internal", "project": "apps",
                      "url": "https://harbor-core.harbor.svc"},
         "chartDefaults": {"repo": "https://gitea.acme.internal/platform/charts.git"},
-        "notifications": {"webhooks": ["https://chat.acme.internal/a", "https://b.example/h"]},
         "apiserver": {"extraConfig": {"ROLLWAY_SYNC_INTERVAL": "2.5"}},
     }  # fmt: skip
     data = render(chart, values).one("ConfigMap", "rollway-apiserver")["data"]
@@ -399,16 +399,40 @@ def test_configmap_is_what_the_settings_class_reads(
     assert (settings.registry, settings.image_project) == ("harbor.acme.internal", "apps")
     assert settings.base_image == "docker.io/library/eclipse-temurin:21-jre"
     assert settings.sync_interval == 2.5
-    # Keys the Settings class does not define are read elsewhere (or by later settings).
+    assert settings.chart_repo == "https://gitea.acme.internal/platform/charts.git"
+
+
+#: Where the API server's process reads settings from besides Settings: everything but the CLI
+#: and the pipeline's steps, which run elsewhere.
+SERVER_CODE = [path for path in (REPO / "src" / "rollway").rglob("*.py")
+               if path.parent.name not in ("cli", "commands", "view", "steps")]  # fmt: skip
+
+
+@pytest.mark.parametrize("example", [None, *examples()], ids=lambda e: e.name if e else "defaults")
+def test_every_setting_the_chart_gives_the_api_server_is_read(
+    chart: HelmChart, example: Path | None
+) -> None:
+    """No dead setting: each ROLLWAY_* of the API server's ConfigMap and environment is a Settings
+    field, read by the server's code (NAME or NAME_FILE), or expanded into another variable by the
+    kubelet (`$(NAME)`)."""
+    from rollway.apiserver.settings import Settings
+
+    proc = chart.run("template", RELEASE, "--namespace", NAMESPACE, values={**SITE},
+                     files=[example] if example else [])  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    objects = Rendered(doc for doc in yaml.safe_load_all(proc.stdout) if doc)
+    env = env_of(objects)
+    given = set(objects.one("ConfigMap", "rollway-apiserver")["data"]) | set(env)
+    code = "\n".join(path.read_text() for path in SERVER_CODE)
     fields = {f"ROLLWAY_{name.upper()}" for name in Settings.model_fields}
-    assert set(data) - fields == {
-        "ROLLWAY_CLI_CLIENT_ID",  # the CLI's client, shown to users
-        "ROLLWAY_REGISTRY_URL",  # rollway.image.registry.registry_url
-        "ROLLWAY_CHART_REPO", "ROLLWAY_CHART_PATH", "ROLLWAY_CHART_REF",
-        "ROLLWAY_NOTIFY_WEBHOOKS",  # rollway.steps.report
-    } - fields  # fmt: skip
-    assert data["ROLLWAY_NOTIFY_WEBHOOKS"] == "https://chat.acme.internal/a,https://b.example/h"
-    assert data["ROLLWAY_CLI_CLIENT_ID"] == "rollway-cli"
+    expanded = " ".join(str(e.get("value", "")) for e in env.values())
+
+    def read(name: str) -> bool:
+        return (name in fields or f'"{name.removesuffix("_FILE")}"' in code
+                or f"$({name})" in expanded)  # fmt: skip
+
+    unread = sorted(n for n in given if n.startswith("ROLLWAY_") and not read(n))
+    assert unread == [], f"settings the API server never reads: {unread}"
 
 
 def test_defaults_make_valid_settings(chart: HelmChart, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -454,9 +478,8 @@ def test_production_example(chart: HelmChart) -> None:
     assert ingress["rules"][0]["http"]["paths"][0]["backend"]["service"] == {
         "name": "rollway-apiserver", "port": {"name": "http"}
     }  # fmt: skip
-    assert env_of(objects)["ROLLWAY_NOTIFY_WEBHOOKS"]["valueFrom"]["secretKeyRef"] == {
-        "name": "rollway-webhooks", "key": "webhooks"
-    }  # fmt: skip
+    hooks = objects.one("Secret", "rollway-notifications")["stringData"]
+    assert hooks == {"webhooks": "https://chat.acme.internal/hooks/deployments"}
     assert env_of(objects)["HTTPS_PROXY"]["value"] == "http://proxy.acme.internal:3128"
     registry = objects.one("Secret", "rollway-registry")
     assert registry["stringData"] == {"username": "robot$rollway", "password": "registry-password"}
