@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from tests.e2e.browser import PHONE, chromium, confirm, output_dir, sign_in
+from tests.e2e.conftest import logins
 from tests.e2e.flow import HELLO, PROD, Api, Kube, at_gate, deployment_id, reaches, settled
-from tests.helpers import wait_for
+from tests.helpers import free_port, wait_for
 from tests.integration.cli.harness import ApiServer, Cli, status
 
 pytestmark = pytest.mark.integration
@@ -261,3 +262,39 @@ def test_reject_with_a_comment_abort_and_rollback_from_the_page(
     page.goto(f"{base}/ui/audit")  # no session here, none at Keycloak: the login form again
     page.wait_for_url("**/realms/**")
     expect(page.locator("#password")).to_be_visible()
+
+
+def test_a_lost_stream_reconnects_and_a_lost_session_goes_through_login_and_back(
+    browser: Browser, devstack_env: dict[str, str], tmp_path: Path, app_name: str,
+) -> None:  # fmt: skip
+    """An API server of the test's own, killed and started again under an open page: the page
+    says it is reconnecting, and since the restart forgot its session, it signs in again
+    (Keycloak's session is still open: no form) and comes back to the same deployment."""
+    server = ApiServer(devstack_env, tmp_path / "server", free_port()).start()
+    page: Page | None = None
+    try:
+        api = Api(devstack_env, server.url)
+        api.register_gated(app_name, devstack_env["ROLLWAY_CHART_REPO"])
+        alice = logins(server.url, devstack_env, tmp_path)("alice")
+        alice.ok("deploy", app_name, "--env", "dev", "--artifact", f"{HELLO}:1.0.0", "--wait")
+        alice.ok("upgrade", app_name, "--env", "dev", "--version", "1.1.0", "--wait")
+        waiting = at_gate(alice, app_name, "--env", "dev")
+        page = sign_in(browser, server.url, "alice", devstack_env["DEVSTACK_USER_PASSWORD"],
+                       f"/ui/deployments/{waiting}")  # fmt: skip
+        stream = page.locator(".stream")
+        expect(stream).to_have_text("Live")
+        page.evaluate("window.before = true")
+        server.kill9()
+        expect(stream).to_have_text("Reconnecting…")
+        server.start()
+        # A new document (through Keycloak, which still knows her), on the same page, live.
+        page.wait_for_function(
+            "() => window.before === undefined && "
+            "document.querySelector('.stream')?.textContent === 'Live'"
+        )
+        assert page.url == f"{server.url}/ui/deployments/{waiting}"
+        expect(page.locator("#state")).to_contain_text("waiting")
+    finally:
+        if page is not None:
+            page.context.close()  # its event stream would hold the server's shutdown
+        server.stop()

@@ -25,6 +25,8 @@ function h(tag, attrs, ...children) {
 const badge = (text) => h("span", { class: `badge ${TONE[text] || ""}` }, text || "—");
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
 const link = (href, text) => h("a", { href }, text);
+// `repository@sha256:0123456789ab…`: enough to tell revisions apart (the full one in the title).
+const shortImage = (image) => image.replace(/^.*\/([^/]+@sha256:[0-9a-f]{12})[0-9a-f]+$/, "$1…");
 const say = (text) => { document.getElementById("status").textContent = text; };
 
 class Problem extends Error {
@@ -175,7 +177,7 @@ function rolloutView(r) {
         .map((c, i) => h("th", { scope: "col", class: i === 3 ? "wide" : "" }, c)))),
       h("tbody", {}, r.revisions.map((rev) => h("tr", {},
         h("td", {}, `${rev.revision} (${rev.hash})`), h("td", {}, badge(rev.status)),
-        h("td", {}, `${rev.ready}/${rev.desired}`), h("td", { class: "wide" }, rev.images.join(" ")),
+        h("td", {}, `${rev.ready}/${rev.desired}`), h("td", { class: "wide", title: rev.images.join(" ") }, rev.images.map(shortImage).join(" ")),
         h("td", {}, rev.pods.map((p) => `${p.name} ${p.status}`).join(", ") || "—"),
         h("td", {}, rev.deploymentId ? link(`/ui/deployments/${rev.deploymentId}`, rev.deploymentId) : "—")))))));
 }
@@ -275,8 +277,21 @@ function follow(id, show, indicator) {
     if (FINISHED.has(now.state)) indicator.textContent = "Finished";
     else follow(id, show, indicator); // the stream's own time limit: keep following
   });
-  source.addEventListener("error", () => { indicator.textContent = "Reconnecting…"; });
+  source.addEventListener("error", () => {
+    indicator.textContent = "Reconnecting…";
+    if (source.readyState === EventSource.CLOSED) retry(id, show, indicator);
+  });
   addEventListener("pagehide", () => source.close(), { once: true });
+}
+
+// The browser gives up on a stream the server refused (it may have restarted and forgotten the
+// session): ask the API, which sends the user through login and back when that is it, and
+// follow again shortly after.
+function retry(id, show, indicator) {
+  setTimeout(async () => {
+    try { await api(`/deployments/${id}`); } catch { /* still unreachable: try again */ }
+    follow(id, show, indicator);
+  }, 2000);
 }
 
 function approvalView(d) {
