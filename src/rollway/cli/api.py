@@ -34,7 +34,14 @@ STREAM_TIMEOUT = httpx.Timeout(30.0, connect=10.0, read=None)
 class Api:
     """One command's client of the API: its session's bearer token, errors as Rollway errors."""
 
-    def __init__(self, session: Session, flags: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        flags: Mapping[str, str],
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        """`transport`: httpx's hook for another way to the server (tests answer in-process)."""
         self.session = session
         #: API field → the CLI flag it came from, to name it in errors.
         self.flags = flags
@@ -46,6 +53,7 @@ class Api:
             # command's time. HTTPS verifies as always; redirects are not followed, so a
             # plain-HTTP client never ends up talking TLS.
             verify=not session.server.startswith("http://"),
+            transport=transport,
         )
 
     def get(self, path: str, **params: Any) -> Any:
