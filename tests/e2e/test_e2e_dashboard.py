@@ -21,6 +21,9 @@ pytestmark = pytest.mark.integration
 #: How long a deployment may take to finish in the page (ms): bounded, with room for a busy CI.
 DEPLOYMENT_TIMEOUT = 240_000
 GREEN = ("Succeeded", "Skipped", "Omitted")
+#: The page's form controls that no label names (for screen readers), as `id`s.
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
+    .filter((el) => el.labels.length === 0 && !el.getAttribute('aria-label')).map((el) => el.id)"""
 
 if TYPE_CHECKING := False:
     from playwright.sync_api import Browser, Page
@@ -99,12 +102,20 @@ def test_alice_signs_in_upgrades_and_watches_the_steps_turn_green(
     # A value the API refuses: its problem detail shows next to the field, nothing starts.
     version = page.get_by_label("Version").first
     version.fill("1.1.0{{x}}")
-    page.get_by_role("form", name=f"Upgrade {app_name} in dev").get_by_role("button").click()
+    page.get_by_role("form", name=f"Upgrade {app_name} in dev").get_by_role(
+        "button", name="Upgrade"
+    ).click()
     confirm(page)
     expect(page.locator("#version-dev-error")).to_contain_text("version")
     expect(version).to_have_attribute("aria-invalid", "true")
+    assert page.evaluate(UNLABELLED) == []
     page.get_by_label("Version").first.fill("1.1.0")
-    page.get_by_role("form", name=f"Upgrade {app_name} in dev").get_by_role("button").click()
+    form = page.get_by_role("form", name=f"Upgrade {app_name} in dev")
+    form.get_by_role("button", name="Preview plan").click()
+    plan = page.get_by_role("region", name="Plan")
+    expect(plan).to_contain_text(f"{HELLO}:1.1.0 → 1.1.0")
+    expect(plan.get_by_label("Manifest diff")).to_contain_text("+++ rendered/Rollout/")
+    form.get_by_role("button", name="Upgrade").click()
     said = confirm(page)
     assert f"Upgrade {app_name} in dev to version 1.1.0" in said
     page.wait_for_url("**/ui/deployments/*")
@@ -190,6 +201,9 @@ def test_bob_approves_from_his_inbox_and_carol_sees_no_action_buttons(
     carol.locator("#state").get_by_text("succeeded").wait_for()
     expect(carol.locator("main button")).to_have_text(["Show logs"])
     carol.screenshot(path=shots / "deployment-viewer-phone.png", full_page=True)
+    assert carol.evaluate(
+        "document.documentElement.scrollWidth <= innerWidth"
+    )  # no sideways scroll
     forged = carol.evaluate("""async (id) => {
         const post = (headers) => fetch(`/api/v1/deployments/${id}/abort`,
                                         {method: 'POST', headers}).then((r) => r.status);

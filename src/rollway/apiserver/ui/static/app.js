@@ -207,7 +207,21 @@ function envActions(app, env, rollout) {
     }
   } },
   h("label", { for: version.id }, "Version", version), h("label", { for: strategy.id }, "Strategy", strategy),
+  h("button", { type: "button", async onclick() {
+    error.textContent = "";
+    preview.replaceChildren(h("p", {}, "Planning…"));
+    const body = { kind: "upgrade", env, version: version.value.trim() };
+    if (strategy.value) body.strategy = strategy.value;
+    try {
+      preview.replaceChildren(planView(await api(`/apps/${app}/deployments?dryRun=true`, { method: "POST", body })));
+    } catch (err) {
+      preview.replaceChildren();
+      error.textContent = err.message;
+      version.setAttribute("aria-invalid", "true");
+    }
+  } }, "Preview plan"),
   h("button", { type: "submit", class: "primary" }, "Upgrade"));
+  const preview = h("div", { class: "plan", "aria-live": "polite" });
   const buttons = rollout ? h("div", { class: "actions" },
     action("Roll back", `Roll ${app} in ${env} back to the previous revision: its pods take the traffic again.`,
       async () => {
@@ -215,7 +229,24 @@ function envActions(app, env, rollout) {
         return { detail: `${app} in ${env}: rolled back to revision ${done.restoredRevision}` };
       },
       { danger: true, after: () => route() })) : null;
-  return h("div", {}, form, error, buttons);
+  return h("div", {}, form, error, preview, buttons);
+}
+
+// What a deployment would do (the API's dry run): nothing is recorded or submitted.
+function planView(p) {
+  const changes = p.manifests.changes || {};
+  const facts = [
+    ["Artifact", p.artifact.error || `${p.artifact.coordinates} → ${p.artifact.version}`],
+    ["Image", p.image.error || `${p.image.action} ${p.image.repository}${p.image.digest ? `@${p.image.digest}` : ""}`],
+    ["Strategy", `${p.strategy.name}: ${p.strategy.steps.join(", ")}`],
+    ["Approval", p.approvalRequired ? "required" : "not required"],
+    ["Window", p.window.open ? "open" : `closed until ${when(p.window.nextOpening)}`],
+    ["Objects", p.manifests.error || Object.entries(changes).map(([k, v]) => `${v.length} ${k}`).join(", ")],
+    ["Blocked by", p.blockedBy],
+  ];
+  return h("section", { "aria-label": "Plan" }, h("h3", {}, "Plan (dry run: nothing started)"),
+    h("dl", { class: "facts" }, facts.filter(([, v]) => v).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+    p.manifests.diff ? h("pre", { tabindex: "0", "aria-label": "Manifest diff" }, p.manifests.diff) : null);
 }
 
 function deploymentTable(items) {
