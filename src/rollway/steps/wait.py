@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -31,7 +32,8 @@ UNTIL = {
 @outputs.option
 def command(namespace: str, name: str, timeout: float, until: str, outputs_dir: Path) -> None:
     """Wait for the Rollout's phase; Degraded or the timeout fail with the rollout's message."""
-    from ..rollouts import RolloutDegraded, RolloutInfo, wait_for_phase
+    from ..rollouts import RolloutDegraded, RolloutInfo, load_api, wait_for_phase
+    from ..rollouts.verdicts import analysis_reason
 
     def report(info: RolloutInfo) -> None:
         outputs.emit(
@@ -56,6 +58,11 @@ def command(namespace: str, name: str, timeout: float, until: str, outputs_dir: 
             None, namespace, name, until=UNTIL[until], timeout=timeout, on_change=progress
         )
     except RolloutDegraded as err:
-        report(err.info)  # the workflow still records where the rollout stopped
+        # An analysis that stopped the rollout says why in its judge's words, when it has them.
+        reason = analysis_reason(load_api(), namespace, name)
+        info = dataclasses.replace(err.info, message=reason) if reason else err.info
+        report(info)  # the workflow still records where the rollout stopped
+        if reason:
+            raise RolloutDegraded(info) from None
         raise
     report(info)

@@ -1,13 +1,15 @@
 """The canary judge on real pods: the real Argo Rollouts controller measures Rollway's judge
 (a `web` metric calling the API server with a client-credentials token), which compares the
-canary revision with the stable one in Prometheus while traffic flows to both. A bad release
-is aborted with no human action while the stable version keeps answering; a good one is
-promoted."""
+new revision with the stable one in Prometheus while traffic flows to both. A bad release is
+aborted with no human action while the stable version keeps answering, as a canary step and as
+a blue-green pre-promotion analysis; a good one is promoted; Prometheus away pauses for a
+human."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from devstack.components.prometheus import Prometheus
 from devstack.stack import Context, up
 from rollway.analysis.template import JudgeClient, judge_step, judge_template
 from rollway.rollouts import RolloutDegraded, load_api, wait_for_phase
-from tests.helpers import wait_for
+from tests.helpers import free_port, wait_for
 from tests.integration.analysis.hello_pods import SCRAPED, config_map_name, jar_config_map, pod_spec
 from tests.integration.analysis.load import Load
 from tests.integration.apiserver.conftest import (
@@ -31,6 +33,7 @@ from tests.integration.apiserver.conftest import (
     in_namespaces,
     unique_prefix,
 )
+from tests.integration.steps.step_runner import run as run_step
 from tests.projects import admitted
 
 pytestmark = [pytest.mark.integration, pytest.mark.real_pods]
@@ -49,37 +52,68 @@ def stack(devstack: Context) -> Context:
     return devstack
 
 
-@pytest.fixture
-def judge_server(
-    stack: Context, devstack_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[LiveServer, str]]:
-    """A live API server reading the devstack's Prometheus, with hello registered; and the
-    namespace of hello's dev environment, created as an admin would."""
-    monkeypatch.setenv("ROLLWAY_PROMETHEUS_URL", Prometheus().endpoint(stack))
-    backend, prefix = engine(devstack_env, tmp_path / "engine"), unique_prefix()
-    tokens = Tokens(devstack_env)
+@contextmanager
+def judging(env: dict[str, str], state: Path) -> Iterator[tuple[LiveServer, str]]:
+    """A live API server (its judge reads ROLLWAY_PROMETHEUS_URL), with hello registered; and
+    the namespace of hello's dev environment, created as an admin would."""
+    backend, prefix = engine(env, state / "engine"), unique_prefix()
+    tokens = Tokens(env)
     with (
-        database(tmp_path) as url,
-        cleanup(backend, devstack_env, prefix),
-        LiveServer(devstack_env, url, backend) as server,
+        database(state) as url,
+        cleanup(backend, env, prefix),
+        LiveServer(env, url, backend) as server,
     ):
         call = server.caller(tokens)
         spec = admitted(call, in_namespaces(HELLO, prefix), "hello")
         answer = call("dave", "POST", "/api/v1/apps", json=spec)
         assert answer.status_code == 201, answer.text
         namespace = next(e["namespace"] for e in spec["environments"] if e["name"] == "dev")
-        core = client.CoreV1Api(load_api(devstack_env["KUBECONFIG"]))
+        core = client.CoreV1Api(load_api(env["KUBECONFIG"]))
         core.create_namespace({"metadata": {"name": namespace}})
         yield server, namespace
 
 
-def rollout(version: str, steps: list[dict[str, Any]]) -> dict[str, Any]:
+@pytest.fixture
+def judge_server(
+    stack: Context, devstack_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[LiveServer, str]]:
+    monkeypatch.setenv("ROLLWAY_PROMETHEUS_URL", Prometheus().endpoint(stack))
+    with judging(devstack_env, tmp_path) as served:
+        yield served
+
+
+@pytest.fixture
+def blind_judge_server(
+    stack: Context, devstack_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[LiveServer, str]]:
+    """The judge's Prometheus does not answer: nothing listens on its port."""
+    monkeypatch.setenv("ROLLWAY_PROMETHEUS_URL", f"http://127.0.0.1:{free_port()}")
+    with judging(devstack_env, tmp_path) as served:
+        yield served
+
+
+#: Per strategy: the Service that serves the stable version, the one that reaches the new
+#: version, and the strategy with the judge (template `name`) in its analysis.
+SERVICES = {"canary": (f"{APP}-stable", f"{APP}-canary"),
+            "bluegreen": (f"{APP}-active", f"{APP}-preview")}  # fmt: skip
+
+
+def strategy(kind: str, name: str) -> dict[str, Any]:
+    old, new = SERVICES[kind]
+    if kind == "canary":
+        steps = [{"setWeight": 50}, {"analysis": judge_step(name)}]
+        return {"canary": {"stableService": old, "canaryService": new, "steps": steps}}
+    # Blue-green: the judge runs before the switch, on the preview pods against the active ones.
+    return {"blueGreen": {"activeService": old, "previewService": new,
+                          "prePromotionAnalysis": judge_step(name)}}  # fmt: skip
+
+
+def rollout(version: str, strategy: dict[str, Any]) -> dict[str, Any]:
     template = {"metadata": {"labels": LABELS, "annotations": SCRAPED}, "spec": pod_spec(version)}
-    canary = {"stableService": f"{APP}-stable", "canaryService": f"{APP}-canary", "steps": steps}
     return {
         "apiVersion": f"{GROUP}/{VERSION}", "kind": "Rollout", "metadata": {"name": APP},
         "spec": {"replicas": 2, "selector": {"matchLabels": LABELS}, "template": template,
-                 "strategy": {"canary": canary}},
+                 "strategy": strategy},
     }  # fmt: skip
 
 
@@ -89,10 +123,11 @@ def service(name: str) -> dict[str, Any]:
 
 
 def release(
-    env: dict[str, str], server: LiveServer, namespace: str, version: str
+    env: dict[str, str], server: LiveServer, namespace: str, version: str, kind: str = "canary"
 ) -> tuple[client.ApiClient, Load, dict[str, Any]]:
-    """The app at STABLE with the judge attached, then updated to `version` under traffic;
-    returns the API client, the load (still running) and the first Rollout's view."""
+    """The app at STABLE with the judge attached, then updated to `version` under traffic to
+    both Services (the stable one first); returns the API client, the load (still running) and
+    the first Rollout's stable hash."""
     api = load_api(env["KUBECONFIG"])
     core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
     for v in {STABLE, version}:
@@ -109,14 +144,13 @@ def release(
                 "metadata": {"name": judge["name"]},
                 "spec": {"args": judge["args"], "metrics": judge["metrics"]}}  # fmt: skip
     custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "analysistemplates", template)
-    for name in (f"{APP}-stable", f"{APP}-canary"):
+    for name in SERVICES[kind]:
         core.create_namespaced_service(namespace, service(name))
-    steps = [{"setWeight": 50}, {"analysis": judge_step(judge["name"])}]
     custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "rollouts",
-                                           rollout(STABLE, steps))  # fmt: skip
+                                           rollout(STABLE, strategy(kind, judge["name"])))  # fmt: skip
     first = wait_for_phase(api, namespace, APP, until={"Healthy"}, timeout=180)
     urls = [f"http://{core.read_namespaced_service(n, namespace).spec.cluster_ip}:8080/"
-            for n in (f"{APP}-stable", f"{APP}-canary")]  # fmt: skip
+            for n in SERVICES[kind]]  # fmt: skip
     for url in urls:  # kube-proxy has programmed both new Services
         wait_for(f"{url} answering", lambda url=url: Load.answer(url).status == 200, timeout=30)
     load = Load(urls, per_second=10, limit=WINDOW + 240).__enter__()
@@ -137,11 +171,12 @@ def judgement(api: client.ApiClient, namespace: str) -> dict[str, Any]:
     return dict(json.loads(metric["measurements"][-1]["value"]))
 
 
-def test_a_bad_canary_is_aborted_by_the_judge_while_stable_keeps_answering(
-    judge_server: tuple[LiveServer, str], devstack_env: dict[str, str]
+@pytest.mark.parametrize("kind", ["canary", "bluegreen"])
+def test_a_bad_release_is_aborted_by_the_judge_while_stable_keeps_answering(
+    judge_server: tuple[LiveServer, str], devstack_env: dict[str, str], tmp_path: Path, kind: str
 ) -> None:
     server, namespace = judge_server
-    api, load, first = release(devstack_env, server, namespace, "1.0.1")
+    api, load, first = release(devstack_env, server, namespace, "1.0.1", kind)
     try:
         with pytest.raises(RolloutDegraded, match="RolloutAborted") as caught:
             wait_for_phase(api, namespace, APP, until={"Healthy"}, timeout=WINDOW + 180)
@@ -154,10 +189,16 @@ def test_a_bad_canary_is_aborted_by_the_judge_while_stable_keeps_answering(
     assert "(canary) vs 0.0% (baseline), p < 0.001" in verdict["reason"]
     errors = next(m for m in verdict["metrics"] if m["name"] == "error-rate")
     assert errors["outcome"] == "fail" and errors["effectSize"] > 0.9
-    stable_url, canary_url = load.urls
+    # The pipeline's wait-rollout step fails with the judge's words, not the controller's.
+    step = run_step(devstack_env, tmp_path / "wait", "wait-rollout", "--namespace", namespace,
+                  "--name", APP, "--timeout", "60")  # fmt: skip
+    assert step.exit_code != 0
+    assert f"rollout '{APP}' is Degraded: {verdict['reason']}" in step.stderr
+    assert step.outputs["message"] == verdict["reason"]
+    stable_url, new_url = load.urls
     stable = load.of(stable_url)
     assert stable and {(a.status, a.body) for a in stable} == {(200, f"hello {STABLE}")}
-    assert any(a.status == 500 for a in load.of(canary_url))
+    assert any(a.status == 500 for a in load.of(new_url))
 
 
 def test_a_good_canary_passes_the_judge_and_is_promoted_without_a_human(
@@ -174,3 +215,38 @@ def test_a_good_canary_passes_the_judge_and_is_promoted_without_a_human(
     assert verdict["verdict"] == "pass", verdict["reason"]
     assert {m["outcome"] for m in verdict["metrics"]} == {"pass"}
     assert all(m["canary"]["count"] >= 4 for m in verdict["metrics"])
+
+
+def test_prometheus_away_pauses_the_rollout_for_a_human_never_a_silent_pass(
+    blind_judge_server: tuple[LiveServer, str], devstack_env: dict[str, str]
+) -> None:
+    server, namespace = blind_judge_server
+    api, load, first = release(devstack_env, server, namespace, "1.0.1")
+    try:
+        paused = wait_for_phase(api, namespace, APP, until={"Paused"}, timeout=WINDOW + 180)
+        # Paused before the analysis ran says nothing: wait for the judge's measurement.
+        verdict = wait_for("the judge's measurement", lambda: measured(api, namespace),
+                           timeout=WINDOW + 120)  # fmt: skip
+        paused = wait_for_phase(api, namespace, APP, until={"Paused"}, timeout=30)
+    finally:
+        load.__exit__()
+    assert verdict["verdict"] == "inconclusive"
+    assert verdict["reason"] == "analysis inconclusive: Prometheus did not answer: ConnectError"
+    assert paused.stable_hash == first["stable_hash"] != paused.current_hash
+    assert run_phase(api, namespace) == "Inconclusive"
+
+
+def measured(api: client.ApiClient, namespace: str) -> dict[str, Any] | None:
+    runs = client.CustomObjectsApi(api).list_namespaced_custom_object(
+        GROUP, VERSION, namespace, "analysisruns")["items"]  # fmt: skip
+    for run in runs:
+        for metric in run.get("status", {}).get("metricResults", []):
+            if metric.get("measurements") and metric["measurements"][-1].get("value"):
+                return dict(json.loads(metric["measurements"][-1]["value"]))
+    return None
+
+
+def run_phase(api: client.ApiClient, namespace: str) -> str:
+    (run,) = client.CustomObjectsApi(api).list_namespaced_custom_object(
+        GROUP, VERSION, namespace, "analysisruns")["items"]  # fmt: skip
+    return str(run["status"]["phase"])
