@@ -189,7 +189,9 @@ def test_bob_approves_from_his_inbox_and_carol_sees_no_action_buttons(
     assert new != active  # the preview took the traffic
     page.goto(page.url.split("/ui/")[0] + f"/ui/apps/{app_name}")
     prod = page.get_by_role("region", name="Environment prod")
-    expect(prod.get_by_role("row").filter(has_text=new)).to_contain_text("active")
+    serving = prod.get_by_role("row").filter(has_text=new)
+    expect(serving).to_contain_text("active")
+    expect(serving).to_contain_text(f"{HELLO}:1.1.0 · jar sha256 ")  # its provenance
     page.screenshot(path=shots / "application.png", full_page=True)
 
     # carol, a viewer: the same pages, no way to act; the API refuses her forged request.

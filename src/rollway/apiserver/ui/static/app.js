@@ -150,7 +150,7 @@ async function appPage(name) {
     return h("section", { "aria-labelledby": `env-${env.name}` },
       h("h2", { id: `env-${env.name}` }, `Environment ${env.name}`,
         env.policy?.approvalRequired ? h("span", { class: "muted" }, " (approval required)") : null),
-      rollout ? rolloutView(rollout) : h("p", {}, "No Rollout in the cluster yet."),
+      rollout ? rolloutView(rollout, await provenance(rollout)) : h("p", {}, "No Rollout in the cluster yet."),
       deployer ? envActions(name, env.name, rollout) : null);
   }));
   render(`Application ${name}`,
@@ -159,7 +159,17 @@ async function appPage(name) {
     h("h2", {}, "Deployments"), deploymentTable(deployments.items));
 }
 
-function rolloutView(r) {
+// Each revision's provenance, from the deployment that made it: jar, its sha256, chart commit.
+async function provenance(rollout) {
+  const ids = [...new Set(rollout.revisions.map((rev) => rev.deploymentId).filter(Boolean))];
+  const found = await Promise.all(ids.map((id) => api(`/deployments/${id}`).catch(() => null)));
+  return new Map(found.filter(Boolean).map((d) => [d.id, d.provenance]));
+}
+
+const provenanceText = (p) => (p ? [p.coordinates, p.jarSha256 && `jar sha256 ${p.jarSha256.slice(0, 12)}…`,
+  p.chartCommit && `chart ${p.chartCommit.slice(0, 10)}`].filter(Boolean).join(" · ") : "—");
+
+function rolloutView(r, provenances) {
   const weight = r.strategy === "canary" && r.setWeight !== null
     ? `${r.actualWeight ?? "?"}% (set ${r.setWeight}%)` : null;
   return h("div", { class: "rollout" },
@@ -173,13 +183,14 @@ function rolloutView(r) {
       r.pauseReasons.length ? [h("dt", {}, "Paused"), h("dd", {}, r.pauseReasons.join(", "))] : []),
     h("div", { class: "scroll" }, h("table", {},
       h("caption", { class: "muted" }, "Revisions, ReplicaSets and pods"),
-      h("thead", {}, h("tr", {}, ["Revision", "Status", "Ready", "Image", "Pods", "Deployment"]
-        .map((c, i) => h("th", { scope: "col", class: i === 3 ? "wide" : "" }, c)))),
+      h("thead", {}, h("tr", {}, ["Revision", "Status", "Ready", "Image", "Pods", "Deployment", "Provenance"]
+        .map((c, i) => h("th", { scope: "col", class: i === 3 || i === 6 ? "wide" : "" }, c)))),
       h("tbody", {}, r.revisions.map((rev) => h("tr", {},
         h("td", {}, `${rev.revision} (${rev.hash})`), h("td", {}, badge(rev.status)),
         h("td", {}, `${rev.ready}/${rev.desired}`), h("td", { class: "wide", title: rev.images.join(" ") }, rev.images.map(shortImage).join(" ")),
         h("td", {}, rev.pods.map((p) => `${p.name} ${p.status}`).join(", ") || "—"),
-        h("td", {}, rev.deploymentId ? link(`/ui/deployments/${rev.deploymentId}`, rev.deploymentId) : "—")))))));
+        h("td", {}, rev.deploymentId ? link(`/ui/deployments/${rev.deploymentId}`, rev.deploymentId) : "—"),
+        h("td", { class: "wide" }, provenanceText(provenances.get(rev.deploymentId)))))))));
 }
 
 function envActions(app, env, rollout) {
