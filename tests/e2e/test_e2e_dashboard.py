@@ -285,8 +285,11 @@ def test_a_lost_stream_reconnects_and_a_lost_session_goes_through_login_and_back
 ) -> None:  # fmt: skip
     """An API server of the test's own, killed and started again under an open page: the page
     says it is reconnecting, and since the restart forgot its session, it signs in again
-    (Keycloak's session is still open: no form) and comes back to the same deployment."""
-    server = ApiServer(devstack_env, tmp_path / "server", free_port()).start()
+    (Keycloak's session is still open: no form) and comes back to the same deployment. The
+    server refreshes the session's access token at every call (a margin as long as the token's
+    life): the page keeps working without ever going back through login for it."""
+    env = {**devstack_env, "ROLLWAY_UI_REFRESH_MARGIN": "100000"}
+    server = ApiServer(env, tmp_path / "server", free_port()).start()
     page: Page | None = None
     try:
         api = Api(devstack_env, server.url)
@@ -297,8 +300,14 @@ def test_a_lost_stream_reconnects_and_a_lost_session_goes_through_login_and_back
         waiting = at_gate(alice, app_name, "--env", "dev")
         page = sign_in(browser, server.url, "alice", devstack_env["DEVSTACK_USER_PASSWORD"],
                        f"/ui/deployments/{waiting}")  # fmt: skip
+        logins_seen: list[str] = []
+        page.on("request", lambda r: logins_seen.append(r.url) if "/ui/login" in r.url else None)
+        page.goto(f"{server.url}/ui/apps/{app_name}")  # each of its calls refreshes the token
+        expect(page.get_by_role("region", name="Environment dev")).to_contain_text("Paused")
+        page.goto(f"{server.url}/ui/deployments/{waiting}")
         stream = page.locator(".stream")
         expect(stream).to_have_text("Live")
+        assert logins_seen == []
         page.evaluate("window.before = true")
         server.kill9()
         expect(stream).to_have_text("Reconnecting…")

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     ui_client_id: str = "rollway-dashboard"
     #: Seconds a dashboard session lasts without a request.
     ui_session_idle: float = Field(default=1800.0, gt=0)
+    #: Seconds before its expiry at which a session's access token is refreshed, not sent.
+    ui_refresh_margin: float = Field(default=20.0, ge=0)
     #: Least seconds between two JWKS downloads (attempts, failed or not) for unknown key ids.
     oidc_jwks_refresh_interval: float = Field(default=10.0, ge=0)
 

@@ -40,7 +40,8 @@ def install(app: FastAPI, ctx: Context) -> None:
     assert settings.keycloak_url is not None and settings.oidc_issuer is not None
     token_url = (f"{settings.keycloak_url.rstrip('/')}/realms/{settings.keycloak_realm}"
                  "/protocol/openid-connect/token")  # fmt: skip
-    sessions = Sessions(TokenEndpoint(token_url, settings.ui_client_id), settings.ui_session_idle)
+    endpoint = TokenEndpoint(token_url, settings.ui_client_id)
+    sessions = Sessions(endpoint, settings.ui_session_idle, settings.ui_refresh_margin)
     app.add_middleware(SessionBearer, sessions=sessions)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     app.include_router(_router(ctx, sessions), include_in_schema=False)

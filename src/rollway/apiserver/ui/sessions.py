@@ -18,8 +18,6 @@ from typing import Any
 
 import httpx
 
-#: Seconds before expiry at which an access token is refreshed instead of sent.
-REFRESH_MARGIN = 20.0
 #: Most sessions (and pending logins) kept; the least recently used go first.
 MAX_SESSIONS = 10_000
 #: Seconds a login may take between the redirect to Keycloak and the callback.
@@ -111,8 +109,8 @@ class TokenEndpoint:
 class Sessions:
     """Signed-in browsers by session id, and logins under way by their `state`."""
 
-    def __init__(self, endpoint: TokenEndpoint, idle: float) -> None:
-        self.endpoint, self.idle = endpoint, idle
+    def __init__(self, endpoint: TokenEndpoint, idle: float, refresh_margin: float) -> None:
+        self.endpoint, self.idle, self.refresh_margin = endpoint, idle, refresh_margin
         self._sessions: OrderedDict[str, Session] = OrderedDict()
         self._logins: OrderedDict[str, PendingLogin] = OrderedDict()
 
@@ -155,7 +153,7 @@ class Sessions:
         if session is None:
             return None
         async with session.lock:
-            if session.tokens.access_expires - REFRESH_MARGIN > time.time():
+            if session.tokens.access_expires - self.refresh_margin > time.time():
                 return session.tokens.access
             try:
                 session.tokens = await self.endpoint.refresh(session.tokens)
