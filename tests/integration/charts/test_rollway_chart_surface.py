@@ -17,9 +17,9 @@ def routed(values: dict[str, Any], helm: HelmChart) -> dict[str, str]:
     return {p["path"]: p["pathType"] for p in ingress["rules"][0]["http"]["paths"]}
 
 
-def test_the_ingress_routes_the_api_and_its_documentation_but_not_metrics(chart: HelmChart) -> None:  # noqa: F811
+def test_the_ingress_routes_api_docs_and_dashboard_not_metrics(chart: HelmChart) -> None:  # noqa: F811
     assert routed({"ingress": INGRESS}, chart) == {
-        "/api/": "Prefix", "/openapi.json": "Exact", "/docs": "Exact"
+        "/api/": "Prefix", "/openapi.json": "Exact", "/docs": "Exact", "/ui": "Prefix"
     }  # fmt: skip
 
 
@@ -32,3 +32,9 @@ def test_the_allowed_clients_reach_the_api_server(chart: HelmChart) -> None:  # 
     config = objects.one("ConfigMap", "rollway-apiserver")["data"]
     assert json.loads(config["ROLLWAY_OIDC_ALLOWED_CLIENTS"]) == ["rollway-cli", "jenkins"]
     assert {"configMapRef": {"name": "rollway-apiserver"}} in container(objects)["envFrom"]
+
+
+def test_the_dashboards_client_reaches_the_api_server(chart: HelmChart) -> None:  # noqa: F811
+    config = render(chart, {}).one("ConfigMap", "rollway-apiserver")["data"]
+    assert config["ROLLWAY_UI_CLIENT_ID"] == "rollway-dashboard"
+    assert "rollway-dashboard" in json.loads(config["ROLLWAY_OIDC_ALLOWED_CLIENTS"])

@@ -94,8 +94,11 @@ function action(label, text, call, { comment = false, danger = false, after } = 
   } }, label);
 }
 
-async function rolesOf(project) {
-  try { return new Set((await api(`/projects/${project}`)).yourRoles); } catch { return new Set(); }
+const roleCache = new Map(); // per page: a project's roles are asked for once
+function rolesOf(project) {
+  if (!roleCache.has(project))
+    roleCache.set(project, api(`/projects/${project}`).then((p) => new Set(p.yourRoles), () => new Set()));
+  return roleCache.get(project);
 }
 
 // -- pages ----------------------------------------------------------------------------------
@@ -369,12 +372,12 @@ function deploymentActions(d, roles, me) {
 }
 
 async function approvalsPage() {
-  const [waiting, me] = await Promise.all([api("/deployments?state=waiting&limit=200"), whoami()]);
+  const [waiting, apps, me] = await Promise.all([api("/deployments?state=waiting&limit=200"),
+    api("/apps"), whoami()]);
+  const projectOf = new Map(apps.items.map((a) => [a.name, a.project]));
   const mine = [];
-  for (const d of waiting.items) {
-    const app = await api(`/apps/${d.app}`);
-    if (d.createdBy !== me && (await rolesOf(app.project)).has("approver")) mine.push(d);
-  }
+  for (const d of waiting.items)
+    if (d.createdBy !== me && (await rolesOf(projectOf.get(d.app))).has("approver")) mine.push(d);
   render("Approvals", mine.length
     ? h("div", {}, h("p", {}, `${mine.length} deployment(s) wait for you.`), deploymentTable(mine))
     : h("p", {}, "Nothing waits for your approval."));
@@ -425,6 +428,7 @@ const ROUTES = [
 
 async function route() {
   if (live) live.close();
+  roleCache.clear();
   await whoami();
   for (const [pattern, page] of ROUTES) {
     const found = location.pathname.match(pattern);
