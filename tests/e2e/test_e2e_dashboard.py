@@ -94,6 +94,12 @@ def test_alice_signs_in_upgrades_and_watches_the_steps_turn_green(
     expect(row.filter(has_text="dev")).to_contain_text("1.0.0")
     expect(row.filter(has_text="prod")).to_contain_text("not deployed")
     page.screenshot(path=shots / "applications.png", full_page=True)
+    page.get_by_label("Filter").fill(f"prod {app_name}")  # every word, anywhere in the row
+    expect(page.locator("tbody tr:visible")).to_have_count(1)
+    expect(page.locator("tbody tr:visible")).to_contain_text("not deployed")
+    page.get_by_label("Filter").fill(f"{app_name} nothing-like-this")
+    expect(page.locator("tbody tr:visible")).to_have_count(0)
+    page.get_by_label("Filter").fill("")
 
     assert 0 < sum(sizes) < 300_000, sizes  # the page, its script and styles
     page.get_by_role("link", name=app_name).first.click()
@@ -197,6 +203,10 @@ def test_bob_approves_from_his_inbox_and_carol_sees_no_action_buttons(
     # carol, a viewer: the same pages, no way to act; the API refuses her forged request.
     carol = open_as("carol", f"/ui/apps/{app_name}", viewport=PHONE)
     carol.get_by_role("region", name="Environment prod").get_by_role("table").wait_for()
+    carol.keyboard.press("Tab")  # the keyboard's first stop skips to the content
+    assert carol.evaluate("document.activeElement.textContent") == "Skip to content"
+    carol.keyboard.press("Enter")
+    assert carol.evaluate("document.activeElement.id") == "main"
     expect(carol.locator("main button")).to_have_count(0)
     expect(carol.locator("main form")).to_have_count(0)
     carol.goto(carol.url.split("/ui/")[0] + f"/ui/deployments/{waiting}")

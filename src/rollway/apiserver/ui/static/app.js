@@ -124,16 +124,16 @@ async function appsPage() {
         "Deployed by", "When"].map((c, i) => h("th", { scope: "col", class: i > 4 ? "wide" : "" }, c)))),
       h("tbody", {}, list.flatMap((app) => app.environments.map((env) => {
         const d = latest.get(`${app.name}/${env.name}`);
-        return h("tr", { "data-search": [app.name, env.name, d?.version, d?.createdBy, d?.state].join(" ") },
+        return h("tr", { "data-search": [app.name, env.name, d?.version, d?.createdBy, d?.state].filter(Boolean).join(" ") },
           h("td", {}, link(`/ui/apps/${app.name}`, app.name)), h("td", {}, env.name),
           h("td", {}, d ? link(`/ui/deployments/${d.id}`, d.version) : "not deployed"),
           h("td", {}, d?.strategy || "—"), h("td", {}, d ? badge(d.state) : "—"),
           h("td", { class: "wide" }, d?.createdBy || "—"), h("td", { class: "wide" }, when(d?.createdAt)));
       })))))));
   search.addEventListener("input", () => {
-    const needle = search.value.trim().toLowerCase();
+    const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
     for (const row of main.querySelectorAll("tr[data-search]"))
-      row.hidden = needle !== "" && !row.dataset.search.toLowerCase().includes(needle);
+      row.hidden = !words.every((w) => row.dataset.search.toLowerCase().includes(w));
   });
   render("Applications", h("form", { class: "inline", role: "search", onsubmit: (e) => e.preventDefault() },
     h("label", { for: "filter" }, "Filter", search)),
