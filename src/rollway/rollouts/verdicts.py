@@ -19,29 +19,43 @@ STOPPED = {"Failed", "Error", "Inconclusive"}
 NOT_PASSED = {"fail", "marginal", "inconclusive"}
 
 
-def judged_reason(runs: Iterable[Mapping[str, Any]], rollout: str) -> str | None:
-    """The reason of the newest judgement that did not pass, among the AnalysisRuns of
-    `rollout` that stopped it."""
+def owned_runs(runs: Iterable[Mapping[str, Any]], rollout: str) -> list[Mapping[str, Any]]:
+    """The AnalysisRuns of `rollout`, newest first."""
     owned = [
         run for run in runs
         if any(ref.get("kind") == "Rollout" and ref.get("name") == rollout
                for ref in run.get("metadata", {}).get("ownerReferences") or ())
     ]  # fmt: skip
     owned.sort(key=lambda run: str(run["metadata"].get("creationTimestamp", "")), reverse=True)
-    for run in owned:
-        status = run.get("status") or {}
-        if status.get("phase") not in STOPPED:
-            continue
-        for metric in status.get("metricResults") or ():
-            for measurement in reversed(metric.get("measurements") or ()):
-                reason = _reason(measurement.get("value"))
-                if reason:
-                    return reason
+    return owned
+
+
+def judgement(run: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The newest judgement recorded in a run's measurements, if a judge measured it."""
+    for metric in (run.get("status") or {}).get("metricResults") or ():
+        for measurement in reversed(metric.get("measurements") or ()):
+            value = _judgement(measurement.get("value"))
+            if value is not None:
+                return value
     return None
 
 
-def analysis_reason(api: ApiClient, namespace: str, rollout: str) -> str | None:
-    """judged_reason over the namespace's AnalysisRuns; None when they cannot be read."""
+def judged_reason(runs: Iterable[Mapping[str, Any]], rollout: str) -> str | None:
+    """The reason of the newest judgement that did not pass, among the AnalysisRuns of
+    `rollout` that stopped it."""
+    for run in owned_runs(runs, rollout):
+        status = run.get("status") or {}
+        if status.get("phase") not in STOPPED:
+            continue
+        found = judgement(run)
+        if found and found["verdict"] in NOT_PASSED:
+            reason: str = found["reason"]
+            return reason.splitlines()[0][:500]
+    return None
+
+
+def analysis_runs(api: ApiClient, namespace: str) -> list[Mapping[str, Any]]:
+    """The namespace's AnalysisRuns; none when they cannot be read."""
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
@@ -50,19 +64,24 @@ def analysis_reason(api: ApiClient, namespace: str, rollout: str) -> str | None:
             "argoproj.io", "v1alpha1", namespace, "analysisruns"
         )
     except ApiException:
-        return None
-    items = runs.get("items", []) if isinstance(runs, dict) else []
-    return judged_reason(items, rollout)
+        return []
+    return list(runs.get("items", [])) if isinstance(runs, dict) else []
 
 
-def _reason(value: object) -> str | None:
+def analysis_reason(api: ApiClient, namespace: str, rollout: str) -> str | None:
+    """judged_reason over the namespace's AnalysisRuns."""
+    return judged_reason(analysis_runs(api, namespace), rollout)
+
+
+def _judgement(value: object) -> dict[str, Any] | None:
+    """A measurement value that is a judgement: an object with a verdict and a reason."""
     if not isinstance(value, str) or not value.startswith("{"):
         return None
     try:
-        judgement = json.loads(value)
+        found = json.loads(value)
     except ValueError:
         return None
-    if not isinstance(judgement, dict) or judgement.get("verdict") not in NOT_PASSED:
+    if not isinstance(found, dict) or not isinstance(found.get("verdict"), str):
         return None
-    reason = judgement.get("reason")
-    return reason.splitlines()[0][:500] if isinstance(reason, str) and reason else None
+    reason = found.get("reason")
+    return found if isinstance(reason, str) and reason else None

@@ -195,6 +195,12 @@ def test_a_bad_release_is_aborted_by_the_judge_while_stable_keeps_answering(
     assert step.exit_code != 0
     assert f"rollout '{APP}' is Degraded: {verdict['reason']}" in step.stderr
     assert step.outputs["message"] == verdict["reason"]
+    # The API shows the analysis that stopped it: each metric, canary against baseline.
+    shown = server.caller(Tokens(devstack_env))("alice", "GET",
+                                                 "/api/v1/apps/hello/environments/dev/analysis")  # fmt: skip
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["phase"] == "Failed"
+    assert shown.json()["judgement"] == verdict
     stable_url, new_url = load.urls
     stable = load.of(stable_url)
     assert stable and {(a.status, a.body) for a in stable} == {(200, f"hello {STABLE}")}

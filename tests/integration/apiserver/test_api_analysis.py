@@ -82,3 +82,9 @@ def test_only_callers_with_a_role_in_the_project_may_ask(
     blind: Api, user: str | None, status: int
 ) -> None:
     assert blind.call(user, "POST", PATH, json=BODY).status_code == status
+
+
+def test_an_environment_without_analysis_shows_none(blind: Api) -> None:
+    answer = blind.call("alice", "GET", "/api/v1/apps/hello/environments/dev/analysis")
+    assert answer.status_code == 404, answer.text
+    assert "no analysis of rollout 'hello' in dev" in answer.text

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rollway.rollouts.verdicts import judged_reason
+from rollway.rollouts.verdicts import judged_reason, judgement, owned_runs
 
 REASON = "analysis: error-rate 19.8% (canary) vs 0.2% (baseline), p < 0.001"
 
@@ -50,3 +50,12 @@ def test_plain_metrics_and_passes_leave_the_controllers_message() -> None:
     assert judged_reason([run("Failed", judged("pass"))], "hello") is None
     assert judged_reason([run("Failed", json.dumps({"verdict": "fail"}))], "hello") is None
     assert judged_reason([], "hello") is None
+
+
+def test_the_newest_run_of_a_rollout_and_its_judgement_so_far() -> None:
+    runs = [run("Successful", judged("pass", "analysis passed: score 100/100")),
+            run("Running", "", created="2026-01-02T00:00:00Z"),
+            run("Failed", judged("fail"), owner="payments", created="2026-01-03T00:00:00Z")]  # fmt: skip
+    newest, older = owned_runs(runs, "hello")
+    assert judgement(newest) is None  # still running: nothing measured yet
+    assert judgement(older) == json.loads(judged("pass", "analysis passed: score 100/100"))

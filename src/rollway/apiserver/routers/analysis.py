@@ -1,16 +1,20 @@
-"""`/api/v1/apps/{app}/environments/{env}/analysis/judgements`: the canary judge, called by the
-Argo Rollouts controller's `web` metric provider during an analysis step."""
+"""`/api/v1/apps/{app}/environments/{env}/analysis`: the newest analysis of the environment's
+rollout, and `…/judgements`, the canary judge the Argo Rollouts controller's `web` metric
+provider calls during an analysis step."""
 
 from __future__ import annotations
 
 import dataclasses
 
 from fastapi import APIRouter, Request
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from ...analysis import measure, parse_config
+from ...errors import NotFound
+from ...rollouts.verdicts import analysis_runs, judgement, owned_runs
 from ..deps import ContextDep, PrincipalDep
-from ..schemas.analysis import Judgement, JudgementRequest
+from ..schemas.analysis import AnalysisStatus, Judgement, JudgementRequest
 from ..services import rollouts as rollouts_service
 from .params import AppName, EnvName
 
@@ -41,4 +45,30 @@ async def judge(
             "reason": verdict.reason,
             "metrics": [dataclasses.asdict(m) for m in verdict.metrics],
         }
+    )
+
+
+@router.get("")
+def analysis_status(
+    app: AppName, env: EnvName, ctx: ContextDep, caller: PrincipalDep
+) -> AnalysisStatus:
+    """The newest AnalysisRun of the environment's rollout, with the judge's verdict so far:
+    each metric, canary against baseline."""
+    with ctx.db.read() as session:
+        namespace, name = rollouts_service.target(session, caller, app, env)
+    runs = owned_runs(analysis_runs(ctx.rollouts().api, namespace), name)
+    if not runs:
+        raise NotFound(f"no analysis of rollout '{name}' in {env}", field="path.env")
+    run = runs[0]
+    status = run.get("status") or {}
+    found = judgement(run)
+    try:
+        judged = Judgement.model_validate(found) if found is not None else None
+    except ValidationError:  # a measurement shaped like a judgement, but not Rollway's
+        judged = None
+    return AnalysisStatus(
+        name=str(run["metadata"]["name"]),
+        phase=str(status.get("phase") or "Pending"),
+        message=str(status.get("message") or ""),
+        judgement=judged,
     )

@@ -50,3 +50,13 @@ class Judgement(Model):
     score: float | None
     reason: str
     metrics: list[MetricJudgement]
+
+
+class AnalysisStatus(Model):
+    """The newest analysis of the environment's rollout: its phase as the controller says it,
+    and the judge's verdict so far (None until it has measured)."""
+
+    name: str
+    phase: str
+    message: str
+    judgement: Judgement | None
