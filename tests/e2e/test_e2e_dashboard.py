@@ -333,3 +333,34 @@ def test_a_lost_stream_reconnects_and_a_lost_session_goes_through_login_and_back
         if page is not None:
             page.context.close()  # its event stream would hold the server's shutdown
         server.stop()
+
+
+def test_a_failed_deployment_is_retried_from_its_page(
+    open_as: Callable[..., Page], api: Api, app_name: str, devstack_env: dict[str, str],
+) -> None:  # fmt: skip
+    api.register_gated(app_name, devstack_env["ROLLWAY_CHART_REPO"])
+    started = api.call("alice", "POST", f"/apps/{app_name}/deployments",
+                       json={"env": "dev", "version": "9.9.9"})  # fmt: skip
+    assert started.status_code == 201, started.text
+    page = open_as("alice", f"/ui/deployments/{started.json()['id']}")
+    page.locator("#state").get_by_text("failed").wait_for(timeout=DEPLOYMENT_TIMEOUT)
+    expect(page.get_by_role("main")).to_contain_text("9.9.9")
+    page.evaluate("""() => {
+        window.seenStates = [];
+        new MutationObserver(() => window.seenStates.push(
+            document.getElementById('state')?.textContent || '')).observe(
+            document.getElementById('main'), {subtree: true, childList: true, characterData: true});
+    }""")
+    page.get_by_role("button", name="Retry").click()
+    assert "Run the failed steps" in confirm(page)
+    expect(page.locator("#status")).not_to_contain_text("refused")
+    expect(page.locator("#status")).not_to_be_empty()
+    assert _audit(api, app_name, "alice")[0] == ("retry", 200)
+    # It runs again, live, and fails again for the same reason: the version does not exist.
+    page.wait_for_function(
+        "() => window.seenStates.some((s) => s && !s.includes('failed')) && "
+        "document.getElementById('state')?.textContent.includes('failed')",
+        timeout=DEPLOYMENT_TIMEOUT,
+    )
+    step = page.locator('[data-step="resolve-artifact"]')
+    expect(step).to_have_attribute("data-phase", "Failed")
