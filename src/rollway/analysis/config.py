@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from ..errors import InvalidInput
 from ..validation import dns_label, no_template
+from .promql import check_scoped
 
 Direction = Literal["higher-is-worse", "lower-is-worse"]
 Unit = Literal["ratio", "seconds", ""]
@@ -190,8 +191,9 @@ def _metric(raw: Any, field: str) -> MetricSpec:
 
 
 def validate_query(query: str, field: str) -> str:
-    """A PromQL query the judge can run for either side: one `$selector`, balanced brackets and
-    closed string literals, no Argo template syntax. Prometheus has the last word on the rest."""
+    """A PromQL query the judge can run for either side: balanced brackets, closed string
+    literals, no Argo template syntax, and every series it reads scoped by `$selector`
+    (rollway.analysis.promql). Prometheus has the last word on the rest."""
     no_template(field, query)
     if not query.strip():
         raise InvalidInput("must not be empty", field=field)
@@ -225,6 +227,7 @@ def validate_query(query: str, field: str) -> str:
         raise InvalidInput(f"string literal opened with {quote} is never closed", field=field)
     if stack:
         raise InvalidInput(f"{stack[-1]!r} is never closed", field=field)
+    check_scoped(query, field)
     return query
 
 
