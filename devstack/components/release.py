@@ -30,6 +30,7 @@ from .network import GATEWAY
 from .node import REAL_NODE_LABEL, REAL_NODE_TAINT
 from .platform import for_pods
 from .pod_security import LABELS, admin_namespace
+from .prometheus import Prometheus
 from .registry import Registry
 
 RELEASE = "rollway"
@@ -84,6 +85,8 @@ def values(ctx: Context) -> dict[str, object]:
             "extraConfig": {
                 "ROLLWAY_SYNC_INTERVAL": "1",
                 "ROLLWAY_BOOTSTRAP_PROJECTS": bootstrap_setting(for_pods(git["ROLLWAY_CHART_REPO"])),
+                # The canary judge's Prometheus, on the bridge address pods reach.
+                "ROLLWAY_PROMETHEUS_URL": Prometheus().endpoint(ctx),
             },
             # SQLite on a volume: an upgrade (a new image after a source change) keeps the records.
             "persistence": {"enabled": True},
