@@ -67,6 +67,8 @@ def shared_libraries(programs: Iterable[str]) -> set[str]:
         for line in proc.stdout.splitlines():
             words = line.split()
             if "not found" in line:
+                if (Path(program).parent / words[0]).is_file():
+                    continue  # a wheel's bundled library beside it (auditwheel's `.libs`)
                 raise DevstackError(f"images: {program} needs {words[0]}, which is not installed")
             path = words[2] if len(words) > 2 and words[1] == "=>" else words[0]
             if path.startswith("/"):
