@@ -282,7 +282,9 @@ def test_reject_with_a_comment_abort_and_rollback_from_the_page(
 
     # Signing out ends Keycloak's session too: the next page asks for the password again.
     base = page.url.split("/ui/")[0]
-    page.get_by_role("link", name="Sign out").click()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Signed out")).to_be_visible()
+    page.get_by_role("link", name="Sign in again").click()
     page.wait_for_url("**/realms/**")
     expect(page.locator("#password")).to_be_visible()
     page.goto(f"{base}/ui/audit")  # no session here, none at Keycloak: the login form again

@@ -98,14 +98,15 @@ def _router(ctx: Context, sessions: Sessions) -> APIRouter:
                             secure=request.url.scheme == "https", samesite="lax")  # fmt: skip
         return response
 
-    @router.get("/logout")
-    async def logout(request: Request) -> RedirectResponse:
+    @router.post("/logout")
+    async def logout(request: Request) -> HTMLResponse:
         """End the session here and Keycloak's single sign-on session; the next page asks for
-        the password again."""
+        the password again. A POST: another site's page cannot sign its visitors out (its
+        form would not carry the SameSite=Lax cookie)."""
         ended = sessions.drop(request.cookies.get(COOKIE, ""))
         if ended is not None:
             await sessions.endpoint.logout(ended.tokens)
-        response = RedirectResponse("/ui/", status_code=303, headers=HEADERS)
+        response = _page("Signed out", "You are signed out of Rollway and of Keycloak.", 200)
         response.delete_cookie(COOKIE, path="/")
         return response
 
@@ -135,9 +136,15 @@ def _quote(path: str) -> str:
 
 
 def _login_failed(reason: str) -> HTMLResponse:
+    return _page("Sign-in failed", f"{reason}.", 400)
+
+
+def _page(title: str, text: str, status: int) -> HTMLResponse:
+    """A page of its own (no script): a link to sign in (again) and a line saying why."""
     body = (
-        '<!doctype html><html lang="en"><meta charset="utf-8"><title>Sign-in failed — Rollway'
-        f"</title><main><h1>Sign-in failed</h1><p>{html.escape(reason)}.</p>"
+        f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{title} — Rollway</title>'
+        '<link rel="stylesheet" href="/ui/static/app.css">'
+        f"<main><h1>{title}</h1><p>{html.escape(text)}</p>"
         '<p><a href="/ui/login">Sign in again</a></p></main></html>'
     )
-    return HTMLResponse(body, status_code=400, headers=HEADERS)
+    return HTMLResponse(body, status_code=status, headers=HEADERS)
