@@ -154,8 +154,11 @@ def release(
     for url in urls:  # kube-proxy has programmed both new Services
         wait_for(f"{url} answering", lambda url=url: Load.answer(url).status == 200, timeout=30)
     load = Load(urls, per_second=10, limit=WINDOW + 240).__enter__()
-    patch = {"spec": {"template": {"spec": {"volumes": [
-        {"name": "jar", "configMap": {"name": config_map_name(version)}}]}}}}  # fmt: skip
+    # A new revision even for the same version (as a restart or a config change makes one).
+    patch = {"spec": {"template": {
+        "metadata": {"annotations": {"example.com/release": "2"}},
+        "spec": {"volumes": [{"name": "jar", "configMap": {"name": config_map_name(version)}}]},
+    }}}  # fmt: skip
     custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, "rollouts", APP, patch)
     return api, load, {"stable_hash": first.stable_hash}
 
@@ -207,11 +210,12 @@ def test_a_bad_release_is_aborted_by_the_judge_while_stable_keeps_answering(
     assert any(a.status == 500 for a in load.of(new_url))
 
 
+@pytest.mark.parametrize("version", ["1.1.0", STABLE])  # a good release; the same version again
 def test_a_good_canary_passes_the_judge_and_is_promoted_without_a_human(
-    judge_server: tuple[LiveServer, str], devstack_env: dict[str, str]
+    judge_server: tuple[LiveServer, str], devstack_env: dict[str, str], version: str
 ) -> None:
     server, namespace = judge_server
-    api, load, first = release(devstack_env, server, namespace, "1.1.0")
+    api, load, first = release(devstack_env, server, namespace, version)
     try:
         done = wait_for_phase(api, namespace, APP, until={"Healthy"}, timeout=WINDOW + 180)
     finally:
