@@ -120,7 +120,7 @@ def test_a_missing_version_lists_the_available_ones(env: Quiet, tmp_path: Path) 
     assert isinstance(result.exception, NotFound)
     assert result.exception.field == "coordinates"
     assert "version 9.9.9 of com.example:hello not found" in result.exception.message
-    assert result.exception.message.endswith("available: 1.0.0, 1.1.0, 1.2.0-SNAPSHOT")
+    assert result.exception.message.endswith("available: 1.0.0, 1.0.1, 1.1.0, 1.2.0-SNAPSHOT")
     assert files_in(tmp_path / "artifacts") == []
     assert result.outputs == {}
 
