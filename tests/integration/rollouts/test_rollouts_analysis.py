@@ -118,10 +118,14 @@ def test_bluegreen_post_promotion_analysis(
         with pytest.raises(RolloutDegraded, match="RolloutAborted") as caught:
             wait_for_phase(api, namespace, APP, until={"Healthy"}, timeout=180)
         assert caught.value.info.stable_hash == first.stable_hash
-        # The aborted rollout then sends traffic back to the stable revision.
+        # The aborted rollout then sends traffic back to the stable revision (the Service's
+        # selector first, the Rollout's status after it: both are waited for).
         wait_for(
-            "active Service back on the stable hash",
-            lambda: selector(api, namespace, f"{APP}-active") == first.stable_hash,
+            "active Service and the Rollout's status back on the stable hash",
+            lambda: (
+                selector(api, namespace, f"{APP}-active")
+                == rollouts.get(namespace, APP).active_hash
+                == first.stable_hash
+            ),
         )
-        assert rollouts.get(namespace, APP).active_hash == first.stable_hash
     assert endpoint.hits >= 1
