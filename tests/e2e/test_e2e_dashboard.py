@@ -92,6 +92,7 @@ def test_alice_signs_in_upgrades_and_watches_the_steps_turn_green(
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name=app_name))
     expect(row).to_have_count(2)  # dev and prod
     expect(row.filter(has_text="dev")).to_contain_text("1.0.0")
+    expect(row.filter(has_text="dev")).to_contain_text("Healthy")  # the Rollout's phase
     expect(row.filter(has_text="prod")).to_contain_text("not deployed")
     page.screenshot(path=shots / "applications.png", full_page=True)
     page.get_by_label("Filter").fill(f"prod {app_name}")  # every word, anywhere in the row

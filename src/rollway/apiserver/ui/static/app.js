@@ -110,6 +110,11 @@ async function appsPage() {
     const key = `${d.app}/${d.env}`;
     if (!latest.has(key)) latest.set(key, d);
   }
+  // The Rollout's phase where something was deployed (Healthy, Progressing, Paused, Degraded).
+  const phases = new Map(await Promise.all([...latest.keys()].map(async (key) => {
+    const [app, env] = key.split("/");
+    try { return [key, (await api(`/apps/${app}/environments/${env}/rollout`)).phase]; } catch { return [key, ""]; }
+  })));
   const search = h("input", { type: "search", id: "filter", placeholder: "app, version, user…" });
   const byProject = new Map();
   for (const app of apps.items) {
@@ -120,14 +125,15 @@ async function appsPage() {
     h("h2", {}, `Project ${project}`),
     h("div", { class: "scroll" }, h("table", {},
       h("caption", { class: "muted" }, `Applications of ${project} by environment`),
-      h("thead", {}, h("tr", {}, ["Application", "Environment", "Version", "Strategy", "State",
-        "Deployed by", "When"].map((c, i) => h("th", { scope: "col", class: i > 4 ? "wide" : "" }, c)))),
+      h("thead", {}, h("tr", {}, ["Application", "Environment", "Version", "Strategy", "Rollout",
+        "Deployment", "Deployed by", "When"].map((c, i) => h("th", { scope: "col", class: i > 5 ? "wide" : "" }, c)))),
       h("tbody", {}, list.flatMap((app) => app.environments.map((env) => {
         const d = latest.get(`${app.name}/${env.name}`);
-        return h("tr", { "data-search": [app.name, env.name, d?.version, d?.createdBy, d?.state].filter(Boolean).join(" ") },
+        const phase = phases.get(`${app.name}/${env.name}`);
+        return h("tr", { "data-search": [app.name, env.name, d?.version, d?.createdBy, d?.state, phase].filter(Boolean).join(" ") },
           h("td", {}, link(`/ui/apps/${app.name}`, app.name)), h("td", {}, env.name),
           h("td", {}, d ? link(`/ui/deployments/${d.id}`, d.version) : "not deployed"),
-          h("td", {}, d?.strategy || "—"), h("td", {}, d ? badge(d.state) : "—"),
+          h("td", {}, d?.strategy || "—"), h("td", {}, phase ? badge(phase) : "—"), h("td", {}, d ? badge(d.state) : "—"),
           h("td", { class: "wide" }, d?.createdBy || "—"), h("td", { class: "wide" }, when(d?.createdAt)));
       })))))));
   search.addEventListener("input", () => {
