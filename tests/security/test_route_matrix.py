@@ -113,6 +113,11 @@ ROUTES: dict[tuple[str, str, str], tuple[str, Request]] = {
         f"/api/v1/apps/{t.app}/environments/dev/rollout/history", None)),
     ("POST", "/api/v1/apps/{app}/environments/{env}/rollout/rollback", ""): ("DEPLOY", lambda t: (
         f"/api/v1/apps/{t.app}/environments/dev/rollout/rollback", None)),
+    ("GET", "/api/v1/apps/{app}/environments/{env}/analysis", ""): ("READ", lambda t: (
+        f"/api/v1/apps/{t.app}/environments/dev/analysis", None)),
+    ("POST", "/api/v1/apps/{app}/environments/{env}/analysis/judgements", ""): ("READ", lambda t: (
+        f"/api/v1/apps/{t.app}/environments/dev/analysis/judgements",
+        {"canaryHash": "5d8f7c6b4", "baselineHash": "7f9c8d5b6", "windowSeconds": 300})),
     ("GET", "/api/v1/deployments", ""): (LIST, lambda t: ("/api/v1/deployments", None)),
     ("GET", "/api/v1/deployments", "app"): ("READ", lambda t: (
         f"/api/v1/deployments?app={t.app}", None)),
