@@ -100,9 +100,14 @@ class AnalysisConfig:
     warmup_seconds: int = 30
     #: Seconds between two samples of a metric (the query_range step).
     step_seconds: int = 10
+    #: Seconds each analysis of a release measures, warm-up included.
+    window_seconds: int = 90
 
 
-FIELDS = {"metrics", "passScore", "marginalScore", "alpha", "warmupSeconds", "stepSeconds"}
+FIELDS = {
+    "metrics", "passScore", "marginalScore", "alpha", "warmupSeconds", "stepSeconds",
+    "windowSeconds",
+}  # fmt: skip
 METRIC_FIELDS = {
     "name", "query", "direction", "tolerance", "absoluteTolerance", "critical", "weight", "unit",
 }  # fmt: skip
@@ -141,7 +146,8 @@ def parse_config(raw: Mapping[str, Any] | None, *, field: str = "analysis") -> A
     alpha = _number(raw, "alpha", defaults.alpha, field, low=0, high=0.5, low_open=True)
     warmup = _integer(raw, "warmupSeconds", defaults.warmup_seconds, field, low=0, high=3600)
     step = _integer(raw, "stepSeconds", defaults.step_seconds, field, low=1, high=600)
-    return AnalysisConfig(metrics, pass_score, marginal, alpha, warmup, step)
+    window = _integer(raw, "windowSeconds", defaults.window_seconds, field, low=1, high=86400)
+    return AnalysisConfig(metrics, pass_score, marginal, alpha, warmup, step, window)
 
 
 def _metric(raw: Any, field: str) -> MetricSpec:

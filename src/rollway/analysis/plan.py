@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
+from typing import Any
 
 from ..errors import InvalidInput
-from .config import AnalysisConfig
+from .config import AnalysisConfig, parse_config
 
 
 def minimum_samples(alpha: float) -> int:
@@ -46,6 +48,14 @@ def check_window(config: AnalysisConfig, window_seconds: int, *, field: str) -> 
             field=field,
         )
     return have
+
+
+def validated(raw: Mapping[str, Any] | None, *, field: str) -> AnalysisConfig:
+    """An app's analysis as configured: every field checked, and its window long enough to
+    ever fail a canary (InvalidInput naming the field otherwise)."""
+    config = parse_config(raw, field=field)
+    check_window(config, config.window_seconds, field=f"{field}.windowSeconds")
+    return config
 
 
 @dataclasses.dataclass(frozen=True)

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     #: Prometheus the canary judge reads both sides' metrics from (ROLLWAY_PROMETHEUS_URL);
     #: unset: every judgement is inconclusive, so analyses pause for a human.
     prometheus_url: str | None = None
+    #: Service accounts in this Keycloak group may ask the judge about any app (and do nothing
+    #: else): the Argo Rollouts controller's client (ROLLWAY_JUDGE_GROUP).
+    judge_group: str = "rollway-judges"
     #: Kubeconfig for rollout status and actions; KUBECONFIG or in-cluster when unset.
     kubeconfig: str | None = None
     #: Projects made sure of at startup, as `POST /projects` takes them (a JSON list in

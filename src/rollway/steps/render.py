@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
 import yaml
@@ -29,6 +30,13 @@ from . import outputs
 @click.option("--set", "sets", multiple=True, help="KEY=VALUE as helm --set takes it (repeatable).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--diff", is_flag=True, help="Also compare the objects with the live cluster.")
+@click.option("--env", "env_name", help="The environment (names the judge's route).")
+@click.option(
+    "--analysis-window",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Seconds Rollway's canary judge measures at each analysis; 0: not judged.",
+)
 @outputs.option
 def command(
     chart_dir: Path,
@@ -41,6 +49,8 @@ def command(
     sets: tuple[str, ...],
     out: Path,
     diff: bool,
+    env_name: str | None,
+    analysis_window: int,
     outputs_dir: Path,
 ) -> None:
     """Render the chart with `helm template`; with --diff, diff it against the cluster."""
@@ -55,6 +65,8 @@ def command(
     user = values.from_sets(sets, base=values.from_json(values_json))
     merged = values.build(user, pipeline)
     manifests = render.template(chart_dir, release, namespace, merged)
+    if analysis_window:
+        manifests = judged(manifests, release, env_name, analysis_window)
     write_atomically(out, yaml.safe_dump_all(manifests, sort_keys=False))
     no_pause = why_no_pause(manifests)
     result: dict[str, object] = {
@@ -77,6 +89,19 @@ def command(
         for change in changes:
             click.echo(f"{change.action:>9}  {change.kind}/{change.name}", err=True)
     outputs.emit(result, outputs_dir)
+
+
+def judged(
+    manifests: list[dict[str, Any]], app: str, env: str | None, window_seconds: int
+) -> list[dict[str, Any]]:
+    """The manifests with Rollway's judge placed in the Rollout's strategy."""
+    from ..analysis.placement import JudgeSettings, attach
+
+    if not env:
+        raise click.UsageError("--analysis-window needs --env")
+    dns_label("env", env)
+    settings = JudgeSettings.from_env(os.environ)
+    return attach(manifests, app=app, env=env, window_seconds=window_seconds, settings=settings)
 
 
 def write_atomically(path: Path, text: str) -> None:

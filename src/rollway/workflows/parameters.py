@@ -157,6 +157,13 @@ DEPLOY_PARAMS = ParamSet(
         Param("replicas", "Desired replicas", default="2", check=_int_range(0, 1000)),
         Param("values", "Extra Helm values as a JSON object", default="{}", check=_json_object),
         Param(
+            "analysis-window",
+            "Seconds Rollway's canary judge measures at each analysis (after each canary weight "
+            "step, or before a blue-green switch); 0: the release is not judged",
+            default="0",
+            check=_int_range(0, 86400),
+        ),  # fmt: skip
+        Param(
             "approval-required",
             "Whether the release waits for its approvals (enforced by the API server): at the "
             "Rollout's pause, or before apply when it would not pause",

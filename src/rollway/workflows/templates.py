@@ -91,6 +91,9 @@ OPTIONAL = {
     "ROLLWAY_GIT_URL": ("configmap", PLATFORM_CONFIG, "git-url"),
     "ROLLWAY_CHART_REPO": ("configmap", PLATFORM_CONFIG, "chart-repo"),
     "ROLLWAY_CALLBACK_URL": ("configmap", PLATFORM_CONFIG, "callback-url"),
+    # The canary judge as the Argo Rollouts controller reaches it (default: callback-url).
+    "ROLLWAY_JUDGE_URL": ("configmap", PLATFORM_CONFIG, "judge-url"),
+    "ROLLWAY_JUDGE_CLIENT_ID": ("configmap", PLATFORM_CONFIG, "judge-client-id"),
     "ROLLWAY_KEYCLOAK_URL": ("configmap", PLATFORM_CONFIG, "keycloak-url"),
     "ROLLWAY_KEYCLOAK_REALM": ("configmap", PLATFORM_CONFIG, "keycloak-realm"),
     "ROLLWAY_CALLBACK_CLIENT_ID": ("secret", "rollway-callback", "client-id"),
@@ -350,8 +353,11 @@ def deploy_template() -> WorkflowTemplate:
             RENDER,
             ["--chart", inp("chart-dir"), "--release", wp("app"), "--namespace", wp("namespace"),
              "--image", inp("image"), "--strategy", wp("strategy"), "--replicas", wp("replicas"),
-             "--values-json", wp("values"), "--out", "manifests.yaml"],
+             "--values-json", wp("values"), "--out", "manifests.yaml",
+             "--env", wp("env"), "--analysis-window", wp("analysis-window")],
             inputs=("chart-dir", "image"),
+            optional=("ROLLWAY_JUDGE_URL", "ROLLWAY_CALLBACK_URL", "ROLLWAY_KEYCLOAK_URL",
+                      "ROLLWAY_KEYCLOAK_REALM", "ROLLWAY_JUDGE_CLIENT_ID"),
             timeout=300,
         )  # fmt: skip
         apply = step(

@@ -14,6 +14,7 @@ from ...analysis import measure, parse_config
 from ...errors import NotFound
 from ...rollouts.verdicts import analysis_runs, judgement, owned_runs
 from ..deps import ContextDep, PrincipalDep
+from ..models import Application
 from ..schemas.analysis import AnalysisStatus, Judgement, JudgementRequest
 from ..services import rollouts as rollouts_service
 from .params import AppName, EnvName
@@ -26,12 +27,20 @@ async def judge(
     app: AppName, env: EnvName, body: JudgementRequest, ctx: ContextDep, caller: PrincipalDep,
     request: Request,
 ) -> Judgement:  # fmt: skip
-    """Compare the canary revision with the baseline revision over the last `windowSeconds`
-    (any role in the app's project may ask: it reads metrics, it changes nothing)."""
+    """Compare the canary revision with the baseline revision over the last `windowSeconds`,
+    as the request's `analysis` says, else as the app's (any role in the app's project, or the
+    platform's judge, may ask: it reads metrics, it changes nothing)."""
     request.state.audit = {"app": app, "env": env}
-    config = parse_config(body.analysis, field="analysis")
     with ctx.db.read() as session:
-        namespace, _ = rollouts_service.target(session, caller, app, env)
+        namespace, _ = rollouts_service.target(
+            session, caller, app, env, judge_group=ctx.settings.judge_group
+        )
+        stored = session.get(Application, app)
+        configured = (stored.parameters or {}).get("analysis") if stored is not None else None
+    if body.analysis is not None:
+        config = parse_config(body.analysis, field="analysis")
+    else:
+        config = parse_config(configured, field="app.parameters.analysis")
     verdict = await run_in_threadpool(
         measure, ctx.settings.prometheus_url, config, namespace=namespace,
         canary_hash=body.canary_hash, baseline_hash=body.baseline_hash,

@@ -62,6 +62,10 @@ class StrategyParameters(Model):
     replicas: int | None = Field(default=None, ge=0, le=1000)
     #: Extra Helm values of the chart (a JSON object).
     values: Annotated[dict[str, Any], TemplateFree] | None = None
+    #: Rollway's canary judge on every canary weight step and before every blue-green switch:
+    #: metrics, thresholds and window (rollway.analysis.config; `{}` takes the defaults for
+    #: HTTP error rate and latency). Absent: releases are not judged.
+    analysis: Annotated[dict[str, Any], TemplateFree] | None = None
 
 
 class Window(Model):

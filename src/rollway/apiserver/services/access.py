@@ -65,6 +65,19 @@ def app_for(
     return app
 
 
+def app_to_judge(
+    session: Session, principal: Principal, name: str, judge_group: str
+) -> Application:
+    """The application, for the canary judge: the platform's judge service account sees every
+    app (to measure it, nothing else); anyone else needs a role in the app's project."""
+    if principal.service_account and judge_group in principal.groups:
+        app = session.get(Application, name)
+        if app is None:
+            raise NotFound(f"application '{name}' not found", field="app")
+        return app
+    return app_for(session, principal, name)
+
+
 def require(db: Database, principal: Principal, capability: Capability, app: str) -> None:
     """Forbidden unless the caller holds `capability` in the project of `app` (which they
     already saw)."""

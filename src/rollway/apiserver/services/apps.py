@@ -9,6 +9,10 @@ a namespace has the same policy. An environment that names no policy takes its n
 that names another counts as a policy change (else a deployer could register a second app into
 `prod`'s namespace without its approval), and a project admin's change applies to every
 environment in that namespace.
+
+Every change of an application bumps its version, the API's ETag: an update sent with If-Match
+applies only to the version its caller read, and a registration sent with If-None-Match: * only
+where the name is free, so two writers (a portal, `app deploy`) never lose each other's edit.
 """
 
 from __future__ import annotations
@@ -19,14 +23,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from ...auth import Capability, Principal, Role
-from ...errors import Conflict, Forbidden, InvalidInput
+from ...errors import Conflict, Forbidden, InvalidInput, PreconditionFailed
+from ...pipeline import ROLLING
 from ...validation import dns_label
 from ..db import Database
 from ..models import Application, Project, ProjectMember, utcnow
-from ..schemas.apps import AppCreate, AppSpec, Policy
-from . import access, guardrails
+from ..preconditions import check_if_match
+from ..schemas.apps import AppSpec, Policy
+from . import access, guardrails, pipeline
 
 
 def _policy(policy: dict[str, Any] | None) -> dict[str, Any]:
@@ -34,15 +41,17 @@ def _policy(policy: dict[str, Any] | None) -> dict[str, Any]:
     return Policy.model_validate(policy or {}).model_dump(mode="json")
 
 
-def register(db: Database, principal: Principal, spec: AppCreate) -> tuple[Application, str]:
+def register(
+    db: Database, principal: Principal, name: str, spec: AppSpec
+) -> tuple[Application, str]:
     """The new application, and the audit detail of the policies it starts with."""
     try:
         with db.write() as session:
             project = _project(session, principal, spec.project)
-            columns = _columns(spec.name, spec)
-            shared = _namespace_policies(session, project.name, spec.name)
+            columns = _columns(name, spec)
+            shared = _namespace_policies(session, project.name, name)
             columns["environments"] = _inherit(spec, columns["environments"], shared)
-            app = Application(name=spec.name, project=project.name, created_by=principal.name,
+            app = Application(name=name, project=project.name, created_by=principal.name,
                               **columns)  # fmt: skip
             policies = _policy_change(
                 session, principal, project.name, [], app.environments, shared
@@ -50,8 +59,23 @@ def register(db: Database, principal: Principal, spec: AppCreate) -> tuple[Appli
             guardrails.check(session, app)
             session.add(app)
     except IntegrityError:
-        raise Conflict(f"application '{spec.name}' already exists", field="body.name") from None
+        raise Conflict(f"application '{name}' already exists", field="body.name") from None
     return app, policies
+
+
+def register_if_absent(
+    db: Database, principal: Principal, name: str, spec: AppSpec
+) -> tuple[Application, str]:
+    """`register` for a PUT with If-None-Match: *, whose caller updates instead (with If-Match)
+    when the name is taken: so a portal and `app deploy` never both register it."""
+    try:
+        return register(db, principal, name, spec)
+    except Conflict:
+        raise PreconditionFailed(
+            f"application '{name}' already exists",
+            field="header.If-None-Match",
+            hint="read it and update it with If-Match: its ETag",
+        ) from None
 
 
 #: The columns a registration or an update sets.
@@ -59,29 +83,51 @@ COLUMNS = ("namespace", "environments", "chart_repo", "chart_path", "chart_ref",
            "image_repository", "strategy", "parameters", "notifications")  # fmt: skip
 
 
-def update(db: Database, principal: Principal, name: str, spec: AppSpec) -> tuple[Application, str]:
+def update(
+    db: Database, principal: Principal, name: str, spec: AppSpec, if_match: str | None = None
+) -> tuple[Application, str]:
     """Replace everything but the name; the application, and the audit detail of a policy
-    change. Deployers change all but policies; project admins may change only policies."""
-    with db.write() as session:
-        app = access.app_for(session, principal, name)
-        columns = _columns(name, spec)
-        shared = _namespace_policies(session, app.project, name)
-        columns["environments"] = _inherit(spec, columns["environments"], shared)
-        policies = _policy_change(
-            session, principal, app.project, app.environments, columns["environments"], shared
-        )
-        if not policies or _without_policies(columns) != _without_policies(_current(app)):
-            access.app_for(session, principal, name, Capability.DEPLOY)
-        if spec.project not in (None, app.project):
-            access.project_for(session, principal, app.project, Capability.ADMINISTER)
-            access.project_for(session, principal, spec.project, Capability.ADMINISTER)
-            app.project = spec.project
-        for column, value in columns.items():
-            setattr(app, column, value)
-        guardrails.check(session, app)
-        app.updated_at = utcnow()
-        if policies:
-            _apply_to_namespaces(session, app)
+    change. Deployers change all but policies; project admins may change only policies.
+    `if_match`: the request's If-Match, checked once the caller may make the change."""
+    try:
+        with db.write() as session:
+            return _update(session, principal, name, spec, if_match)
+    except StaleDataError:
+        # PostgreSQL: a concurrent change of another application in one of its namespaces.
+        raise Conflict(
+            f"an application sharing a namespace with '{name}' changed meanwhile",
+            field="app",
+            hint="try again",
+        ) from None
+
+
+def _update(
+    session: Session, principal: Principal, name: str, spec: AppSpec, if_match: str | None
+) -> tuple[Application, str]:
+    # Locked (on PostgreSQL; SQLite's writers take turns already) before its version is
+    # compared, so concurrent updates take turns, and the version each checks is the one it
+    # replaces.
+    session.get(Application, name, with_for_update=True)
+    app = access.app_for(session, principal, name)
+    columns = _columns(name, spec)
+    shared = _namespace_policies(session, app.project, name)
+    columns["environments"] = _inherit(spec, columns["environments"], shared)
+    policies = _policy_change(
+        session, principal, app.project, app.environments, columns["environments"], shared
+    )
+    if not policies or _without_policies(columns) != _without_policies(_current(app)):
+        access.app_for(session, principal, name, Capability.DEPLOY)
+    if spec.project not in (None, app.project):
+        access.project_for(session, principal, app.project, Capability.ADMINISTER)
+        access.project_for(session, principal, spec.project, Capability.ADMINISTER)
+        app.project = spec.project
+    check_if_match(if_match, app)
+    for column, value in columns.items():
+        setattr(app, column, value)
+    guardrails.check(session, app)
+    app.updated_at = utcnow()
+    if policies:
+        _apply_to_namespaces(session, app)
     return app, policies
 
 
@@ -213,6 +259,11 @@ def _columns(name: str, spec: AppSpec) -> dict[str, Any]:
                 field=f"body.environments[{index}].namespace",
             ) from None
         environments.append(env.model_copy(update={"namespace": namespace}).model_dump(mode="json"))
+    if pipeline.analysis(spec.parameters) is not None and spec.strategy == ROLLING:
+        raise InvalidInput(
+            "a rolling update is not judged: analysis needs strategy canary or bluegreen",
+            field="body.parameters.analysis",
+        )
     return {
         "namespace": spec.namespace or name,
         "environments": environments,

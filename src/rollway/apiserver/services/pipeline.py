@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ...analysis import AnalysisConfig
+from ...analysis.plan import validated
 from ...chart import values as chart_values
 from ...errors import InvalidInput, RollwayError
 from ...pipeline import (
@@ -19,6 +21,7 @@ from ...pipeline import (
     LABEL_APP,
     LABEL_DEPLOYMENT,
     LABEL_ENV,
+    ROLLING,
     default_namespace,
     validate_arguments,
 )
@@ -74,8 +77,14 @@ def resolve(app: Application, request: DeploymentCreate) -> Resolved:
         ),
         replicas=overrides.replicas if overrides.replicas is not None else defaults.replicas,
         values=defaults.values,
+        analysis=defaults.analysis,
     )
     strategy = request.strategy or app.strategy
+    if strategy == ROLLING and effective.analysis is not None:
+        raise InvalidInput(
+            "a rolling update is not judged: the app's analysis needs canary or bluegreen",
+            field="body.strategy",
+        )
     layers: list[dict[str, Any]] = [dict(defaults.values or {})]
     if strategy == CANARY and effective.canary_steps:
         steps = [s.model_dump(exclude_none=True, mode="json") for s in effective.canary_steps]
@@ -116,6 +125,8 @@ def parameters(
     }
     if resolved.parameters.replicas is not None:
         arguments["replicas"] = str(resolved.parameters.replicas)
+    if (judged := analysis(resolved.parameters)) is not None:
+        arguments["analysis-window"] = str(judged.window_seconds)
     try:
         validated = validate_arguments(DEPLOY_TEMPLATE, arguments)
     except InvalidInput as err:
@@ -123,6 +134,13 @@ def parameters(
         raise InvalidInput(err.message, field=field, hint=err.hint) from None
     egress.check_deployment(settings, validated)
     return validated
+
+
+def analysis(
+    parameters: StrategyParameters, field: str = "body.parameters.analysis"
+) -> AnalysisConfig | None:
+    """The app's canary analysis, validated (None: its releases are not judged)."""
+    return None if parameters.analysis is None else validated(parameters.analysis, field=field)
 
 
 def labels(deployment_id: str, app: str, env: str) -> dict[str, str]:

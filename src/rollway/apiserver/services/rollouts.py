@@ -23,10 +23,17 @@ from . import access, approvals, deployments, notifications, pipeline
 log = logging.getLogger("rollway.apiserver")
 
 
-def target(session: Session, principal: Principal, app: str, env: str) -> tuple[str, str]:
-    """(namespace, rollout name) of an environment the caller sees; the name is the one the last
-    deployment applied, else the app's (the chart names the Rollout after the release)."""
-    application = access.app_for(session, principal, app)
+def target(
+    session: Session, principal: Principal, app: str, env: str, *, judge_group: str | None = None
+) -> tuple[str, str]:
+    """(namespace, rollout name) of an environment the caller sees (`judge_group`: or that the
+    platform's judge measures); the name is the one the last deployment applied, else the
+    app's (the chart names the Rollout after the release)."""
+    application = (
+        access.app_for(session, principal, app)
+        if judge_group is None
+        else access.app_to_judge(session, principal, app, judge_group)
+    )
     environment = pipeline.environment(application, env, field="path.env", error=NotFound)
     applied = session.scalar(
         select(Deployment.provenance)

@@ -1,0 +1,92 @@
+"""The judge placed in a rendered release: its AnalysisTemplate beside the Rollout, called after
+each canary weight step below 100% or before a blue-green switch, from the platform's settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rollway.analysis.placement import SECRET, JudgeSettings, attach
+from rollway.errors import InvalidInput
+
+ENV = {"ROLLWAY_CALLBACK_URL": "http://rollway.svc:8080", "ROLLWAY_KEYCLOAK_URL": "http://kc/",
+       "ROLLWAY_KEYCLOAK_REALM": "rollway"}  # fmt: skip
+SETTINGS = JudgeSettings.from_env(ENV)
+
+
+def release(strategy: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "hello"}},
+        {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+         "metadata": {"name": "hello", "labels": {"app": "hello"}},
+         "spec": {"strategy": strategy}},
+    ]  # fmt: skip
+
+
+def judged(strategy: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    placed = attach(release(strategy), app="hello", env="prod", window_seconds=90,
+                    settings=SETTINGS)  # fmt: skip
+    kinds = [m["kind"] for m in placed]
+    assert kinds == ["Service", "AnalysisTemplate", "Rollout"]
+    return placed[1], placed[2]["spec"]["strategy"]
+
+
+def test_the_judge_follows_every_canary_weight_step_below_100() -> None:
+    steps = [{"setWeight": 20}, {"pause": {}}, {"setWeight": 60}, {"setWeight": 100}]
+    template, strategy = judged({"canary": {"steps": steps}})
+    call = {"analysis": {"templates": [{"templateName": "hello-rollway-judge"}], "args": [
+        {"name": "canary-hash", "valueFrom": {"podTemplateHashValue": "Latest"}},
+        {"name": "baseline-hash", "valueFrom": {"podTemplateHashValue": "Stable"}}]}}  # fmt: skip
+    assert strategy["canary"]["steps"] == [
+        {"setWeight": 20}, call, {"pause": {}}, {"setWeight": 60}, call, {"setWeight": 100}]  # fmt: skip
+    assert template["metadata"] == {"name": "hello-rollway-judge", "labels": {"app": "hello"}}
+    web = template["spec"]["metrics"][0]["provider"]["web"]
+    assert web["url"] == (
+        "http://rollway.svc:8080/api/v1/apps/hello/environments/prod/analysis/judgements"
+    )
+    assert web["authentication"]["oauth2"]["tokenUrl"] == (
+        "http://kc/realms/rollway/protocol/openid-connect/token"
+    )
+    assert web["authentication"]["oauth2"]["clientId"] == "rollway-judge"
+    assert "analysis" not in web["jsonBody"]  # the judge reads the app's own configuration
+    secret = next(a for a in template["spec"]["args"] if a["name"] == "client-secret")
+    assert secret["valueFrom"]["secretKeyRef"]["name"] == SECRET
+
+
+def test_a_blue_green_release_is_judged_before_the_switch_beside_the_charts_own_analysis() -> None:
+    own = {"templates": [{"templateName": "smoke"}], "args": [{"name": "service", "value": "x"}]}
+    _, strategy = judged({"blueGreen": {"activeService": "a", "prePromotionAnalysis": own}})
+    analysis = strategy["blueGreen"]["prePromotionAnalysis"]
+    assert analysis["templates"] == [{"templateName": "smoke"},
+                                     {"templateName": "hello-rollway-judge"}]  # fmt: skip
+    assert [a["name"] for a in analysis["args"]] == ["service", "canary-hash", "baseline-hash"]
+
+
+def test_the_input_is_left_as_it_was() -> None:
+    given = release({"canary": {"steps": [{"setWeight": 50}]}})
+    attach(given, app="hello", env="prod", window_seconds=90, settings=SETTINGS)
+    assert given == release({"canary": {"steps": [{"setWeight": 50}]}})
+
+
+@pytest.mark.parametrize(
+    ("manifests", "why"),
+    [
+        (release({"canary": {"steps": [{"pause": {}}, {"setWeight": 100}]}}), "has none"),
+        (release({"canary": {}}), "has none"),
+        (release({})[:1], "renders 0 Rollouts"),
+        (release({}) + release({})[1:], "renders 2 Rollouts"),
+    ],
+)
+def test_a_release_the_judge_cannot_join_is_refused(manifests: list[Any], why: str) -> None:
+    with pytest.raises(InvalidInput, match=why) as err:
+        attach(manifests, app="hello", env="prod", window_seconds=90, settings=SETTINGS)
+    assert err.value.field == "analysis"
+
+
+def test_the_judge_url_is_its_own_setting_when_given_and_a_missing_one_is_named() -> None:
+    own = JudgeSettings.from_env({**ENV, "ROLLWAY_JUDGE_URL": "http://10.96.0.80:8080/",
+                                  "ROLLWAY_JUDGE_CLIENT_ID": "judge"})  # fmt: skip
+    assert (own.api_url, own.client.client_id) == ("http://10.96.0.80:8080", "judge")
+    with pytest.raises(InvalidInput, match="judge-url"):
+        JudgeSettings.from_env({"ROLLWAY_KEYCLOAK_URL": "http://kc"})
