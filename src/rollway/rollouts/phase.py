@@ -1,8 +1,9 @@
-"""The phase and message a user sees for a Rollout, computed the way Argo Rollouts computes them.
+"""The phase and message of a Rollout: the one answer the API, the CLI and the pipeline's wait give.
 
 Mirrors `utils/rollout.GetRolloutPhase` (what `kubectl argo rollouts get/status` show): the
 controller writes `status.phase`/`status.message`, but they are only trusted once the controller
-has observed the latest spec and reacted to a cleared pause. Works on the Rollout as a plain dict.
+has observed the latest spec and reacted to a cleared pause — and, beyond upstream, to an abort
+or a retry (see `abort_unobserved`). Works on the Rollout as a plain dict.
 """
 
 from __future__ import annotations
@@ -30,11 +31,13 @@ class Phase(StrEnum):
 
 
 def rollout_phase(ro: Rollout) -> tuple[str, str]:
-    """The phase and message of a Rollout (`GetRolloutPhase`)."""
+    """The phase and message of a Rollout (`GetRolloutPhase`, and an abort or retry observed)."""
     if not generation_observed(ro):
         return Phase.PROGRESSING, "waiting for rollout spec update to be observed"
     if is_unpausing(ro):
         return Phase.PROGRESSING, "waiting for rollout to unpause"
+    if (action := abort_unobserved(ro)) is not None:
+        return Phase.PROGRESSING, f"waiting for rollout to {action}"
     # The workloadRef check of GetRolloutPhase needs `spec.TemplateResolvedFromRef`, which is not
     # serialized (json:"-"): it is always false for a Rollout read from the API, so never applies.
     status = ro.get("status") or {}
@@ -60,6 +63,26 @@ def is_unpausing(ro: Rollout) -> bool:
     """A user cleared the pause conditions but the controller has not reacted yet."""
     status = ro.get("status") or {}
     return bool(status.get("controllerPause")) and not status.get("pauseConditions")
+
+
+def abort_unobserved(ro: Rollout) -> str | None:
+    """The action ("abort" or "retry") the controller has not reacted to yet, else None.
+
+    Both patch `status.abort`, which bumps no `metadata.generation`, so until the controller
+    reconciles, `status.phase` still describes the state before (a Paused blue-green just
+    aborted, a Degraded one just retried). The controller sets its Progressing condition to reason
+    RolloutAborted in the same update as `status.abort` (a user's abort, a failed analysis, a
+    progress deadline with progressDeadlineAbort), and replaces it once `status.abort` is cleared.
+    """
+    status = ro.get("status") or {}
+    acted_on = any(
+        c.get("type") == "Progressing" and c.get("reason") == "RolloutAborted"
+        for c in status.get("conditions") or ()
+    )
+    aborted = bool(status.get("abort"))
+    if aborted == acted_on:
+        return None
+    return "abort" if aborted else "retry"
 
 
 def calculate_rollout_phase(ro: Rollout) -> tuple[str, str]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ..errors import InvalidInput, NotFound, RollwayError
 from .client import GROUP, PLURAL, VERSION, RolloutsClient, api_error, api_errors, check_names
 from .info import RolloutInfo
-from .phase import Phase, Rollout, rollout_phase
+from .phase import Phase, rollout_phase
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -58,8 +58,11 @@ def wait_for_phase(
 ) -> RolloutInfo:
     """Watch until the phase is one of `until`, then return what the user sees.
 
-    `api` None loads the cluster configuration (`load_api`). Raises `RolloutDegraded` on Degraded (unless `until` has it) and `RolloutTimeout` after
-    `timeout` seconds. `on_change(phase, message)` is called whenever either changes.
+    The phase is `rollout_phase`'s, the one the API and the CLI show, so a Rollout just aborted or
+    retried counts as Progressing until the controller acts. `api` None loads the cluster
+    configuration (`load_api`). Raises `RolloutDegraded` on Degraded (unless `until` has it) and
+    `RolloutTimeout` after `timeout` seconds. `on_change(phase, message)` is called whenever
+    either changes.
     """
     check_names(namespace, name)
     wanted = _phases(until)
@@ -69,7 +72,7 @@ def wait_for_phase(
     deadline = time.monotonic() + timeout
     seen = ("", "")
     for ro in watch_rollout(client, namespace, name, deadline):
-        phase, message = settled_phase(ro)
+        phase, message = rollout_phase(ro)
         if (phase, message) != seen and on_change is not None:
             on_change(phase, message)
         seen = (phase, message)
@@ -83,25 +86,6 @@ def wait_for_phase(
         f" (last: {phase}{' - ' + message if message else ''})",
         phase,
     )
-
-
-def settled_phase(ro: Rollout) -> tuple[str, str]:
-    """The phase, but Progressing while the controller has not reacted to an abort or retry.
-
-    `abort`/`retry` patch the status, which does not bump `metadata.generation`, so until the
-    controller reconciles, `status.phase` still describes the state before (like the unpausing
-    check of GetRolloutPhase): the controller's Progressing condition carries reason
-    RolloutAborted exactly while `status.abort` holds.
-    """
-    status = ro.get("status") or {}
-    aborted_condition = any(
-        c.get("type") == "Progressing" and c.get("reason") == "RolloutAborted"
-        for c in status.get("conditions") or ()
-    )
-    if bool(status.get("abort")) != aborted_condition:
-        return Phase.PROGRESSING, "waiting for the controller to act on abort/retry"
-    phase, message = rollout_phase(ro)
-    return str(phase), message
 
 
 def watch_rollout(

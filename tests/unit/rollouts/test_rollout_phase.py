@@ -53,7 +53,10 @@ def test_cleared_pause_conditions_while_controller_paused_is_unpausing() -> None
     ],
 )  # fmt: skip
 def test_degraded_conditions(condition: dict[str, str], message: str) -> None:
-    ro = without_phase(canary(), conditions=[condition], pauseConditions=[{"reason": "X"}])
+    # The controller writes the RolloutAborted condition together with `status.abort`.
+    aborted = condition["reason"] == "RolloutAborted"
+    ro = without_phase(canary(), conditions=[condition], pauseConditions=[{"reason": "X"}],
+                       abort=aborted)  # fmt: skip
     assert rollout_phase(ro) == (Phase.DEGRADED, message)
 
 

@@ -1,4 +1,4 @@
-"""The parts of waiting that need no cluster: input checks and reading a fresh abort/retry."""
+"""The parts of waiting that need no cluster: input checks (an abort or retry: test_rollout_abort)."""
 
 from __future__ import annotations
 
@@ -8,27 +8,6 @@ import pytest
 
 from rollway.errors import InvalidInput
 from rollway.rollouts import wait_for_phase
-from rollway.rollouts.watch import settled_phase
-from tests.unit.rollouts.builders import bluegreen
-
-ABORTED = {"type": "Progressing", "status": "False", "reason": "RolloutAborted",
-           "message": "Rollout aborted update to revision 2"}  # fmt: skip
-
-
-def test_abort_not_yet_acted_on_is_progressing() -> None:
-    ro = bluegreen(phase="Paused", message="BlueGreenPause", abort=True,
-                   pauseConditions=[{"reason": "BlueGreenPause"}], controllerPause=True)  # fmt: skip
-    assert settled_phase(ro) == ("Progressing", "waiting for the controller to act on abort/retry")
-    ro["status"].update(phase="Degraded", message="RolloutAborted: …", conditions=[ABORTED])
-    assert settled_phase(ro) == ("Degraded", "RolloutAborted: …")
-
-
-def test_retry_not_yet_acted_on_is_progressing() -> None:
-    ro = bluegreen(phase="Degraded", message="RolloutAborted: …", conditions=[ABORTED])
-    assert settled_phase(ro)[0] == "Progressing"
-    ro["status"].update(phase="Paused", message="BlueGreenPause", conditions=[
-        {"type": "Progressing", "status": "Unknown", "reason": "RolloutRetry"}])  # fmt: skip
-    assert settled_phase(ro) == ("Paused", "BlueGreenPause")
 
 
 @pytest.mark.parametrize(
