@@ -61,6 +61,7 @@ SECRET_NAMES = (
     "keycloak-admin-password",
     "user-password",
     "ci-client-secret",
+    "judge-client-secret",
     "kube-admin-token",
     "postgres-password",
 )

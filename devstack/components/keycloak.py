@@ -165,6 +165,7 @@ class Keycloak(Component):
         """Values Keycloak substitutes for `${NAME}` in the realm file when importing it."""
         return {
             "ROLLWAY_CI_CLIENT_SECRET": ctx.secret("ci-client-secret"),
+            "ROLLWAY_JUDGE_CLIENT_SECRET": ctx.secret("judge-client-secret"),
             "DEVSTACK_USER_PASSWORD": ctx.secret("user-password"),
         }
 
@@ -201,6 +202,8 @@ class Keycloak(Component):
             "ROLLWAY_CLI_CLIENT_ID": "rollway-cli",
             "ROLLWAY_CI_CLIENT_ID": "rollway-ci",
             "ROLLWAY_CI_CLIENT_SECRET": ctx.secret("ci-client-secret"),
+            "ROLLWAY_JUDGE_CLIENT_ID": "rollway-judge",
+            "ROLLWAY_JUDGE_CLIENT_SECRET": ctx.secret("judge-client-secret"),
             "DEVSTACK_USER_PASSWORD": ctx.secret("user-password"),
             "KEYCLOAK_ADMIN_PASSWORD": ctx.secret("keycloak-admin-password"),
         }

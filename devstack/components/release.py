@@ -38,6 +38,10 @@ NAMESPACE = "rollway-system"
 CHART = REPO / "charts" / "rollway"
 #: The API server's Service: the callback URL of the exit handler, and how the host reaches it.
 API_SERVICE = "rollway-apiserver"
+#: The API Service's address, fixed: the Argo Rollouts controller (a host process, which
+#: resolves no cluster name) reaches the canary judge there. In the Service range's low band,
+#: which Kubernetes leaves to fixed addresses.
+API_ADDRESS = "10.96.0.80"
 
 
 def on_real_node() -> dict[str, object]:
@@ -91,6 +95,8 @@ def values(ctx: Context) -> dict[str, object]:
             # SQLite on a volume: an upgrade (a new image after a source change) keeps the records.
             "persistence": {"enabled": True},
         },
+        "service": {"clusterIP": API_ADDRESS},
+        "judge": {"url": f"http://{API_ADDRESS}"},
         "argo": {"server": {"url": f"http://{GATEWAY}:{SERVER_PORT}", "token": {"source": "none"}}},
         # Tokens carry the issuer users log in at (Keycloak's fixed hostname); keys are fetched
         # where the pod reaches Keycloak.
@@ -111,6 +117,7 @@ def values(ctx: Context) -> dict[str, object]:
             "git": {"token": git["ROLLWAY_GIT_TOKEN"]},
             "callback": {"clientId": keycloak["ROLLWAY_CI_CLIENT_ID"],
                          "clientSecret": keycloak["ROLLWAY_CI_CLIENT_SECRET"]},
+            "judge": {"clientSecret": keycloak["ROLLWAY_JUDGE_CLIENT_SECRET"]},
         },
         "rbac": {"clusterWide": True},
     }  # fmt: skip

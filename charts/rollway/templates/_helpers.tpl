@@ -208,9 +208,10 @@ reaches it.
 {{- $_ := set $data "registry-url" (trimSuffix "/" .) }}
 {{- end }}
 {{- if $v.callback.enabled }}
-{{- $service := include "rollway.part" (list . "apiserver") }}
-{{- $_ := set $data "callback-url" (printf "http://%s.%s.svc:%v" $service .Release.Namespace $v.service.port) }}
+{{- $_ := set $data "callback-url" (include "rollway.apiUrl" .) }}
 {{- end }}
+{{- $_ := set $data "judge-url" (include "rollway.judgeUrl" .) }}
+{{- $_ := set $data "judge-client-id" $v.judge.clientId }}
 {{- toYaml $data }}
 {{- end }}
 
@@ -219,4 +220,14 @@ reaches it.
 {{- range $mode := list "enforce" "warn" "audit" }}
 pod-security.kubernetes.io/{{ $mode }}: {{ $.Values.namespaces.podSecurity }}
 {{- end }}
+{{- end }}
+
+{{- /* The API Service by its cluster DNS name, as pods reach it. */}}
+{{- define "rollway.apiUrl" -}}
+{{- printf "http://%s.%s.svc:%v" (include "rollway.part" (list . "apiserver")) .Release.Namespace .Values.service.port }}
+{{- end }}
+
+{{- /* The API as the Argo Rollouts controller reaches it: judge.url, else the DNS name. */}}
+{{- define "rollway.judgeUrl" -}}
+{{- trimSuffix "/" (default (include "rollway.apiUrl" .) .Values.judge.url) }}
 {{- end }}

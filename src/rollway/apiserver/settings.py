@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     #: Service accounts in this Keycloak group may ask the judge about any app (and do nothing
     #: else): the Argo Rollouts controller's client (ROLLWAY_JUDGE_GROUP).
     judge_group: str = "rollway-judges"
+    #: The API server as the Argo Rollouts controller reaches it, for the judge's
+    #: AnalysisTemplate in dry-run plans (the render step reads rollway-platform `judge-url`).
+    judge_url: str | None = None
+    judge_client_id: str = "rollway-judge"
     #: Kubeconfig for rollout status and actions; KUBECONFIG or in-cluster when unset.
     kubeconfig: str | None = None
     #: Projects made sure of at startup, as `POST /projects` takes them (a JSON list in

@@ -45,7 +45,7 @@ CLAIM_NAME = re.compile(r"^Claim (\w+) is missing|^Invalid '(\w+)' value")
 CLAIMS = {"iss": "issuer", "aud": "audience", "exp": "expiry"}
 #: The Keycloak clients of the example realm whose tokens the API takes (`app login`, CI, the
 #: dashboard).
-DEFAULT_CLIENTS = ("rollway-cli", "rollway-ci", "rollway-dashboard")
+DEFAULT_CLIENTS = ("rollway-cli", "rollway-ci", "rollway-dashboard", "rollway-judge")
 
 
 class InvalidToken(Unauthorized):

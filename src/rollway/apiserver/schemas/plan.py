@@ -45,6 +45,26 @@ class StrategyPlan(Model):
     steps: list[str]
 
 
+class MetricPlan(Model):
+    name: str
+    direction: str
+    tolerance: float
+    critical: bool
+    weight: float
+
+
+class AnalysisPlan(Model):
+    """Rollway's canary judge as the release would run it: at each analysis, the new revision
+    against the stable one over `windowSeconds` (the warm-up left out)."""
+
+    window_seconds: int
+    warmup_seconds: int
+    samples_per_side: int
+    pass_score: float
+    marginal_score: float
+    metrics: list[MetricPlan]
+
+
 class WindowPlan(Model):
     open: bool
     next_opening: datetime | None = None
@@ -60,6 +80,8 @@ class Plan(Model):
     image: ImagePlan
     manifests: ManifestPlan
     strategy: StrategyPlan
+    #: Null: the release is not judged.
+    analysis: AnalysisPlan | None = None
     approval_required: bool
     window: WindowPlan
     #: The in-flight deployment a real request would collide with (409), if any.

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from ...analysis.placement import JudgeSettings, attach
+from ...analysis.plan import samples_per_side
 from ...auth import Capability, Principal
 from ...errors import RollwayError
 from ...pipeline import BLUEGREEN, CANARY
@@ -24,7 +26,16 @@ from ...rollouts.pauses import why_no_pause
 from ..models import Application, utcnow
 from ..schemas.apps import CanaryStep
 from ..schemas.deployments import DeploymentCreate
-from ..schemas.plan import ArtifactPlan, ImagePlan, ManifestPlan, Plan, StrategyPlan, WindowPlan
+from ..schemas.plan import (
+    AnalysisPlan,
+    ArtifactPlan,
+    ImagePlan,
+    ManifestPlan,
+    MetricPlan,
+    Plan,
+    StrategyPlan,
+    WindowPlan,
+)
 from ..settings import Settings
 from . import access, deployments, egress, guardrails, pipeline, windows
 
@@ -70,6 +81,7 @@ def plan(
         image=image,
         manifests=manifests,
         strategy=StrategyPlan(name=resolved.strategy, steps=steps),
+        analysis=_analysis(resolved),
         approval_required=env.policy.approval_required,
         window=WindowPlan(
             open=windows.is_open(env.policy.windows, now),
@@ -83,9 +95,19 @@ def plan(
 def strategy_steps(resolved: pipeline.Resolved, approval: bool) -> list[str]:
     """The strategy's steps; `approval`: with the approvers' gate at its pause."""
     gate = ["wait for the approvers (approve or promote)"] if approval else []
+    judged = pipeline.analysis(resolved.parameters)
+    judge = [] if judged is None else [
+        f"Rollway's judge compares the new version with the stable one for "
+        f"{judged.window_seconds}s: pass goes on, fail aborts, marginal pauses for a human"
+    ]  # fmt: skip
     if resolved.strategy == CANARY:
         steps = resolved.parameters.canary_steps
-        described = [_canary_step(s) for s in steps] if steps else ["the chart's default steps"]
+        described = (
+            [line for s in steps for line in _canary_step(s, judge)]
+            if steps
+            else ["the chart's default steps", *([f"after each weight step: {judge[0]}"]
+                                                if judge else [])]
+        )  # fmt: skip
         return ["start the canary ReplicaSet", *described, *gate,
                 "make the canary the stable version"]  # fmt: skip
     if resolved.strategy == BLUEGREEN:
@@ -94,17 +116,37 @@ def strategy_steps(resolved: pipeline.Resolved, approval: bool) -> list[str]:
             "as soon as the preview is ready" if auto else "when promoted"
         )
         return ["start the new version behind the preview Service", "wait until it is ready",
-                *gate, switch, "scale the old version down after its delay"]  # fmt: skip
+                *judge, *gate, switch, "scale the old version down after its delay"]  # fmt: skip
     return ["replace the pods a few at a time (maxSurge / maxUnavailable)", *gate]
 
 
-def _canary_step(step: CanaryStep) -> str:
+def _canary_step(step: CanaryStep, judge: list[str]) -> list[str]:
+    """The step, and the judge after it where the render step places it."""
     if step.set_weight is not None:
-        return f"send {step.set_weight}% to the canary"
+        weighed = f"send {step.set_weight}% to the canary"
+        return [weighed, *judge] if 0 < step.set_weight < 100 else [weighed]
     if step.pause is not None:
         duration = step.pause.duration
-        return f"pause {duration}" if duration is not None else "pause until promoted"
-    return "run the analysis"
+        return [f"pause {duration}" if duration is not None else "pause until promoted"]
+    return ["run the analysis"]
+
+
+def _analysis(resolved: pipeline.Resolved) -> AnalysisPlan | None:
+    config = pipeline.analysis(resolved.parameters)
+    if config is None:
+        return None
+    return AnalysisPlan(
+        window_seconds=config.window_seconds,
+        warmup_seconds=config.warmup_seconds,
+        samples_per_side=samples_per_side(config, config.window_seconds),
+        pass_score=config.pass_score,
+        marginal_score=config.marginal_score,
+        metrics=[
+            MetricPlan(name=m.name, direction=m.direction, tolerance=m.tolerance,
+                       critical=m.critical, weight=m.weight)
+            for m in config.metrics
+        ],
+    )  # fmt: skip
 
 
 def _artifact(coordinates: str) -> ArtifactPlan:
@@ -182,6 +224,9 @@ def _manifests(
                 pipeline_values["replicas"] = int(params["replicas"])
             merged = chart_values.build(chart_values.from_json(params["values"]), pipeline_values)
             manifests = render.template(dest / path, app.name, params["namespace"], merged)
+        if window := int(params.get("analysis-window", "0")):
+            manifests = attach(manifests, app=app.name, env=params["env"],
+                               window_seconds=window, settings=judge_settings(settings))  # fmt: skip
         changes = live_changes(Applier(load_api()), manifests, params["namespace"])
         return ManifestPlan(
             objects=[f"{m.get('kind')}/{(m.get('metadata') or {}).get('name')}" for m in manifests],
@@ -192,6 +237,16 @@ def _manifests(
         )
 
     return _attempt("manifests", render_and_diff, lambda e: ManifestPlan(error=e))
+
+
+def judge_settings(settings: Settings) -> JudgeSettings:
+    """The judge as the render step would place it, from the API server's own settings."""
+    return JudgeSettings.from_env({
+        "ROLLWAY_JUDGE_URL": settings.judge_url or "",
+        "ROLLWAY_KEYCLOAK_URL": settings.keycloak_url or "",
+        "ROLLWAY_KEYCLOAK_REALM": settings.keycloak_realm,
+        "ROLLWAY_JUDGE_CLIENT_ID": settings.judge_client_id,
+    })  # fmt: skip
 
 
 def _attempt(what: str, compute: Callable[[], T], failed: Callable[[str], T]) -> T:

@@ -1,0 +1,80 @@
+"""Canary analysis configured with the app, on the production path: Rollway installed by its chart,
+the real Argo Workflows controller running `rollway-deploy` in pods, the render step placing
+Rollway's judge in the app chart's Rollout, and the real Argo Rollouts controller asking the
+in-cluster API server's judge (as the platform's judge client) while traffic flows. A bad
+release is aborted with no human action, the deployment fails with the judge's one line, and
+the stable version answers throughout."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from tests.e2e.flow import HELLO, Engine, Kube, error_line, reaches, settled
+from tests.e2e.traffic import ON_REAL_NODE, service_url
+from tests.integration.analysis.hello_pods import SCRAPED
+from tests.integration.analysis.load import Load
+from tests.integration.cli.harness import Cli
+
+pytestmark = [pytest.mark.integration, pytest.mark.real_pods]
+
+WINDOW = 60
+ANALYSIS = {"windowSeconds": WINDOW, "warmupSeconds": 20, "stepSeconds": 5}
+
+
+def judge_secret(kube: Kube, namespace: str, devstack_env: dict[str, str]) -> None:
+    """The judge client's secret in the app's namespace, as an admin provisions it with the
+    namespace (the chart's namespaces.create does it for the namespaces it makes)."""
+    secret = devstack_env["ROLLWAY_JUDGE_CLIENT_SECRET"].encode()
+    kube.core.create_namespaced_secret(namespace, {
+        "metadata": {"name": "rollway-judge"},
+        "data": {"client-secret": base64.b64encode(secret).decode()},
+    })  # fmt: skip
+
+
+def test_a_bad_canary_is_aborted_by_the_apps_own_judge_and_the_deployment_says_why(
+    argo: Engine, kube: Kube, app_name: str, devstack_env: dict[str, str]
+) -> None:
+    ns = f"{app_name}-dev"
+    judge_secret(kube, ns, devstack_env)
+    values: dict[str, Any] = {**ON_REAL_NODE, "podAnnotations": SCRAPED}
+    argo.api.register("alice", {
+        "name": app_name,
+        "environments": [{"name": "dev"}],
+        "chart": {"repo": argo.chart_repo, "path": "charts/app"},
+        "artifact": HELLO,
+        "strategy": "canary",
+        "parameters": {"values": values, "replicas": 2, "canarySteps": [{"setWeight": 50}],
+                       "analysis": ANALYSIS},
+    })  # fmt: skip
+    alice: Cli = argo.login("alice")
+    plan = alice.json("upgrade", app_name, "--version", "1.0.1", "--dry-run", "-o", "json")
+    assert plan["analysis"]["windowSeconds"] == WINDOW
+    assert [m["name"] for m in plan["analysis"]["metrics"]] == [
+        "error-rate", "latency-p50", "latency-p99"]  # fmt: skip
+    assert any("Rollway's judge" in step for step in plan["strategy"]["steps"])
+
+    alice.ok("deploy", app_name, "--artifact", f"{HELLO}:1.0.0", "--env", "dev", "--wait")
+    urls = [
+        service_url(kube, ns, f"{app_name}-stable"),
+        service_url(kube, ns, f"{app_name}-canary"),
+    ]
+    with Load(urls, per_second=10, limit=WINDOW + 300) as load:
+        upgrade = alice.run("upgrade", app_name, "--version", "1.0.1", "--wait")
+    assert upgrade.returncode != 0
+    line = error_line(upgrade.stderr)
+    assert "analysis: error-rate " in line and "(baseline), p < 0.001" in line, upgrade.stderr
+
+    done = reaches(alice, app_name, settled("failed", "Degraded"), "aborted by the judge")
+    assert "analysis: error-rate " in (done["deployment"].get("message") or ""), done
+    template = kube.custom.get_namespaced_custom_object(
+        "argoproj.io", "v1alpha1", ns, "analysistemplates", f"{app_name}-rollway-judge"
+    )
+    web = template["spec"]["metrics"][0]["provider"]["web"]
+    assert web["authentication"]["oauth2"]["clientId"] == "rollway-judge"
+    stable_url, canary_url = urls
+    stable = load.of(stable_url)
+    assert stable and {(a.status, a.body) for a in stable} == {(200, "hello 1.0.0")}
+    assert any(a.status == 500 for a in load.of(canary_url))
