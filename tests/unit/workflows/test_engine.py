@@ -389,16 +389,6 @@ def test_a_failure_a_later_task_handles_does_not_fail_the_workflow(
     assert wf["phase"] == "Failed"
 
 
-def test_a_local_path_under_a_mount_point_is_not_mapped_twice() -> None:
-    """A step's output is a local path; under /tmp it must not be taken for the /tmp mount."""
-    from rollway.workflows.engine.runner import _map
-
-    mapping = {"/workspace": "/tmp/e/volumes/workspace", "/tmp": "/tmp/e/volumes/scratch"}
-    assert _map("/workspace/a.jar", mapping) == "/tmp/e/volumes/workspace/a.jar"
-    assert _map("/tmp/e/volumes/workspace/a.jar", mapping) == "/tmp/e/volumes/workspace/a.jar"
-    assert _map("/tmp/x", mapping) == "/tmp/e/volumes/scratch/x"
-
-
 def test_the_image_path_is_not_taken_for_a_mount_point(tmp_path: Path) -> None:
     """The image's PATH is this machine's: a tool directory under /tmp (a venv in a checkout
     there) is found, not rewritten to the step's /tmp scratch volume."""

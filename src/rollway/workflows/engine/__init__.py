@@ -1,6 +1,7 @@
 """The embedded engine: Rollway's rendered WorkflowTemplates, executed on one machine."""
 
-from .runner import Engine, SecretSource
+from .executor import SecretSource
+from .runner import Engine
 from .spec import Parameter, TemplateError, WorkflowSpec, parse
 
 __all__ = [
