@@ -44,6 +44,14 @@ class Conflict(RollwayError):
     title = "Conflict"
 
 
+class PreconditionFailed(Conflict):
+    """A conditional request's If-Match or If-None-Match does not hold: the resource changed
+    (or exists) since the caller last read it."""
+
+    status = 412
+    title = "Precondition failed"
+
+
 class Unauthorized(RollwayError):
     status = 401
     exit_code = 3

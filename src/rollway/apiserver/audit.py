@@ -5,7 +5,8 @@ The middleware sits behind the authentication gate (`gate.py`), so it sees every
 caller with a valid token, including those refused before any route code ran (invalid body),
 and none of the anonymous ones (those are counted in a metric, not written: a flood of them
 must not grow the table). Who it was comes from the gate (`request.state.principal`), what it
-touched from the path and from what the route adds (`request.state.audit`), and the outcome from
+touched from the path and from what the route adds (`request.state.audit`, which may also name
+the action when one route does two: a PUT that registers), and the outcome from
 the status and the problem detail the error handler left. The token itself is never recorded.
 """
 
@@ -79,7 +80,7 @@ def _event(scope: Scope, status: int) -> AuditEvent:
     return AuditEvent(
         actor=principal.name,
         subject=principal.subject,
-        action=getattr(route, "name", None) or "unmatched",
+        action=extra.get("action") or getattr(route, "name", None) or "unmatched",
         method=scope["method"],
         path=scope["path"][:1024],
         app=_short(extra.get("app") or params.get("app")),

@@ -131,6 +131,11 @@ class Application(Base):
     created_by: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: 1 at registration, one more at every change of the row: the API's ETag. SQLAlchemy
+    #: updates only the version it read, so no change is ever written over an unseen one.
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Deployment(Base):

@@ -83,6 +83,7 @@ def test_an_earlier_schema_with_records_upgrades_to_the_newest(
         engine.dispose()
 
     assert (app["name"], app["project"], app["environments"]) == ("hello", "hello", [PROD])
+    assert app["version"] == 1  # its first ETag
     assert (deployment["id"], deployment["state"]) == ("hello-prod-1", "succeeded")
     assert [a["action"] for a in audit] == ["create_deployment"]
     assert [n["payload"] for n in outbox] == (

@@ -71,7 +71,8 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 
 def register(db: Database, who: Principal, **fields: Any) -> Any:
-    return apps.register(db, who, AppCreate.model_validate(app(**fields)))
+    spec = AppCreate.model_validate(app(**fields))
+    return apps.register(db, who, spec.name, spec)
 
 
 def test_roles_come_from_the_projects_member_groups(db: Database) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Header, Path, Query
 
@@ -26,6 +26,21 @@ IdempotencyKey = Annotated[
         max_length=255,
         pattern=r"^[\x21-\x7e]+$",
         description="Makes a retried POST safe: the same key and body give the same deployment.",
+    ),
+]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        max_length=1024,
+        description='Change only the version read: its ETag (e.g. "3"), or * for any.',
+    ),
+]
+IfNoneMatch = Annotated[
+    Literal["*"] | None,
+    Header(
+        alias="If-None-Match",
+        description="*: register the application under this name only if the name is free.",
     ),
 ]
 #: A DNS-1123 label in the query string (filters by app or environment).

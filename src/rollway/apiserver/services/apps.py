@@ -122,10 +122,11 @@ def _update(
         access.project_for(session, principal, spec.project, Capability.ADMINISTER)
         app.project = spec.project
     check_if_match(if_match, app)
+    # Every change before the next query, which writes them: one UPDATE, one version more.
     for column, value in columns.items():
         setattr(app, column, value)
-    guardrails.check(session, app)
     app.updated_at = utcnow()
+    guardrails.check(session, app)
     if policies:
         _apply_to_namespaces(session, app)
     return app, policies
