@@ -62,8 +62,8 @@ class Api:
     def post(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
         return self.call("POST", path, json=body, **kwargs)
 
-    def put(self, path: str, body: Any) -> Any:
-        return self.call("PUT", path, json=body).json()
+    def put(self, path: str, body: Any, **kwargs: Any) -> Any:
+        return self.call("PUT", path, json=body, **kwargs).json()
 
     def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         with self._errors():
@@ -78,9 +78,11 @@ class Api:
             yield from response.iter_lines()
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        response = self.http.request(method, path, headers=self._auth(), **kwargs)
+        headers = kwargs.pop("headers", {})
+        response = self.http.request(method, path, headers={**headers, **self._auth()}, **kwargs)
         if response.status_code == 401 and self.session.context.credentials is not None:
-            response = self.http.request(method, path, headers=self._auth(renew=True), **kwargs)
+            renewed = {**headers, **self._auth(renew=True)}
+            response = self.http.request(method, path, headers=renewed, **kwargs)
         return response
 
     @contextmanager

@@ -15,6 +15,7 @@ from ..errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    PreconditionFailed,
     RollwayError,
     Unauthorized,
     UpstreamError,
@@ -37,7 +38,7 @@ BY_STATUS: dict[int, type[RollwayError]] = {
     403: Forbidden,
     404: NotFound,
     409: Conflict,
-    412: Conflict,
+    412: PreconditionFailed,
     422: InvalidInput,
 }
 

@@ -2,16 +2,21 @@
 
 The API deploys registered applications only (chart, artifact, environments, project), so a
 first deploy registers it from the flags, and a deploy that names another artifact, chart or
-environment updates the registration (saying so) before the deployment request.
+environment updates the registration (saying so) before the deployment request. Both go through
+the API's conditional PUT, as any portal's would: a registration only where the name is free
+(If-None-Match: *), an update only of the version read (If-Match); when another edit got in
+first, the deploy reads the application again and makes its change to that, so concurrent
+deploys never lose each other's edit.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ...errors import InvalidInput, NotFound
+from ...errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from ...pipeline import STRATEGIES
 from .. import lookup
 from ..complete import app_names
@@ -23,6 +28,8 @@ from ..start import FLAGS, start
 if TYPE_CHECKING:
     from ..api import Api
 
+#: Reads of the registration one deploy makes while other edits keep getting in first.
+ATTEMPTS = 3
 REGISTRATION_FLAGS = {
     "body.chart.repo": "--chart",
     "body.chart.path": "--chart (path)",
@@ -94,30 +101,10 @@ def deploy(
     session = Session.current()
     api = session.api({**FLAGS, **REGISTRATION_FLAGS, "body.version": "--artifact (version)"})
     group_artifact, version = artifact
-    registered = _registration(api, name)
-    env = session.env or _default_env(registered, session.namespace)
-    if registered is None:
-        spec = _new_app(name, env, group_artifact, strategy, chart, project, session.namespace)
-        if dry_run:
-            click.echo(f"would register application {name}: artifact {group_artifact}, chart "
-                       f"{_chart_text(spec['chart'])}, environment {env}, project "
-                       f"{spec.get('project') or '(the only one you deploy in)'}")  # fmt: skip
-            click.echo("(the server plans deployments of registered applications only: "
-                       "run without --dry-run to register it and deploy)")  # fmt: skip
-            return
-        registered = api.post("/apps", spec).json()
-        click.echo(f"application {name} registered in project {registered['project']}",
-                   err=True)  # fmt: skip
-    else:
-        changed = _updated(registered, env, session.namespace, group_artifact, chart)
-        if changed:
-            what, spec = changed
-            if dry_run:
-                click.echo(f"would update application {name}: {what} (the plan below is "
-                           "for the current registration)")  # fmt: skip
-            else:
-                api.put(f"/apps/{name}", spec)
-                click.echo(f"application {name} updated: {what}", err=True)
+    wanted = Wanted(name, session.env, session.namespace, group_artifact, strategy, chart, project)
+    env = _registered(api, wanted, dry_run=dry_run)
+    if env is None:
+        return
     body: dict[str, Any] = {"kind": "deploy", "env": env, "version": version or "RELEASE"}
     if strategy:
         body["strategy"] = strategy
@@ -128,6 +115,75 @@ def deploy(
     start(api, name, body, dry_run=dry_run, wait=wait, output=output)
 
 
+@dataclasses.dataclass(frozen=True)
+class Wanted:
+    """What the flags ask of the registration."""
+
+    name: str
+    env: str | None
+    namespace: str | None
+    artifact: str  # group:artifact
+    strategy: str | None
+    chart: dict[str, str] | None
+    project: str | None
+
+
+def _registered(api: Api, wanted: Wanted, *, dry_run: bool) -> str | None:
+    """The environment to deploy to, once the registration holds what the flags ask; None: a
+    dry run of an application not registered yet (the server plans registered ones only)."""
+    taken = False
+    for _ in range(ATTEMPTS):
+        found = _registration(api, wanted.name)
+        if found is None:
+            if taken:  # the name is taken, yet the application cannot be read
+                raise Conflict(
+                    f"application '{wanted.name}' already exists in a project you have no role in",
+                    hint="deploy under another NAME",
+                )
+            try:
+                return _register(api, wanted, dry_run=dry_run)
+            except PreconditionFailed:
+                taken = True  # registered meanwhile: read it, and update it if need be
+                continue
+        registered, etag = found
+        env = wanted.env or _default_env(registered, wanted.namespace)
+        changed = _updated(registered, env, wanted.namespace, wanted.artifact, wanted.chart)
+        if changed is None:
+            return env
+        what, spec = changed
+        if dry_run:
+            click.echo(f"would update application {wanted.name}: {what} (the plan below is "
+                       "for the current registration)")  # fmt: skip
+            return env
+        try:
+            api.put(f"/apps/{wanted.name}", spec, headers={"If-Match": etag})
+        except PreconditionFailed:
+            continue  # changed meanwhile: make the change to what it is now
+        click.echo(f"application {wanted.name} updated: {what}", err=True)
+        return env
+    raise Conflict(
+        f"application {wanted.name} changed {ATTEMPTS} times while this deploy updated it",
+        hint="run the deploy again",
+    )
+
+
+def _register(api: Api, wanted: Wanted, *, dry_run: bool) -> str | None:
+    """Register the application from the flags (If-None-Match: *: only if the name is free)."""
+    env = wanted.env or _default_env(None, wanted.namespace)
+    spec = _new_app(wanted, env)
+    if dry_run:
+        click.echo(f"would register application {wanted.name}: artifact {wanted.artifact}, "
+                   f"chart {_chart_text(spec['chart'])}, environment {env}, project "
+                   f"{spec.get('project') or '(the only one you deploy in)'}")  # fmt: skip
+        click.echo("(the server plans deployments of registered applications only: "
+                   "run without --dry-run to register it and deploy)")  # fmt: skip
+        return None
+    registered = api.put(f"/apps/{wanted.name}", spec, headers={"If-None-Match": "*"})
+    click.echo(f"application {wanted.name} registered in project {registered['project']}",
+               err=True)  # fmt: skip
+    return env
+
+
 def _default_env(registered: dict[str, Any] | None, namespace: str | None) -> str:
     if registered is None:
         raise InvalidInput("is needed to register a new application", field="--env")
@@ -136,41 +192,35 @@ def _default_env(registered: dict[str, Any] | None, namespace: str | None) -> st
     return lookup.only_environment(registered)
 
 
-def _registration(api: Api, name: str) -> dict[str, Any] | None:
+def _registration(api: Api, name: str) -> tuple[dict[str, Any], str] | None:
+    """The application as registered, and its ETag; None: not registered (or not visible)."""
     try:
-        return dict(api.get(f"/apps/{name}"))
+        response = api.call("GET", f"/apps/{name}")
     except NotFound:
         return None
+    return dict(response.json()), response.headers["ETag"]
 
 
-def _new_app(
-    name: str,
-    env: str,
-    group_artifact: str,
-    strategy: str | None,
-    chart: dict[str, str] | None,
-    project: str | None,
-    namespace: str | None,
-) -> dict[str, Any]:
-    if chart is None:
+def _new_app(wanted: Wanted, env: str) -> dict[str, Any]:
+    """The PUT body registering the application (its name is the path's)."""
+    if wanted.chart is None:
         raise InvalidInput(
-            f"is needed: '{name}' is not registered yet",
+            f"is needed: '{wanted.name}' is not registered yet",
             field="--chart",
             hint="--chart REPO[//PATH][@REF], the git repository of its Helm chart",
         )
     environment: dict[str, Any] = {"name": env}
-    if namespace:
-        environment["namespace"] = namespace
+    if wanted.namespace:
+        environment["namespace"] = wanted.namespace
     spec: dict[str, Any] = {
-        "name": name,
         "environments": [environment],
-        "chart": chart,
-        "artifact": group_artifact,
+        "chart": wanted.chart,
+        "artifact": wanted.artifact,
     }
-    if project:
-        spec["project"] = project
-    if strategy:
-        spec["strategy"] = strategy
+    if wanted.project:
+        spec["project"] = wanted.project
+    if wanted.strategy:
+        spec["strategy"] = wanted.strategy
     return spec
 
 
