@@ -69,6 +69,9 @@ def test_a_bad_canary_is_aborted_by_the_apps_own_judge_and_the_deployment_says_w
 
     done = reaches(alice, app_name, settled("failed", "Degraded"), "aborted by the judge")
     assert "analysis: error-rate " in (done["deployment"].get("message") or ""), done
+    shown = alice.run("status", app_name)  # exits 1: the deployment failed
+    assert "Analysis:" in shown.stdout and "error-rate" in shown.stdout, shown.stdout
+    assert "  Verdict:       fail" in shown.stdout
     template = kube.custom.get_namespaced_custom_object(
         "argoproj.io", "v1alpha1", ns, "analysistemplates", f"{app_name}-rollway-judge"
     )

@@ -103,6 +103,37 @@ def test_canary_view_shows_step_and_weights() -> None:
     assert "  ActualWeight:  50" in text
 
 
+def test_the_judges_analysis_shows_each_metric_canary_against_baseline() -> None:
+    side = {"count": 9, "mean": 0.0, "median": 0.0}
+    judged = {
+        "verdict": "fail", "score": 33.3,
+        "reason": "analysis: error-rate 19.8% (canary) vs 0.2% (baseline), p < 0.001",
+        "metrics": [
+            {"name": "error-rate", "outcome": "fail", "critical": True, "weight": 1, "unit": "ratio",
+             "canary": {**side, "median": 0.198}, "baseline": {**side, "median": 0.002},
+             "pValue": 0.0002, "effectSize": 1.0, "change": 98.0, "reason": ""},
+            {"name": "latency-p99", "outcome": "nodata", "critical": False, "weight": 1,
+             "unit": "seconds", "canary": None, "baseline": {**side, "median": 0.0123},
+             "pValue": None, "effectSize": None, "change": None, "reason": ""},
+        ],
+    }  # fmt: skip
+    analysis = {
+        "name": "hello-6cf78c66c5-2-1",
+        "phase": "Failed",
+        "message": "",
+        "judgement": judged,
+    }
+    text = render(None, rollout("Canary", analysis=analysis)).splitlines()
+    assert "Analysis:        hello-6cf78c66c5-2-1 (Failed)" in text
+    assert "  Verdict:       fail, score 33.3" in text
+    assert f"  Reason:        {judged['reason']}" in text
+    rows = [line.split() for line in text if line.startswith(("error-rate", "latency-p99"))]
+    assert rows == [["error-rate", "19.8%", "0.2%", "<0.001", "fail"],
+                    ["latency-p99", "-", "12", "ms", "-", "nodata"]]  # fmt: skip
+    pending = {"name": "r", "phase": "Running", "message": "", "judgement": None}
+    assert "Analysis:        r (Running)" in render(None, rollout("Canary", analysis=pending))
+
+
 def test_a_cluster_that_cannot_be_read_is_said_beside_the_pipeline() -> None:
     text = render(deployment("running"), None, "the Kubernetes API answered 503")
     assert "Rollout:         unavailable: the Kubernetes API answered 503" in text

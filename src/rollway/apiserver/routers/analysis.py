@@ -7,15 +7,14 @@ from __future__ import annotations
 import dataclasses
 
 from fastapi import APIRouter, Request
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from ...analysis import measure, parse_config
 from ...errors import NotFound
-from ...rollouts.verdicts import analysis_runs, judgement, owned_runs
 from ..deps import ContextDep, PrincipalDep
 from ..models import Application
 from ..schemas.analysis import AnalysisStatus, Judgement, JudgementRequest
+from ..services import analysis as analysis_service
 from ..services import rollouts as rollouts_service
 from .params import AppName, EnvName
 
@@ -65,19 +64,7 @@ def analysis_status(
     each metric, canary against baseline."""
     with ctx.db.read() as session:
         namespace, name = rollouts_service.target(session, caller, app, env)
-    runs = owned_runs(analysis_runs(ctx.rollouts().api, namespace), name)
-    if not runs:
+    found = analysis_service.newest(ctx.rollouts().api, namespace, name)
+    if found is None:
         raise NotFound(f"no analysis of rollout '{name}' in {env}", field="path.env")
-    run = runs[0]
-    status = run.get("status") or {}
-    found = judgement(run)
-    try:
-        judged = Judgement.model_validate(found) if found is not None else None
-    except ValidationError:  # a measurement shaped like a judgement, but not Rollway's
-        judged = None
-    return AnalysisStatus(
-        name=str(run["metadata"]["name"]),
-        phase=str(status.get("phase") or "Pending"),
-        message=str(status.get("message") or ""),
-        judgement=judged,
-    )
+    return found

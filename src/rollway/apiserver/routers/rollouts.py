@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from ..deps import ContextDep, PrincipalDep
 from ..schemas.deployments import Rollback
 from ..schemas.rollouts import History, RolledBack, Rollout
+from ..services import analysis
 from ..services import rollouts as service
 from .params import AppName, EnvName
 
@@ -19,7 +20,10 @@ def rollout_status(app: AppName, env: EnvName, ctx: ContextDep, caller: Principa
     with ctx.db.read() as session:
         namespace, name = service.target(session, caller, app, env)
         known = service.deployments_by_revision(session, app, env)
-    return service.view(ctx.rollouts().get(namespace, name), known)
+    rollouts = ctx.rollouts()
+    shown = service.view(rollouts.get(namespace, name), known)
+    shown.analysis = analysis.newest(rollouts.api, namespace, name)
+    return shown
 
 
 @router.get("/history")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from .analysis import AnalysisStatus
 from .common import Model
 
 
@@ -53,6 +54,9 @@ class Rollout(Model):
     aborted: bool
     pause_reasons: list[str]
     revisions: list[Revision]
+    #: The newest analysis of the rollout and the judge's verdict so far (None: it never ran
+    #: one).
+    analysis: AnalysisStatus | None = None
 
 
 class RolledBack(Rollout):

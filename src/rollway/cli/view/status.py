@@ -41,6 +41,8 @@ def status_view(
         parts += [deployment_header(deployment), Text(), steps_table(deployment, now)]
     if rollout is not None:
         parts += [Text(), rollout_header(rollout), Text(), rollout_tree(rollout, now)]
+        if rollout.get("analysis"):
+            parts += [Text(), analysis_view(rollout["analysis"])]
     elif rollout_error:
         parts += [Text(), _line("Rollout:", Text(f"unavailable: {rollout_error}", "yellow"))]
     return Group(*parts)
@@ -159,6 +161,54 @@ def rollout_tree(r: Json, now: datetime) -> Table:
                               _icon_text(icons.pod(status), status),
                               age(pod.get("created"), now), info)  # fmt: skip
     return table
+
+
+def analysis_view(a: Json) -> RenderableType:
+    """The newest analysis: the run's phase and the judge's line, then each metric, canary
+    against baseline (medians over the window), with its p-value and outcome."""
+    from rich.console import Group
+    from rich.text import Text
+
+    phase = str(a.get("phase", ""))
+    judged = a.get("judgement") or {}
+    header = [_line("Analysis:", f"{a.get('name')} ({phase})")]
+    if judged:
+        score = judged.get("score")
+        verdict = str(judged.get("verdict", ""))
+        scored = f", score {score:g}" if isinstance(score, int | float) else ""
+        header.append(_line("  Verdict:", Text(f"{verdict}{scored}", _VERDICT.get(verdict, ""))))
+        header.append(_line("  Reason:", str(judged.get("reason", ""))))
+    elif a.get("message"):
+        header.append(_line("  Message:", str(a["message"])))
+    table = _grid("METRIC", "CANARY", "BASELINE", "P-VALUE", "RESULT")
+    for m in judged.get("metrics") or []:
+        outcome = str(m.get("outcome", ""))
+        p = m.get("pValue")
+        table.add_row(
+            m.get("name", ""),
+            _median(m.get("canary"), m.get("unit", "")),
+            _median(m.get("baseline"), m.get("unit", "")),
+            "-" if p is None else ("<0.001" if p < 0.001 else f"{p:.3f}"),
+            Text(outcome, _VERDICT.get(outcome, "")),
+        )
+    return (
+        Group(Text("\n").join(header), table) if judged.get("metrics") else Text("\n").join(header)
+    )
+
+
+_VERDICT = {"pass": "green", "fail": "red", "marginal": "yellow", "inconclusive": "yellow",
+            "nodata": "yellow"}  # fmt: skip
+
+
+def _median(side: Json | None, unit: str) -> str:
+    if not side:
+        return "-"
+    value = float(side.get("median", 0))
+    if unit == "ratio":
+        return f"{value:.1%}"
+    if unit == "seconds":
+        return f"{value * 1000:.0f} ms"
+    return f"{value:g}"
 
 
 def images(r: Json) -> list[tuple[str, list[str]]]:

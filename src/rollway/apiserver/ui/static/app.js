@@ -7,7 +7,8 @@ const FINISHED = new Set(["succeeded", "failed", "aborted", "rejected"]);
 const TONE = { succeeded: "ok", Succeeded: "ok", Healthy: "ok", approved: "ok", running: "warn",
   Running: "warn", waiting: "warn", Progressing: "warn", Paused: "warn", pending: "muted",
   Pending: "muted", failed: "bad", Failed: "bad", Error: "bad", Degraded: "bad", aborted: "bad",
-  rejected: "bad", Omitted: "muted", Skipped: "muted" };
+  rejected: "bad", Omitted: "muted", Skipped: "muted", pass: "ok", fail: "bad", marginal: "warn",
+  inconclusive: "warn", Inconclusive: "warn", nodata: "muted" };
 
 // -- helpers --------------------------------------------------------------------------------
 
@@ -199,7 +200,28 @@ function rolloutView(r, provenances) {
         h("td", {}, `${rev.ready}/${rev.desired}`), h("td", { class: "wide", title: rev.images.join(" ") }, rev.images.map(shortImage).join(" ")),
         h("td", {}, rev.pods.map((p) => `${p.name} ${p.status}`).join(", ") || "—"),
         h("td", {}, rev.deploymentId ? link(`/ui/deployments/${rev.deploymentId}`, rev.deploymentId) : "—"),
-        h("td", { class: "wide" }, provenanceText(provenances.get(rev.deploymentId)))))))));
+        h("td", { class: "wide" }, provenanceText(provenances.get(rev.deploymentId)))))))),
+    r.analysis ? analysisView(r.analysis) : null);
+}
+
+// The judge's newest analysis: its verdict and line, then each metric canary against baseline.
+function analysisView(a) {
+  const j = a.judgement;
+  const median = (side, unit) => !side ? "—" : unit === "ratio" ? `${(side.median * 100).toFixed(1)}%`
+    : unit === "seconds" ? `${Math.round(side.median * 1000)} ms` : String(side.median);
+  const pValue = (p) => (p === null ? "—" : p < 0.001 ? "< 0.001" : p.toFixed(3));
+  return h("div", { class: "analysis" },
+    h("dl", { class: "facts" },
+      h("dt", {}, "Analysis"), h("dd", {}, `${a.name} `, badge(a.phase)),
+      j ? [h("dt", {}, "Verdict"), h("dd", {}, badge(j.verdict), ` ${j.reason}`)] : [],
+      !j && a.message ? [h("dt", {}, "Message"), h("dd", {}, a.message)] : []),
+    j && j.metrics.length ? h("div", { class: "scroll" }, h("table", {},
+      h("caption", { class: "muted" }, "Canary against baseline, medians over the window"),
+      h("thead", {}, h("tr", {}, ["Metric", "Canary", "Baseline", "p-value", "Result"]
+        .map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, j.metrics.map((m) => h("tr", {},
+        h("td", {}, m.name), h("td", {}, median(m.canary, m.unit)), h("td", {}, median(m.baseline, m.unit)),
+        h("td", {}, pValue(m.pValue)), h("td", {}, badge(m.outcome))))))) : null);
 }
 
 function envActions(app, env, rollout) {
