@@ -13,18 +13,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .components.registry import (
-    ADDR,
-    EPOCH,
-    OCI_CONFIG,
-    OCI_MANIFEST,
-    REF_NAME,
-    Entry,
-    _basic,
-    _write_json,
-    write_layer,
-)
+from .components.registry import ADDR, basic_auth
 from .core import run
+from .oci_layout import EPOCH, OCI_CONFIG, OCI_MANIFEST, REF_NAME, Entry, write_json, write_layer
 from .stack import Context
 
 
@@ -39,7 +30,7 @@ def binary_image(
     blobs = tmp / "blobs" / "sha256"
     blobs.mkdir(parents=True)
     layer, diff_id = write_layer(blobs, entries)
-    cfg = _write_json(
+    cfg = write_json(
         blobs,
         OCI_CONFIG,
         {
@@ -51,7 +42,7 @@ def binary_image(
             "history": [{"created": EPOCH, "created_by": f"rollway devstack: {about}"}],
         },
     )
-    manifest = _write_json(
+    manifest = write_json(
         blobs,
         OCI_MANIFEST,
         {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": cfg, "layers": [layer]},
@@ -76,7 +67,7 @@ def push_layout(ctx: Context, layout: Path, tag: str, repository: str, log: Path
     fd, authfile = tempfile.mkstemp(prefix="auth-", suffix=".json", dir=ctx.paths.work)
     try:
         with os.fdopen(fd, "w") as fh:  # mkstemp creates it 0600: the password stays private
-            json.dump({"auths": {ADDR: {"auth": _basic(ctx)}}}, fh)
+            json.dump({"auths": {ADDR: {"auth": basic_auth(ctx)}}}, fh)
         run(
             ["skopeo", "copy", "--preserve-digests", "--dest-authfile", authfile,
              "--dest-tls-verify=false", f"oci:{layout}:{tag}", f"docker://{ref}"],

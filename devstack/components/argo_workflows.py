@@ -19,9 +19,10 @@ from pathlib import Path
 from ..core import HOST, free_port_or_fail, http_status, locked, run
 from ..gobuild import WORKFLOWS_VERSION, fill_local_proxy, go_env, module_info
 from ..oci import binary_image, push_layout
+from ..oci_layout import Entry
 from ..stack import Component, Context
 from .kube import kubeconfig, kubectl
-from .registry import ADDR, Entry
+from .registry import ADDR
 
 MODULE = "github.com/argoproj/argo-workflows/v3"
 COMMANDS = ("workflow-controller", "argo", "argoexec")

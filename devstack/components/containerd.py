@@ -24,11 +24,11 @@ from pathlib import Path
 from ..core import DevstackError, run, which
 from ..gobuild import KUBERNETES_VERSION, module_dir
 from ..machine import kill, pids_with_args, remove_cgroup, unmount_under
+from ..oci_layout import Entry, write_layer
 from ..stack import Component, Context
 from .network import BRIDGE, GATEWAY, POD_CIDR
 from .registry import ADDR as REGISTRY_ADDR
 from .registry import USERNAME as REGISTRY_USERNAME
-from .registry import Entry, write_layer
 
 PAUSE_VERSION = "3.10.1"  # build/pause/Makefile of k8s.io/kubernetes v1.34.5
 PAUSE_IMAGE = f"{REGISTRY_ADDR}/rollway-devstack/pause:{PAUSE_VERSION}"

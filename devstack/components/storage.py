@@ -17,9 +17,10 @@ from pathlib import Path
 from ..core import DevstackError
 from ..gobuild import go_install
 from ..oci import binary_image, push_layout
+from ..oci_layout import Entry
 from ..stack import Component, Context
 from .kube import kubeconfig, kubectl
-from .registry import ADDR, Entry
+from .registry import ADDR
 
 VERSION = "v0.0.30"
 MODULE = "github.com/rancher/local-path-provisioner"

@@ -8,8 +8,9 @@ from typing import Any
 
 import httpx
 
+from devstack.base_image import AMD64_TAG, BASE_REPO
 from devstack.components.node import LABEL, LABEL_VALUE
-from devstack.components.registry import ADDR, AMD64_TAG, BASE_REPO
+from devstack.components.registry import ADDR
 
 IMAGE = f"{ADDR}/{BASE_REPO}:{AMD64_TAG}"
 SCRAPED = {

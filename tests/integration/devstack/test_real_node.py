@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
+from devstack.base_image import AMD64_TAG, BASE_REPO
 from devstack.components.kube import kube_bin, kubeconfig
 from devstack.components.network import (
     GATEWAY,
@@ -31,7 +32,7 @@ from devstack.components.network import (
     counter,
 )
 from devstack.components.node import LABEL, LABEL_VALUE, NODE_NAME
-from devstack.components.registry import ADDR, AMD64_TAG, BASE_REPO, USERNAME
+from devstack.components.registry import ADDR, USERNAME
 from devstack.core import REPO
 from devstack.stack import Context, up
 from tests.helpers import wait_for
