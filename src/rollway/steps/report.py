@@ -4,11 +4,13 @@ The outcome goes to the API server's callback when one is configured (ROLLWAY_CA
 the deployment record completes even if the server was not watching. The server takes Keycloak
 access tokens only, so the step gets a fresh one for the client in ROLLWAY_CALLBACK_CLIENT_ID /
 ROLLWAY_CALLBACK_CLIENT_SECRET (client-credentials grant at ROLLWAY_KEYCLOAK_URL, realm
-ROLLWAY_KEYCLOAK_REALM). Webhooks listed in ROLLWAY_NOTIFY_WEBHOOKS receive a Slack-compatible
-message. Only an answered 2xx counts as delivered; a 5xx or 429, a timeout or a dropped connection
-is tried again a few times. What still fails is a warning naming the status and the reason given,
-and the `undelivered` output: the step itself succeeds, so a notification problem never turns a
-good deployment into a failed workflow (the API server reconciles from the engine anyway).
+ROLLWAY_KEYCLOAK_REALM). Webhooks listed in ROLLWAY_NOTIFY_WEBHOOKS receive the message an
+app's webhooks get from the API server's outbox, sent the same way (`rollway.notify`). Only an
+answered 2xx counts as delivered; a 5xx or 429, a timeout or a dropped connection is tried again
+on the outbox's schedule, as far as the step's time budget reaches. What still fails is a warning
+naming the status and the reason given, and the `undelivered` output: the step itself succeeds,
+so a notification problem never turns a good deployment into a failed workflow (the API server
+reconciles from the engine anyway).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,11 +42,12 @@ from . import outputs
 if TYPE_CHECKING:
     import httpx
 
+    from ..notify.delivery import Attempt, Sender
+
 DEFAULT_REALM = "rollway"
-#: Tries per target (waits 1, 2, 4 s between them) before it is reported undelivered.
-ATTEMPTS = 4
-#: Seconds every delivery together may take: a try starts only within it, and one try (a token
-#: and a POST, each with TIMEOUT) ends well before the template's deadline for the step.
+#: Seconds every delivery together may take: a try (on `rollway.notify.delivery`'s schedule)
+#: starts only within it, and one try (a token and a POST, each with TIMEOUT) ends well before
+#: the template's deadline for the step.
 BUDGET = 90
 TIMEOUT = 10
 #: Refusals with an error (and exit code) of their own; any other 4xx is an UpstreamError.
@@ -67,9 +71,31 @@ def _failures(text: str) -> list[dict[str, str]]:
 @click.option("--deployment-id", required=True)
 @click.option("--status", "status", required=True, help="{{workflow.status}}")
 @click.option("--failures", default="", help="{{workflow.failures}}")
+@click.option("--app", default=None, help="{{workflow.parameters.app}}")
+@click.option("--env", default=None, help="{{workflow.parameters.env}}")
+@click.option("--coordinates", default=None, help="{{workflow.parameters.coordinates}}")
+@click.option("--workflow", default=None, help="{{workflow.name}}")
 @outputs.option
-def command(deployment_id: str, status: str, failures: str, outputs_dir: Path) -> None:
+def command(
+    deployment_id: str,
+    status: str,
+    failures: str,
+    app: str | None,
+    env: str | None,
+    coordinates: str | None,
+    workflow: str | None,
+    outputs_dir: Path,
+) -> None:
     """Report the workflow's outcome to the API server and notification webhooks."""
+    from ..notify.delivery import Sender
+    from ..notify.messages import (
+        DeploymentFacts,
+        deployment_message,
+        failure_message,
+        finished_state,
+        version_of,
+    )
+
     failed = _failures(failures)
     outcome = {"deploymentId": deployment_id, "status": status, "failures": failed}
     sends: list[tuple[str, Callable[[], None]]] = []
@@ -79,40 +105,68 @@ def command(deployment_id: str, status: str, failures: str, outputs_dir: Path) -
         sends.append(("api", lambda: _post(url, outcome, f"the API server at {callback}",
                                            {"Authorization": f"Bearer {_access_token()}"})))  # fmt: skip
     hooks = [h.strip() for h in os.environ.get("ROLLWAY_NOTIFY_WEBHOOKS", "").split(",")]
+    facts = DeploymentFacts(id=deployment_id, state=finished_state(status), app=app, env=env,
+                            version=version_of(coordinates), message=failure_message(failed),
+                            workflow=workflow)  # fmt: skip
+    message = deployment_message(facts, datetime.now(UTC))
+    # The administrator's own webhooks: any http(s) host they name (docs/security.md).
+    sender = Sender(None, timeout=TIMEOUT)
     for number, hook in enumerate(filter(None, hooks), start=1):
-        text = f"Rollway deployment {deployment_id}: {status}"
-        if failed:
-            text += f" ({failed[0].get('displayName')}: {failed[0].get('message')})"
         # Webhook URLs are often credentials: errors name the webhook's position, not its URL.
         what = f"webhook {number} of ROLLWAY_NOTIFY_WEBHOOKS"
-        sends.append(("webhook", partial(_post, hook, {"text": text, **outcome}, what)))
+        key = f"rollway-{deployment_id}-{facts.state}-webhook-{number}"
+        sends.append(("webhook", partial(_notify, sender, hook, message, what, key)))
     delivered: list[str] = []
     undelivered: list[str] = []
     deadline = time.monotonic() + BUDGET
-    for target, send in sends:
-        (delivered if _deliver(send, deadline) else undelivered).append(target)
+    with sender:
+        for target, send in sends:
+            (delivered if _deliver(send, deadline) else undelivered).append(target)
     outputs.emit({"status": status, "delivered": ",".join(delivered),
                   "undelivered": ",".join(undelivered)}, outputs_dir)  # fmt: skip
 
 
+def _notify(sender: Sender, url: str, message: Mapping[str, Any], what: str, key: str) -> None:
+    """One try at a webhook; anything but a 2xx is an error, transient when a retry may help."""
+    attempt = sender.post(url, message, key=key)
+    if not attempt.delivered:
+        raise (TransientError if attempt.retry else UpstreamError)(_complaint(what, attempt))
+
+
+def _complaint(what: str, attempt: Attempt) -> str:
+    """Why a webhook did not take its message, as a warning names it."""
+    if attempt.status is not None:
+        return f"{what} answered {attempt.error}" + (
+            f": {attempt.detail}" if attempt.detail else ""
+        )
+    if attempt.retry:
+        return f"{what}: the outcome was not delivered ({attempt.error})"
+    return f"{what} is {attempt.error}"  # the one final refusal before sending: not http(s)
+
+
 def _deliver(send: Callable[[], None], deadline: float) -> bool:
-    """Send, retrying what a retry may fix until `deadline`; a failure is a warning, never the
-    step's failure: the exit handler failing would mark a deployment Failed whose rollout went
-    well."""
+    """Send, retrying what a retry may fix on the notification schedule until `deadline`; a
+    failure is a warning, never the step's failure: the exit handler failing would mark a
+    deployment Failed whose rollout went well."""
     from tenacity import (
+        RetryCallState,
         Retrying,
         retry_if_exception_type,
         stop_after_attempt,
         stop_before_delay,
-        wait_exponential,
     )
+
+    from ..notify.delivery import RETRY_AFTER, retry_after
+
+    def wait(state: RetryCallState) -> float:
+        return float(retry_after(state.attempt_number) or 0)
 
     if time.monotonic() >= deadline:
         click.echo("rollway-step: warning: no time left to try this delivery", err=True)
         return False
-    stop = stop_after_attempt(ATTEMPTS) | stop_before_delay(deadline - time.monotonic())
+    stop = stop_after_attempt(len(RETRY_AFTER) + 1) | stop_before_delay(deadline - time.monotonic())
     retrying = Retrying(retry=retry_if_exception_type(TransientError), reraise=True, stop=stop,
-                        wait=wait_exponential(1, max=8))  # fmt: skip
+                        wait=wait)  # fmt: skip
     try:
         retrying(send)
     except RollwayError as err:

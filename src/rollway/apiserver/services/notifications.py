@@ -3,10 +3,11 @@
 When a flush changes a deployment's state, one outbox row per matching webhook of its app is
 added to the same flush (SQLAlchemy `before_flush`): a message exists if and only if the change
 was committed. A rollback queues its own rows once the Rollout is patched. A sender thread POSTs
-them afterwards, at least once (each carries an
-Idempotency-Key), tries again on a schedule and gives up after the last attempt. URLs are never
-logged, since they often carry a secret. Only hosts on the allowlist are ever reached, and a
-redirect is not followed.
+them afterwards, at least once (each carries an Idempotency-Key), and tries again on
+`rollway.notify.delivery`'s schedule. The message is `rollway.notify.messages`', the POST and its
+judgement `delivery.Sender`'s — the pipeline's exit handler sends with the same two. URLs are
+never logged, since they often carry a secret. Only hosts on the allowlist are ever reached, and
+a redirect is not followed.
 """
 
 from __future__ import annotations
@@ -16,21 +17,18 @@ import threading
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ... import __version__
-from ...destinations import notification_host_allowed
+from ...notify.delivery import Sender, retry_after
+from ...notify.messages import ROLLED_BACK, DeploymentFacts, deployment_message, rollback_message
 from ..db import Database
 from ..models import Application, Deployment, Notification, utcnow
 
 log = logging.getLogger("rollway.apiserver")
 
-#: Seconds to wait after the 1st, 2nd, … failed attempt; then it is given up.
-RETRY_AFTER = (10, 60, 300, 1800)
 BATCH = 50
 
 
@@ -59,41 +57,30 @@ def rolled_back(
     """Queue the app's `rolledBack` notifications, once the Rollout has been patched.
     `deployment_id` is the deployment that made the revision put back, when known."""
     application = session.get(Application, app)
-    body = {
-        "event": "rolledBack",
-        "at": utcnow().isoformat(),
-        "rollback": {
-            "app": app,
-            "env": env,
-            "revision": revision,
-            "deploymentId": deployment_id,
-            "by": by,
-            "href": f"/api/v1/apps/{app}/environments/{env}/rollout",
-        },
-    }
+    body = rollback_message(app, env, revision, deployment_id, by, utcnow())
     for hook in application.notifications if application is not None else ():
-        if "rolledBack" in hook["events"]:
-            session.add(Notification(deployment_id=deployment_id or "", event="rolledBack",
+        if ROLLED_BACK in hook["events"]:
+            session.add(Notification(deployment_id=deployment_id or "", event=ROLLED_BACK,
                                      url=hook["url"], payload=body))  # fmt: skip
 
 
 def payload(deployment: Deployment) -> dict[str, Any]:
-    return {
-        "event": deployment.state,
-        "at": utcnow().isoformat(),
-        "deployment": {
-            "id": deployment.id,
-            "app": deployment.app,
-            "env": deployment.env,
-            "kind": deployment.kind,
-            "version": deployment.version,
-            "state": deployment.state,
-            "message": deployment.message,
-            "workflow": deployment.workflow,
-            "createdBy": deployment.created_by_name,
-            "href": f"/api/v1/deployments/{deployment.id}",
-        },
-    }
+    """The message of the deployment's state as recorded."""
+    return deployment_message(facts(deployment), utcnow())
+
+
+def facts(deployment: Deployment) -> DeploymentFacts:
+    return DeploymentFacts(
+        id=deployment.id,
+        state=deployment.state,
+        app=deployment.app,
+        env=deployment.env,
+        kind=deployment.kind,
+        version=deployment.version,
+        message=deployment.message,
+        workflow=deployment.workflow,
+        created_by=deployment.created_by_name,
+    )
 
 
 class Notifier:
@@ -106,15 +93,11 @@ class Notifier:
         allowed_hosts: Iterable[str] = (),
         interval: float = 1.0,
         timeout: float = 5.0,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         """`allowed_hosts`: where webhooks may go (rollway.destinations checks each URL)."""
-        self.db, self.interval, self.allowed_hosts = db, interval, list(allowed_hosts)
-        self._http = httpx.Client(
-            timeout=timeout,
-            follow_redirects=False,  # a webhook's redirect would lead the server anywhere
-            transport=httpx.HTTPTransport(retries=2),  # connection failures only
-            headers={"User-Agent": f"rollway/{__version__}"},
-        )
+        self.db, self.interval = db, interval
+        self._sender = Sender(list(allowed_hosts), timeout=timeout, transport=transport)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -126,7 +109,7 @@ class Notifier:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self._http.close()
+        self._sender.close()
 
     def send_due(self) -> int:
         """One pass: every message due now; how many were delivered."""
@@ -139,35 +122,23 @@ class Notifier:
             ).all()
         delivered = 0
         for message in due:
-            error = self._post(message)
+            attempt = self._sender.post(message.url, message.payload,
+                                        key=f"rollway-notification-{message.seq}")  # fmt: skip
             with self.db.write() as session:
                 record = session.get_one(Notification, message.seq)
                 record.attempts += 1
-                if error is None:
+                if attempt.delivered:
                     record.delivered_at, record.due_at = utcnow(), None
                     delivered += 1
                     continue
-                record.last_error = error
-                if record.attempts > len(RETRY_AFTER):
+                record.last_error = attempt.error or ""
+                wait = retry_after(record.attempts) if attempt.retry else None
+                if wait is None:
                     record.due_at = None
-                    log.warning("notification %s given up: %s", record.seq, error)
+                    log.warning("notification %s given up: %s", record.seq, attempt.error)
                 else:
-                    record.due_at = utcnow() + timedelta(seconds=RETRY_AFTER[record.attempts - 1])
+                    record.due_at = utcnow() + timedelta(seconds=wait)
         return delivered
-
-    def _post(self, message: Notification) -> str | None:
-        """None when the webhook took it (2xx), else why not (without the URL)."""
-        if not notification_host_allowed(message.url, self.allowed_hosts):
-            return f"host {urlsplit(message.url).hostname} is not an allowed notification host"
-        headers = {"X-Rollway-Event": message.event,
-                   "Idempotency-Key": f"rollway-notification-{message.seq}"}  # fmt: skip
-        try:
-            response = self._http.post(message.url, json=message.payload, headers=headers)
-        except (httpx.HTTPError, httpx.InvalidURL) as err:
-            return f"{type(err).__name__} reaching {urlsplit(message.url).hostname}"
-        if response.is_redirect:
-            return f"HTTP {response.status_code}: redirects are not followed"
-        return None if response.is_success else f"HTTP {response.status_code}"
 
     def _run(self) -> None:
         while not self._stop.is_set():
