@@ -37,6 +37,8 @@ REPORT = "report"
 BUILD_STEPS = (RESOLVE_ARTIFACT, BUILD_IMAGE)
 DEPLOY_STEPS = (*BUILD_STEPS, FETCH_CHART, RENDER, PLAN_APPROVAL, APPLY, WAIT_ROLLOUT, APPROVAL,
                 PROMOTE, WAIT_HEALTHY)  # fmt: skip
+#: Not a workflow step: the `rollway-step` command of the canary judge's traffic Job.
+TRAFFIC = "load"
 #: Steps that run another step's template.
 STEP_TEMPLATE = {WAIT_HEALTHY: WAIT_ROLLOUT, PLAN_APPROVAL: APPROVAL}
 

@@ -212,6 +212,7 @@ reaches it.
 {{- end }}
 {{- $_ := set $data "judge-url" (include "rollway.judgeUrl" .) }}
 {{- $_ := set $data "judge-client-id" $v.judge.clientId }}
+{{- $_ := set $data "step-image" (include "rollway.stepImage" .) }}
 {{- toYaml $data }}
 {{- end }}
 
@@ -230,4 +231,9 @@ pod-security.kubernetes.io/{{ $mode }}: {{ $.Values.namespaces.podSecurity }}
 {{- /* The API as the Argo Rollouts controller reaches it: judge.url, else the DNS name. */}}
 {{- define "rollway.judgeUrl" -}}
 {{- trimSuffix "/" (default (include "rollway.apiUrl" .) .Values.judge.url) }}
+{{- end }}
+
+{{- /* The image of the pipeline's steps (and the judge's traffic Job). */}}
+{{- define "rollway.stepImage" -}}
+{{- default (include "rollway.image" .) .Values.workflowTemplates.image }}
 {{- end }}

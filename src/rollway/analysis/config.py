@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -88,6 +89,19 @@ DEFAULT_METRICS = ("error-rate", "latency-p50", "latency-p99")
 
 
 @dataclasses.dataclass(frozen=True)
+class Traffic:
+    """Synthetic requests Rollway sends to both sides while the judge measures, for an app
+    whose own traffic is too thin to judge: bounded in rate, and in time by the window."""
+
+    requests_per_second: float = 5.0
+    path: str = "/"
+
+
+MAX_RATE = 50.0
+PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]{0,199}$")
+
+
+@dataclasses.dataclass(frozen=True)
 class AnalysisConfig:
     """The whole analysis: metrics, score thresholds (0-100), significance, sampling."""
 
@@ -102,12 +116,15 @@ class AnalysisConfig:
     step_seconds: int = 10
     #: Seconds each analysis of a release measures, warm-up included.
     window_seconds: int = 90
+    #: None: the judge measures the traffic the app gets.
+    traffic: Traffic | None = None
 
 
 FIELDS = {
     "metrics", "passScore", "marginalScore", "alpha", "warmupSeconds", "stepSeconds",
-    "windowSeconds",
+    "windowSeconds", "traffic",
 }  # fmt: skip
+TRAFFIC_FIELDS = {"requestsPerSecond", "path"}
 METRIC_FIELDS = {
     "name", "query", "direction", "tolerance", "absoluteTolerance", "critical", "weight", "unit",
 }  # fmt: skip
@@ -147,7 +164,25 @@ def parse_config(raw: Mapping[str, Any] | None, *, field: str = "analysis") -> A
     warmup = _integer(raw, "warmupSeconds", defaults.warmup_seconds, field, low=0, high=3600)
     step = _integer(raw, "stepSeconds", defaults.step_seconds, field, low=1, high=600)
     window = _integer(raw, "windowSeconds", defaults.window_seconds, field, low=1, high=86400)
-    return AnalysisConfig(metrics, pass_score, marginal, alpha, warmup, step, window)
+    traffic = _traffic(raw["traffic"], f"{field}.traffic") if "traffic" in raw else None
+    return AnalysisConfig(metrics, pass_score, marginal, alpha, warmup, step, window, traffic)
+
+
+def _traffic(raw: Any, field: str) -> Traffic:
+    if not isinstance(raw, Mapping):
+        raise InvalidInput("must be an object", field=field)
+    _known(raw, TRAFFIC_FIELDS, field)
+    default = Traffic()
+    rate = _number(raw, "requestsPerSecond", default.requests_per_second, field, low=0,
+                   high=MAX_RATE, low_open=True)  # fmt: skip
+    path = raw.get("path", default.path)
+    if not isinstance(path, str) or not PATH.fullmatch(path):
+        raise InvalidInput(
+            "must be a URL path starting with / (at most 200 characters, no spaces)",
+            field=f"{field}.path",
+        )
+    no_template(f"{field}.path", path)
+    return Traffic(rate, path)
 
 
 def _metric(raw: Any, field: str) -> MetricSpec:

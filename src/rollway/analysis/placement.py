@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InvalidInput
+from ..pipeline import TRAFFIC
+from .config import AnalysisConfig, Traffic
 from .template import JudgeClient, judge_step, judge_template
 
 API_VERSION = "argoproj.io/v1alpha1"
@@ -29,6 +31,8 @@ class JudgeSettings:
 
     api_url: str
     client: JudgeClient
+    #: Rollway's image, which the traffic Job runs (only an analysis with `traffic` needs it).
+    step_image: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> JudgeSettings:
@@ -44,16 +48,18 @@ class JudgeSettings:
             )
         token_url = f"{keycloak.rstrip('/')}/realms/{realm}/protocol/openid-connect/token"
         client_id = env.get("ROLLWAY_JUDGE_CLIENT_ID") or DEFAULT_CLIENT_ID
-        return cls(api_url.rstrip("/"), JudgeClient(token_url, client_id, SECRET))
+        client = JudgeClient(token_url, client_id, SECRET)
+        return cls(api_url.rstrip("/"), client, env.get("ROLLWAY_STEP_IMAGE") or None)
 
 
 def attach(
-    manifests: list[dict[str, Any]], *, app: str, env: str, window_seconds: int,
+    manifests: list[dict[str, Any]], *, app: str, env: str, config: AnalysisConfig,
     settings: JudgeSettings,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """The manifests with the judge in: a new AnalysisTemplate `<rollout>-rollway-judge`, and
-    the Rollout (a copy) calling it. InvalidInput when the chart renders no single Rollout or a
-    canary with no weight step to judge."""
+    """The manifests with the judge in: a new AnalysisTemplate `<rollout>-rollway-judge` (with
+    the traffic Job beside the judge where the analysis asks for traffic), and the Rollout (a
+    copy) calling it. InvalidInput when the chart renders no single Rollout or a canary with no
+    weight step to judge."""
     rollouts = [i for i, m in enumerate(manifests) if m.get("kind") == "Rollout"]
     if len(rollouts) != 1:
         raise InvalidInput(
@@ -64,8 +70,12 @@ def attach(
     rollout = copy.deepcopy(manifests[index])
     metadata = rollout.get("metadata") or {}
     name = f"{metadata.get('name') or app}-rollway-judge"
+    window = config.window_seconds
     entry = judge_template(api_url=settings.api_url, app=app, env=env, client=settings.client,
-                           window_seconds=window_seconds, name=name)  # fmt: skip
+                           window_seconds=window, name=name)  # fmt: skip
+    if config.traffic is not None:
+        urls = _side_urls(manifests, rollout, config.traffic)
+        entry["metrics"].append(_traffic_metric(rollout, urls, config.traffic, window, settings))
     template_metadata: dict[str, Any] = {"name": name, "labels": dict(metadata.get("labels") or {})}
     if "namespace" in metadata:
         template_metadata["namespace"] = metadata["namespace"]
@@ -107,3 +117,73 @@ def _call_judge(strategy: dict[str, Any], name: str) -> None:
             field="analysis",
         )
     canary["steps"] = judged
+
+
+def _side_urls(
+    manifests: list[dict[str, Any]], rollout: dict[str, Any], traffic: Traffic
+) -> list[str]:
+    """Both sides' Services by name (the pod's namespace resolves them), stable first."""
+    strategy = rollout.get("spec", {}).get("strategy", {})
+    sides = (
+        ("activeService", "previewService") if "blueGreen" in strategy
+        else ("stableService", "canaryService")
+    )  # fmt: skip
+    named = strategy.get("blueGreen") or strategy.get("canary") or {}
+    services = {
+        (m.get("metadata") or {}).get("name"): m for m in manifests if m.get("kind") == "Service"
+    }
+    urls = []
+    for side in sides:
+        service = services.get(named.get(side))
+        if service is None:
+            raise InvalidInput(
+                f"traffic goes to the Rollout's {side}, which the chart does not render",
+                field="analysis.traffic",
+            )
+        ports = (service.get("spec") or {}).get("ports") or [{}]
+        port = ports[0].get("port", 80)
+        urls.append(f"http://{service['metadata']['name']}:{port}{traffic.path}")
+    return urls
+
+
+def _traffic_metric(
+    rollout: dict[str, Any], urls: list[str], traffic: Traffic, window: int,
+    settings: JudgeSettings,
+) -> dict[str, Any]:  # fmt: skip
+    """A `job` metric running `rollway-step load` for the window, where the app's pods run,
+    under the restricted Pod Security Standard and with no service-account token."""
+    if not settings.step_image:
+        raise InvalidInput(
+            "traffic needs Rollway's image: set step-image in the rollway-platform ConfigMap",
+            field="analysis.traffic",
+        )
+    pod = rollout.get("spec", {}).get("template", {}).get("spec", {})
+    placement = {k: pod[k] for k in ("nodeSelector", "tolerations", "affinity") if k in pod}
+    args = [a for url in urls for a in ("--url", url)]
+    args += ["--rate", f"{traffic.requests_per_second:g}", "--duration", str(window)]
+    container = {
+        "name": "traffic",
+        "image": settings.step_image,
+        "command": ["rollway-step", TRAFFIC],
+        "args": args,
+        "resources": {"requests": {"cpu": "20m", "memory": "64Mi"},
+                      "limits": {"memory": "128Mi"}},
+        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                            "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}},
+    }  # fmt: skip
+    return {
+        "name": "traffic",
+        "count": 1,
+        "provider": {"job": {"spec": {
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": window + 120,
+            "template": {"spec": {
+                "restartPolicy": "Never",
+                "automountServiceAccountToken": False,
+                "securityContext": {"runAsNonRoot": True,
+                                    "seccompProfile": {"type": "RuntimeDefault"}},
+                **placement,
+                "containers": [container],
+            }},
+        }}},
+    }  # fmt: skip

@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     #: AnalysisTemplate in dry-run plans (the render step reads rollway-platform `judge-url`).
     judge_url: str | None = None
     judge_client_id: str = "rollway-judge"
+    #: Rollway's image, run by the judge's traffic Job (rollway-platform `step-image`).
+    step_image: str | None = None
     #: Kubeconfig for rollout status and actions; KUBECONFIG or in-cluster when unset.
     kubeconfig: str | None = None
     #: Projects made sure of at startup, as `POST /projects` takes them (a JSON list in

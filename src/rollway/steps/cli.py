@@ -20,6 +20,7 @@ from ..pipeline import (
     RENDER,
     REPORT,
     RESOLVE_ARTIFACT,
+    TRAFFIC,
     WAIT_ROLLOUT,
 )
 
@@ -34,6 +35,7 @@ STEPS = {
     WAIT_ROLLOUT: "rollway.steps.wait:command",
     PROMOTE: "rollway.steps.promote:command",
     REPORT: "rollway.steps.report:command",
+    TRAFFIC: "rollway.steps.load:command",
 }
 
 

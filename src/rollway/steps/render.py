@@ -32,10 +32,9 @@ from . import outputs
 @click.option("--diff", is_flag=True, help="Also compare the objects with the live cluster.")
 @click.option("--env", "env_name", help="The environment (names the judge's route).")
 @click.option(
-    "--analysis-window",
-    type=click.IntRange(min=0),
-    default=0,
-    help="Seconds Rollway's canary judge measures at each analysis; 0: not judged.",
+    "--analysis",
+    "analysis_json",
+    help="The app's canary analysis as JSON (rollway.analysis.config); empty: not judged.",
 )
 @outputs.option
 def command(
@@ -50,7 +49,7 @@ def command(
     out: Path,
     diff: bool,
     env_name: str | None,
-    analysis_window: int,
+    analysis_json: str | None,
     outputs_dir: Path,
 ) -> None:
     """Render the chart with `helm template`; with --diff, diff it against the cluster."""
@@ -65,8 +64,10 @@ def command(
     user = values.from_sets(sets, base=values.from_json(values_json))
     merged = values.build(user, pipeline)
     manifests = render.template(chart_dir, release, namespace, merged)
-    if analysis_window:
-        manifests = judged(manifests, release, env_name, analysis_window)
+    if analysis_json:
+        manifests = judged(
+            manifests, release, env_name, values.from_json(analysis_json, "analysis")
+        )
     write_atomically(out, yaml.safe_dump_all(manifests, sort_keys=False))
     no_pause = why_no_pause(manifests)
     result: dict[str, object] = {
@@ -92,16 +93,18 @@ def command(
 
 
 def judged(
-    manifests: list[dict[str, Any]], app: str, env: str | None, window_seconds: int
+    manifests: list[dict[str, Any]], app: str, env: str | None, analysis: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """The manifests with Rollway's judge placed in the Rollout's strategy."""
     from ..analysis.placement import JudgeSettings, attach
+    from ..analysis.plan import validated
 
     if not env:
-        raise click.UsageError("--analysis-window needs --env")
+        raise click.UsageError("--analysis needs --env")
     dns_label("env", env)
+    config = validated(analysis, field="analysis")
     settings = JudgeSettings.from_env(os.environ)
-    return attach(manifests, app=app, env=env, window_seconds=window_seconds, settings=settings)
+    return attach(manifests, app=app, env=env, config=config, settings=settings)
 
 
 def write_atomically(path: Path, text: str) -> None:

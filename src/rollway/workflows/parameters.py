@@ -40,6 +40,14 @@ def _json_object(name: str, value: str) -> None:
         raise InvalidInput("must be a JSON object", field=name)
 
 
+def _empty_or(check: Check) -> Check:
+    def either(name: str, value: str) -> None:
+        if value:
+            check(name, value)
+
+    return either
+
+
 def _int_range(low: int, high: int) -> Check:
     def check(name: str, value: str) -> None:
         if not value.isdigit() or not low <= int(value) <= high:
@@ -157,11 +165,12 @@ DEPLOY_PARAMS = ParamSet(
         Param("replicas", "Desired replicas", default="2", check=_int_range(0, 1000)),
         Param("values", "Extra Helm values as a JSON object", default="{}", check=_json_object),
         Param(
-            "analysis-window",
-            "Seconds Rollway's canary judge measures at each analysis (after each canary weight "
-            "step, or before a blue-green switch); 0: the release is not judged",
-            default="0",
-            check=_int_range(0, 86400),
+            "analysis",
+            "The app's canary analysis as a JSON object (rollway.analysis.config): Rollway's "
+            "judge after each canary weight step, or before a blue-green switch; empty: the "
+            "release is not judged",
+            default="",
+            check=_empty_or(_json_object),
         ),  # fmt: skip
         Param(
             "approval-required",

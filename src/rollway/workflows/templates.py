@@ -94,6 +94,8 @@ OPTIONAL = {
     # The canary judge as the Argo Rollouts controller reaches it (default: callback-url).
     "ROLLWAY_JUDGE_URL": ("configmap", PLATFORM_CONFIG, "judge-url"),
     "ROLLWAY_JUDGE_CLIENT_ID": ("configmap", PLATFORM_CONFIG, "judge-client-id"),
+    # The image of the judge's traffic Job (an analysis with `traffic`): Rollway's own.
+    "ROLLWAY_STEP_IMAGE": ("configmap", PLATFORM_CONFIG, "step-image"),
     "ROLLWAY_KEYCLOAK_URL": ("configmap", PLATFORM_CONFIG, "keycloak-url"),
     "ROLLWAY_KEYCLOAK_REALM": ("configmap", PLATFORM_CONFIG, "keycloak-realm"),
     "ROLLWAY_CALLBACK_CLIENT_ID": ("secret", "rollway-callback", "client-id"),
@@ -354,10 +356,10 @@ def deploy_template() -> WorkflowTemplate:
             ["--chart", inp("chart-dir"), "--release", wp("app"), "--namespace", wp("namespace"),
              "--image", inp("image"), "--strategy", wp("strategy"), "--replicas", wp("replicas"),
              "--values-json", wp("values"), "--out", "manifests.yaml",
-             "--env", wp("env"), "--analysis-window", wp("analysis-window")],
+             "--env", wp("env"), "--analysis", wp("analysis")],
             inputs=("chart-dir", "image"),
             optional=("ROLLWAY_JUDGE_URL", "ROLLWAY_CALLBACK_URL", "ROLLWAY_KEYCLOAK_URL",
-                      "ROLLWAY_KEYCLOAK_REALM", "ROLLWAY_JUDGE_CLIENT_ID"),
+                      "ROLLWAY_KEYCLOAK_REALM", "ROLLWAY_JUDGE_CLIENT_ID", "ROLLWAY_STEP_IMAGE"),
             timeout=300,
         )  # fmt: skip
         apply = step(

@@ -69,6 +69,14 @@ def test_a_builtin_metric_can_be_tuned_and_a_custom_one_added() -> None:
         ({"warmupSeconds": 1.5}, "analysis.warmupSeconds", "whole number"),
         ({"stepSeconds": 0}, "analysis.stepSeconds", "between 1 and 600"),
         ({"threshold": 1}, "analysis.threshold", "unknown field"),
+        ({"windowSeconds": 0}, "analysis.windowSeconds", "between 1 and 86400"),
+        ({"traffic": 5}, "analysis.traffic", "object"),
+        ({"traffic": {"requestsPerSecond": 500}}, "analysis.traffic.requestsPerSecond",
+         "at most 50"),
+        ({"traffic": {"requestsPerSecond": 0}}, "analysis.traffic.requestsPerSecond", "above 0"),
+        ({"traffic": {"path": "http://evil.test/"}}, "analysis.traffic.path", "starting with /"),
+        ({"traffic": {"path": "/a b"}}, "analysis.traffic.path", "no spaces"),
+        ({"traffic": {"rps": 1}}, "analysis.traffic.rps", "unknown field"),
     ],
 )  # fmt: skip
 def test_bad_input_names_the_field(raw: dict[str, Any], field: str, words: str) -> None:
@@ -76,3 +84,14 @@ def test_bad_input_names_the_field(raw: dict[str, Any], field: str, words: str) 
         parse_config(raw)
     assert caught.value.field == field
     assert words in caught.value.message
+
+
+def test_an_apps_window_too_short_to_ever_fail_a_canary_is_refused_naming_it() -> None:
+    from rollway.analysis.plan import validated
+
+    with pytest.raises(InvalidInput, match="could never fail a canary") as caught:
+        validated({"windowSeconds": 40}, field="body.parameters.analysis")
+    assert caught.value.field == "body.parameters.analysis.windowSeconds"
+    config = validated({"windowSeconds": 120, "traffic": {}}, field="analysis")
+    assert config.window_seconds == 120 and config.traffic is not None
+    assert (config.traffic.requests_per_second, config.traffic.path) == (5.0, "/")

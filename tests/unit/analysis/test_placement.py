@@ -7,11 +7,14 @@ from typing import Any
 
 import pytest
 
+from rollway.analysis import AnalysisConfig
+from rollway.analysis.config import Traffic
 from rollway.analysis.placement import SECRET, JudgeSettings, attach
 from rollway.errors import InvalidInput
 
 ENV = {"ROLLWAY_CALLBACK_URL": "http://rollway.svc:8080", "ROLLWAY_KEYCLOAK_URL": "http://kc/",
-       "ROLLWAY_KEYCLOAK_REALM": "rollway"}  # fmt: skip
+       "ROLLWAY_KEYCLOAK_REALM": "rollway", "ROLLWAY_STEP_IMAGE": "registry/rollway@sha256:ab"}  # fmt: skip
+CONFIG = AnalysisConfig(window_seconds=90)
 SETTINGS = JudgeSettings.from_env(ENV)
 
 
@@ -25,8 +28,7 @@ def release(strategy: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def judged(strategy: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    placed = attach(release(strategy), app="hello", env="prod", window_seconds=90,
-                    settings=SETTINGS)  # fmt: skip
+    placed = attach(release(strategy), app="hello", env="prod", config=CONFIG, settings=SETTINGS)
     kinds = [m["kind"] for m in placed]
     assert kinds == ["Service", "AnalysisTemplate", "Rollout"]
     return placed[1], placed[2]["spec"]["strategy"]
@@ -65,7 +67,7 @@ def test_a_blue_green_release_is_judged_before_the_switch_beside_the_charts_own_
 
 def test_the_input_is_left_as_it_was() -> None:
     given = release({"canary": {"steps": [{"setWeight": 50}]}})
-    attach(given, app="hello", env="prod", window_seconds=90, settings=SETTINGS)
+    attach(given, app="hello", env="prod", config=CONFIG, settings=SETTINGS)
     assert given == release({"canary": {"steps": [{"setWeight": 50}]}})
 
 
@@ -80,7 +82,7 @@ def test_the_input_is_left_as_it_was() -> None:
 )
 def test_a_release_the_judge_cannot_join_is_refused(manifests: list[Any], why: str) -> None:
     with pytest.raises(InvalidInput, match=why) as err:
-        attach(manifests, app="hello", env="prod", window_seconds=90, settings=SETTINGS)
+        attach(manifests, app="hello", env="prod", config=CONFIG, settings=SETTINGS)
     assert err.value.field == "analysis"
 
 
@@ -90,3 +92,39 @@ def test_the_judge_url_is_its_own_setting_when_given_and_a_missing_one_is_named(
     assert (own.api_url, own.client.client_id) == ("http://10.96.0.80:8080", "judge")
     with pytest.raises(InvalidInput, match="judge-url"):
         JudgeSettings.from_env({"ROLLWAY_KEYCLOAK_URL": "http://kc"})
+
+
+def test_traffic_is_a_job_beside_the_judge_sending_to_both_sides_where_the_app_runs() -> None:
+    manifests = release({"canary": {"stableService": "hello-stable", "canaryService": "hello-canary",
+                                    "steps": [{"setWeight": 50}]}})  # fmt: skip
+    manifests[1]["spec"]["template"] = {"spec": {"nodeSelector": {"rollway.io/node": "real"}}}
+    manifests += [{"kind": "Service", "metadata": {"name": n}, "spec": {"ports": [{"port": 8080}]}}
+                  for n in ("hello-stable", "hello-canary")]  # fmt: skip
+    config = AnalysisConfig(window_seconds=120, traffic=Traffic(7.5, "/hello?x=1"))
+    placed = attach(manifests, app="hello", env="prod", config=config, settings=SETTINGS)
+    judge, traffic = placed[1]["spec"]["metrics"]
+    assert judge["name"] == "judge" and traffic["name"] == "traffic"
+    job = traffic["provider"]["job"]["spec"]
+    pod = job["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == "registry/rollway@sha256:ab"
+    assert container["command"] == ["rollway-step", "load"]
+    assert container["args"] == ["--url", "http://hello-stable:8080/hello?x=1",
+                                 "--url", "http://hello-canary:8080/hello?x=1",
+                                 "--rate", "7.5", "--duration", "120"]  # fmt: skip
+    assert pod["nodeSelector"] == {"rollway.io/node": "real"}
+    assert pod["automountServiceAccountToken"] is False and job["backoffLimit"] == 0
+    assert job["activeDeadlineSeconds"] == 240  # it stops by itself even if the step hangs
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+
+
+def test_traffic_needs_both_sides_services_and_rollways_image() -> None:
+    config = AnalysisConfig(traffic=Traffic())
+    with pytest.raises(InvalidInput, match="stableService") as err:
+        attach(release({"canary": {"steps": [{"setWeight": 50}]}}), app="hello", env="prod",
+               config=config, settings=SETTINGS)  # fmt: skip
+    assert err.value.field == "analysis.traffic"
+    bare = JudgeSettings.from_env({k: v for k, v in ENV.items() if k != "ROLLWAY_STEP_IMAGE"})
+    manifests = release({"blueGreen": {"activeService": "hello", "previewService": "hello"}})
+    with pytest.raises(InvalidInput, match="step-image"):
+        attach(manifests, app="hello", env="prod", config=config, settings=bare)

@@ -125,8 +125,8 @@ def parameters(
     }
     if resolved.parameters.replicas is not None:
         arguments["replicas"] = str(resolved.parameters.replicas)
-    if (judged := analysis(resolved.parameters)) is not None:
-        arguments["analysis-window"] = str(judged.window_seconds)
+    if analysis(resolved.parameters) is not None:
+        arguments["analysis"] = json.dumps(resolved.parameters.analysis, sort_keys=True)
     try:
         validated = validate_arguments(DEPLOY_TEMPLATE, arguments)
     except InvalidInput as err:

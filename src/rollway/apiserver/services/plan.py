@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from ...analysis.placement import JudgeSettings, attach
-from ...analysis.plan import samples_per_side
+from ...analysis.plan import samples_per_side, validated
 from ...auth import Capability, Principal
 from ...errors import RollwayError
 from ...pipeline import BLUEGREEN, CANARY
@@ -205,8 +205,8 @@ def _manifests(
         from ...chart import git, render, tree
         from ...chart import values as chart_values
         from ...kube.apply import Applier
+        from ...kube.client import load_api
         from ...kube.diff import live_changes, summary
-        from ...rollouts import load_api
 
         with tempfile.TemporaryDirectory(prefix="rollway-plan-") as tmp:
             dest = Path(tmp) / "chart"
@@ -224,9 +224,12 @@ def _manifests(
                 pipeline_values["replicas"] = int(params["replicas"])
             merged = chart_values.build(chart_values.from_json(params["values"]), pipeline_values)
             manifests = render.template(dest / path, app.name, params["namespace"], merged)
-        if window := int(params.get("analysis-window", "0")):
-            manifests = attach(manifests, app=app.name, env=params["env"],
-                               window_seconds=window, settings=judge_settings(settings))  # fmt: skip
+        if params.get("analysis"):
+            config = validated(
+                chart_values.from_json(params["analysis"], "analysis"), field="analysis"
+            )
+            manifests = attach(manifests, app=app.name, env=params["env"], config=config,
+                               settings=judge_settings(settings))  # fmt: skip
         changes = live_changes(Applier(load_api()), manifests, params["namespace"])
         return ManifestPlan(
             objects=[f"{m.get('kind')}/{(m.get('metadata') or {}).get('name')}" for m in manifests],
@@ -246,6 +249,7 @@ def judge_settings(settings: Settings) -> JudgeSettings:
         "ROLLWAY_KEYCLOAK_URL": settings.keycloak_url or "",
         "ROLLWAY_KEYCLOAK_REALM": settings.keycloak_realm,
         "ROLLWAY_JUDGE_CLIENT_ID": settings.judge_client_id,
+        "ROLLWAY_STEP_IMAGE": settings.step_image or "",
     })  # fmt: skip
 
 
