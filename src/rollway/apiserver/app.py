@@ -165,6 +165,7 @@ def _documentation(app: FastAPI) -> None:
 
 
 def _rollouts_client(settings: Settings) -> RolloutsClient:
-    from ..rollouts import RolloutsClient, load_api
+    from ..kube.client import load_api
+    from ..rollouts import RolloutsClient
 
     return RolloutsClient(load_api(settings.kubeconfig))

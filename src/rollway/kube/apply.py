@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, NotFound, RollwayError
-from ..rollouts.client import api_error, load_api
+from .client import api_error, load_api
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient

@@ -1,21 +1,19 @@
 """`RolloutsClient`: read and drive Rollouts with the API calls `kubectl argo rollouts` makes.
 
 Every action reads the Rollout first, so a missing rollout or revision, or a promotion with
-nothing to promote, is reported before anything is patched. `kubernetes` is imported lazily:
-importing `rollway.rollouts` stays cheap for the CLI.
+nothing to promote, is reported before anything is patched. `kubernetes` is imported lazily
+(`rollway.kube.client` makes the ApiClient): importing `rollway.rollouts` stays cheap for the CLI.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import InvalidInput, NotFound, RollwayError, TransientError, UpstreamError
+from ..errors import InvalidInput
+from ..kube.client import api_errors, load_api
 from ..validation import dns_label
 from . import patches
 from .info import HASH_LABEL, ReplicaSetInfo, RolloutInfo, rollout_info
@@ -27,54 +25,6 @@ if TYPE_CHECKING:
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "rollouts"
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
-
-
-def load_api(
-    kubeconfig: str | os.PathLike[str] | None = None, context: str | None = None
-) -> ApiClient:
-    """An ApiClient from a kubeconfig (argument, `KUBECONFIG`, ~/.kube/config) or in-cluster."""
-    from kubernetes import client, config
-
-    path = os.fspath(kubeconfig) if kubeconfig else os.environ.get("KUBECONFIG")
-    try:
-        if path or Path("~/.kube/config").expanduser().exists():
-            return cast(
-                "ApiClient", config.new_client_from_config(config_file=path, context=context)
-            )
-        configuration = client.Configuration()
-        config.load_incluster_config(client_configuration=configuration)
-        return client.ApiClient(configuration)
-    except config.ConfigException as exc:
-        raise UpstreamError(
-            f"no usable Kubernetes configuration: {exc}",
-            hint="set KUBECONFIG, or run in a pod with a service account",
-        ) from exc
-
-
-def api_error(exc: Exception, what: str) -> RollwayError:
-    """The Rollway error for a Kubernetes client failure while accessing `what`."""
-    from kubernetes.client.exceptions import ApiException
-
-    if not isinstance(exc, ApiException):
-        return TransientError(f"{what}: cannot reach the Kubernetes API: {exc}")
-    if exc.status == 404:
-        return NotFound(f"{what} not found")
-    answer = f"{what}: the Kubernetes API answered {exc.status}: {_api_message(exc)}"
-    if exc.status in (409, 429) or (exc.status or 0) >= 500:
-        return TransientError(answer)
-    return UpstreamError(answer)
-
-
-@contextmanager
-def api_errors(what: str) -> Iterator[None]:
-    """Raise Kubernetes client failures as Rollway errors (`api_error`)."""
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
-
-    try:
-        yield
-    except (ApiException, HTTPError) as exc:
-        raise api_error(exc, what) from exc
 
 
 class RolloutsClient:
@@ -206,11 +156,3 @@ def check_names(namespace: str, name: str) -> None:
 
 def _what(namespace: str, name: str) -> str:
     return f"rollout '{name}' in namespace '{namespace}'"
-
-
-def _api_message(exc: Any) -> str:
-    """The `message` of the Status the API server sent, else the HTTP reason."""
-    try:
-        return str(json.loads(exc.body)["message"])
-    except (TypeError, ValueError, KeyError):
-        return str(exc.reason)

@@ -14,7 +14,8 @@ from collections.abc import Callable, Collection, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import InvalidInput, NotFound, RollwayError
-from .client import GROUP, PLURAL, VERSION, RolloutsClient, api_error, api_errors, check_names
+from ..kube.client import api_error, api_errors
+from .client import GROUP, PLURAL, VERSION, RolloutsClient, check_names
 from .info import RolloutInfo
 from .phase import Phase, rollout_phase
 

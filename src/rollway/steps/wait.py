@@ -32,7 +32,8 @@ UNTIL = {
 @outputs.option
 def command(namespace: str, name: str, timeout: float, until: str, outputs_dir: Path) -> None:
     """Wait for the Rollout's phase; Degraded or the timeout fail with the rollout's message."""
-    from ..rollouts import RolloutDegraded, RolloutInfo, load_api, wait_for_phase
+    from ..kube.client import load_api
+    from ..rollouts import RolloutDegraded, RolloutInfo, wait_for_phase
     from ..rollouts.verdicts import analysis_reason
 
     def report(info: RolloutInfo) -> None:

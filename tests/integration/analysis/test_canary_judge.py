@@ -19,7 +19,8 @@ from kubernetes import client
 from devstack.components.prometheus import Prometheus
 from devstack.stack import Context, up
 from rollway.analysis.template import JudgeClient, judge_step, judge_template
-from rollway.rollouts import RolloutDegraded, load_api, wait_for_phase
+from rollway.kube.client import load_api
+from rollway.rollouts import RolloutDegraded, wait_for_phase
 from tests.helpers import free_port, wait_for
 from tests.integration.analysis.hello_pods import SCRAPED, config_map_name, jar_config_map, pod_spec
 from tests.integration.analysis.load import Load

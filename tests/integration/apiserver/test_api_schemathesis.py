@@ -28,7 +28,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from rollway.apiserver import create_app
-from rollway.rollouts import RolloutsClient, load_api
+from rollway.kube.client import load_api
+from rollway.rollouts import RolloutsClient
 from tests.integration.apiserver.conftest import (
     HELLO,
     Tokens,

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client
 
-from rollway.rollouts import RolloutsClient, load_api
+from rollway.kube.client import load_api
+from rollway.rollouts import RolloutsClient
 from tests.helpers import wait_for
 
 

@@ -21,7 +21,8 @@ from kubernetes import client
 
 from devstack.core import REPO
 from rollway.errors import InvalidInput
-from rollway.rollouts import RolloutsClient, load_api
+from rollway.kube.client import load_api
+from rollway.rollouts import RolloutsClient
 from rollway.rollouts.client import GROUP, PLURAL, VERSION
 from tests.helpers import wait_for
 from tests.integration.steps.step_runner import Quiet, StepRun, invoke, run
