@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from ..auth import oauth
+from ..auth import client_credentials, oauth
 from ..errors import InvalidInput, RollwayError, Unauthorized
 from .config import Context, Credentials, expired
 from .errors import Unreachable
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 #: Keycloak's device-flow answers that mean "keep polling".
 PENDING = ("authorization_pending", "slow_down")
+#: Seconds a request to Keycloak may take.
+TIMEOUT = 30
 
 
 def keycloak_url(ctx: Context) -> str:
@@ -44,7 +46,7 @@ def client(ctx: Context, client_id: str, secret: str | None = None) -> KeycloakO
         realm_name=ctx.realm,
         client_id=client_id,
         client_secret_key=secret,
-        timeout=30,
+        timeout=TIMEOUT,
     )
 
 
@@ -56,7 +58,8 @@ def password_login(ctx: Context, client_id: str, username: str, password: str) -
 
 def client_credentials_login(ctx: Context, client_id: str, secret: str) -> Credentials:
     with keycloak_errors(ctx):
-        answer = client(ctx, client_id, secret).token(grant_type="client_credentials")
+        url = keycloak_url(ctx)
+        answer = client_credentials.token(url, ctx.realm, client_id, secret, timeout=TIMEOUT)
     return credentials("client_credentials", client_id, answer, secret=secret)
 
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..auth import oauth
+from ..auth import client_credentials, oauth
 from ..credentials import secret
 from ..errors import (
     Forbidden,
@@ -183,7 +183,6 @@ def _deliver(send: Callable[[], None], deadline: float) -> bool:
 def _access_token() -> str:
     """A fresh token of the callback's client: the API server takes Keycloak tokens only, and a
     static one would expire long before most pipelines end."""
-    from keycloak import KeycloakOpenID
     from keycloak.exceptions import KeycloakConnectionError, KeycloakError
 
     url = _required("ROLLWAY_KEYCLOAK_URL", os.environ.get("ROLLWAY_KEYCLOAK_URL"), KEYCLOAK_HINT)
@@ -192,10 +191,8 @@ def _access_token() -> str:
     client_secret = _required(
         "ROLLWAY_CALLBACK_CLIENT_SECRET", secret("ROLLWAY_CALLBACK_CLIENT_SECRET")
     )
-    keycloak = KeycloakOpenID(server_url=url, realm_name=realm, client_id=client_id,
-                              client_secret_key=client_secret, timeout=TIMEOUT)  # fmt: skip
     try:
-        answer = keycloak.token(grant_type="client_credentials")
+        answer = client_credentials.token(url, realm, client_id, client_secret, timeout=TIMEOUT)
     except KeycloakConnectionError:
         raise TransientError(f"cannot reach Keycloak at {url}") from None
     except KeycloakError as err:
