@@ -317,7 +317,9 @@ def _exit_handler() -> tuple[Container, DAG]:
     report = step(
         REPORT,
         ["--deployment-id", wp("deployment-id"), "--status", "{{workflow.status}}",
-         "--failures", "{{workflow.failures}}"],
+         "--failures", "{{workflow.failures}}", "--workflow", "{{workflow.name}}",
+         # What the notification says of the deployment, as the API server's outbox does.
+         "--app", wp("app"), "--env", wp("env"), "--coordinates", wp("coordinates")],
         optional=REPORT_OPTIONAL,
         # What it delivered (`delivered`): comma-separated targets (api, webhook), readable on
         # the workflow.
