@@ -116,6 +116,10 @@ def test_history_and_audit_record_every_deployment_and_every_call(
     assert {e["env"] for e in created if e["target"] in (d1, d2, d3)} == {"dev"}
     # The audit is the admin's to read across teams; a viewer of the team sees the same events.
     assert _audit(api, app_name, "carol") == events
+    # Filtered by action on the server, the same events of that action, newest first.
+    assert _audit(api, app_name, action="create_deployment") == created
+    bad = api.call("dave", "GET", "/audit", params={"action": "Approve It"})
+    assert bad.status_code == 422 and "query.action" in bad.text
 
 
 def _decision(api: Api, deployment: str) -> tuple[str, str, str]:
@@ -123,8 +127,8 @@ def _decision(api: Api, deployment: str) -> tuple[str, str, str]:
     return found["decision"], found["by"], found["comment"]
 
 
-def _audit(api: Api, app: str, user: str = "dave") -> list[dict[str, Any]]:
-    answer = api.call(user, "GET", "/audit", params={"app": app, "limit": 500})
+def _audit(api: Api, app: str, user: str = "dave", **filters: str) -> list[dict[str, Any]]:
+    answer = api.call(user, "GET", "/audit", params={"app": app, "limit": 500, **filters})
     assert answer.status_code == 200, answer.text
     page = answer.json()
     assert page["nextCursor"] is None

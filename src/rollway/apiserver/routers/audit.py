@@ -21,13 +21,16 @@ def audit_events(
     caller: PrincipalDep,
     app: LabelQuery | None = None,
     actor: Annotated[str | None, Query(max_length=255)] = None,
+    action: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_]+$")] = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> AuditPage:
-    """Admins see every event; others those of the applications their teams own."""
+    """Admins see every event; others those of the applications their teams own. `action` is
+    an event's action as it is listed (for example `approve` or `create_deployment`)."""
     rows, next_cursor = audit_log.page(
-        session, caller, app=app, actor=actor, since=since, until=until, limit=limit, cursor=cursor
-    )
+        session, caller, app=app, actor=actor, action=action, since=since, until=until,
+        limit=limit, cursor=cursor,
+    )  # fmt: skip
     return AuditPage(items=[AuditEventOut.of(e) for e in rows], next_cursor=next_cursor)

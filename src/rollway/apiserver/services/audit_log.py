@@ -19,6 +19,7 @@ def page(
     *,
     app: str | None,
     actor: str | None,
+    action: str | None = None,
     since: datetime | None,
     until: datetime | None,
     limit: int,
@@ -33,6 +34,8 @@ def page(
         query = query.where(access.visible(principal, AuditEvent.app))
     if actor is not None:
         query = query.where(AuditEvent.actor == actor)
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
     if since is not None:
         query = query.where(AuditEvent.at >= since)
     if until is not None:
