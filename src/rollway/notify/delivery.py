@@ -79,7 +79,9 @@ class Sender:
             url, self.allowed_hosts
         ):
             return Attempt(f"host {host} is not an allowed notification host")
-        headers = {"X-Rollway-Event": str(message["event"]), "Idempotency-Key": key}
+        headers = {"Idempotency-Key": key}
+        if "event" in message:
+            headers["X-Rollway-Event"] = str(message["event"])
         try:
             response = self._http.post(url, json=dict(message), headers=headers)
         except httpx.InvalidURL:

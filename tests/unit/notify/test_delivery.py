@@ -93,3 +93,9 @@ def test_the_schedule_then_given_up() -> None:
     assert waits == [*RETRY_AFTER, None]
     assert retry_after(0) is None
     assert list(RETRY_AFTER) == sorted(RETRY_AFTER)
+
+
+def test_a_message_without_an_event_is_sent_without_the_event_header() -> None:
+    send, seen = sender(httpx.Response(204))
+    assert send.post(HOOK, {"x": 1}, key="k").delivered
+    assert "X-Rollway-Event" not in seen[0].headers
