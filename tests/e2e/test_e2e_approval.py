@@ -48,6 +48,18 @@ def test_prod_needs_an_approver_who_did_not_start_the_deployment(
     assert at_gate(alice, app_name, *PROD) == first
     assert kube.selector_hash(ns, app_name) == active  # nothing moved
 
+    # bob reviews what it applies: its chart at the commit it fetched with the image it built,
+    # the very bytes its render step rendered, diffed against the cluster; a viewer may not.
+    review = api.call("bob", "GET", f"/deployments/{first}/plan")
+    assert review.status_code == 200, review.text
+    reviewed = review.json()
+    provenance = status(alice, app_name, *PROD)["deployment"]["provenance"]
+    assert reviewed["chartCommit"] == provenance["chartCommit"]
+    assert reviewed["matchesRendered"] is True, reviewed
+    assert provenance["imageDigest"] in reviewed["manifests"]["diff"]
+    viewer = api.call("carol", "GET", f"/deployments/{first}/plan")
+    assert viewer.status_code == 403 and "review" in viewer.json()["detail"]
+
     # bob approves the plan he reviewed; a digest that is not the deployment's plan is refused.
     stale = bob.run("approve", first, "--plan", "0" * 64)
     assert stale.returncode == 5

@@ -44,8 +44,8 @@ USERS = {
 GRANTS = {
     "none": set(),
     "viewer": {"READ"},
-    "deployer": {"READ", "DEPLOY", "PROMOTE"},
-    "approver": {"READ", "APPROVE", "PROMOTE"},
+    "deployer": {"READ", "DEPLOY", "PROMOTE", "REVIEW"},
+    "approver": {"READ", "APPROVE", "PROMOTE", "REVIEW"},
     "project-admin": {"READ", "ADMINISTER"},
 }
 #: Scope → the project whose resources a case targets.
@@ -123,6 +123,9 @@ ROUTES: dict[tuple[str, str, str], tuple[str, Request]] = {
         f"/api/v1/deployments?app={t.app}", None)),
     ("GET", "/api/v1/deployments/{deployment_id}", ""): ("READ", lambda t: (
         f"/api/v1/deployments/{t.deployment}", None)),
+    # A started deployment's manifests, rendered again: for its deployers and approvers.
+    ("GET", "/api/v1/deployments/{deployment_id}/plan", ""): ("REVIEW", lambda t: (
+        f"/api/v1/deployments/{t.deployment}/plan", None)),
     ("GET", "/api/v1/deployments/{deployment_id}/logs", ""): ("READ", lambda t: (
         f"/api/v1/deployments/{t.deployment}/logs", None)),
     ("GET", "/api/v1/deployments/{deployment_id}/events", ""): ("READ", lambda t: (

@@ -26,7 +26,7 @@ from ..schemas.deployments import (
     State,
     Step,
 )
-from ..schemas.plan import Plan
+from ..schemas.plan import DeploymentPlan, Plan
 from ..services import deployments as service
 from ..services import plan as planner
 from ..services import status as workflow_status
@@ -110,6 +110,17 @@ async def list_deployments(
 async def get_deployment(deployment: VisibleDeployment) -> Response:
     """Step-by-step status with timings, and provenance."""
     return _json(DeploymentOut.of(deployment))
+
+
+@router.get("/deployments/{deployment_id}/plan")
+def deployment_plan(
+    deployment: VisibleDeployment, ctx: ContextDep, caller: PrincipalDep
+) -> DeploymentPlan:
+    """The manifests the deployment applies — its chart at the commit it fetched, with the image
+    it built — diffed against the cluster, and whether they are byte for byte what its render
+    step rendered (what approvals bind to). For its approvers and deployers."""
+    with ctx.db.read() as session:
+        return planner.of_deployment(session, caller, ctx.settings, deployment)
 
 
 @router.get(

@@ -37,6 +37,8 @@ class ManifestPlan(Model):
     #: Why the release would not wait for promotion before switching traffic (where approval
     #: is required, its plan is then approved before apply); null: it would wait.
     no_pause: str | None = None
+    #: sha256 of the rendered manifests as the render step writes them.
+    sha256: str | None = None
     error: str | None = None
 
 
@@ -87,3 +89,17 @@ class Plan(Model):
     #: The in-flight deployment a real request would collide with (409), if any.
     blocked_by: str | None
     parameters: dict[str, str]
+
+
+class DeploymentPlan(Model):
+    """What a started deployment applies, rendered again for the people who approve it: its
+    chart at the commit it fetched, with the image it built, diffed against the cluster now."""
+
+    deployment_id: str
+    chart_commit: str | None
+    image: str | None
+    #: What the deployment's render step rendered (its output; approvals bind to it).
+    rendered_sha256: str | None
+    #: The manifests below are byte for byte those (None: either side is unknown).
+    matches_rendered: bool | None
+    manifests: ManifestPlan

@@ -9,26 +9,29 @@ recorded and no workflow is submitted.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import yaml
 from sqlalchemy.orm import Session
 
 from ...analysis.placement import JudgeSettings, attach
 from ...analysis.plan import samples_per_side, validated
 from ...auth import Capability, Principal
-from ...errors import RollwayError
-from ...pipeline import BLUEGREEN, CANARY
+from ...errors import Forbidden, RollwayError
+from ...pipeline import BLUEGREEN, CANARY, RENDER
 from ...rollouts.pauses import why_no_pause
-from ..models import Application, utcnow
+from ..models import Application, Deployment, utcnow
 from ..schemas.apps import CanaryStep
 from ..schemas.deployments import DeploymentCreate
 from ..schemas.plan import (
     AnalysisPlan,
     ArtifactPlan,
+    DeploymentPlan,
     ImagePlan,
     ManifestPlan,
     MetricPlan,
@@ -231,7 +234,9 @@ def _manifests(
             manifests = attach(manifests, app=app.name, env=params["env"], config=config,
                                settings=judge_settings(settings))  # fmt: skip
         changes = live_changes(Applier(load_api()), manifests, params["namespace"])
+        text = yaml.safe_dump_all(manifests, sort_keys=False)  # as the render step writes it
         return ManifestPlan(
+            sha256=hashlib.sha256(text.encode()).hexdigest(),
             objects=[f"{m.get('kind')}/{(m.get('metadata') or {}).get('name')}" for m in manifests],
             changes=summary(changes),
             diff="".join(change.diff for change in changes),
@@ -240,6 +245,41 @@ def _manifests(
         )
 
     return _attempt("manifests", render_and_diff, lambda e: ManifestPlan(error=e))
+
+
+def of_deployment(
+    session: Session, principal: Principal, settings: Settings, deployment: Deployment
+) -> DeploymentPlan:
+    """The manifests a started deployment applies, rendered again from its chart commit and
+    built image and diffed against the cluster: what its approvers review. For the
+    deployment's approvers and deployers."""
+    app = access.app_for(session, principal, deployment.app)
+    if not (access.holds(session, principal, Capability.APPROVE, app.project)
+            or access.holds(session, principal, Capability.DEPLOY, app.project)):  # fmt: skip
+        raise Forbidden(
+            f"the approver or deployer role in project '{app.project}' is needed to review "
+            "a deployment's manifests",
+            field="deploymentId",
+        )
+    provenance = deployment.provenance or {}
+    commit, digest = provenance.get("chart_commit"), provenance.get("image_digest")
+    rendered = next((str(s["outputs"]["manifests-sha256"]) for s in deployment.steps
+                     if s.get("name") == RENDER and (s.get("outputs") or {}).get(
+                         "manifests-sha256")), None)  # fmt: skip
+    params = dict(deployment.parameters)
+    if commit:
+        params["chart-ref"] = commit
+    repository = params.get("image-repository")
+    if digest and repository:
+        image = f"{repository}@{digest}"
+        plan = ImagePlan(repository=repository, action="reuse", digest=digest)
+        manifests = _manifests(app, params, plan, settings)
+    else:
+        image, manifests = None, ManifestPlan(error="the image is not built yet: nothing to render")
+    matches = manifests.sha256 == rendered if manifests.sha256 and rendered else None
+    return DeploymentPlan(deployment_id=deployment.id, chart_commit=commit, image=image,
+                          rendered_sha256=rendered, matches_rendered=matches,
+                          manifests=manifests)  # fmt: skip
 
 
 def judge_settings(settings: Settings) -> JudgeSettings:

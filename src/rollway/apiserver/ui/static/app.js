@@ -326,6 +326,7 @@ async function deploymentPage(id) {
     h("dl", { class: "facts" }, [["Plan", p.plan], ["Artifact", p.coordinates], ["Jar sha256", p.jarSha256],
       ["Image", p.image], ["Chart", p.chartRepo], ["Chart commit", p.chartCommit],
       ["Rollout revision", p.rolloutRevision]].flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v || "—")])),
+    (roles.has("approver") || roles.has("deployer")) ? manifestReview(id) : null,
     h("h2", {}, "Approval"), approvalView(d),
     h("h2", {}, "Logs"), h("button", { type: "button", async onclick() {
       logs.hidden = false;
@@ -365,6 +366,29 @@ function retry(id, show, indicator) {
     try { await api(`/deployments/${id}`); } catch { /* still unreachable: try again */ }
     follow(id, show, indicator);
   }, 2000);
+}
+
+// What the deployment applies, rendered again from its chart commit and built image and diffed
+// against the cluster; says whether it is byte for byte what its render step rendered.
+function manifestReview(id) {
+  const out = h("div", { class: "plan", "aria-live": "polite" });
+  return h("section", { "aria-label": "Manifests" }, h("h2", {}, "Manifests"),
+    h("button", { type: "button", async onclick() {
+      out.replaceChildren(h("p", { class: "muted" }, "Rendering…"));
+      try {
+        const r = await api(`/deployments/${id}/plan`);
+        const m = r.manifests;
+        const same = r.matchesRendered === true ? "the same bytes the render step rendered (what approvals bind to)"
+          : r.matchesRendered === false ? "NOT the bytes the render step rendered: review with care" : "not compared";
+        const changes = m.changes || {};
+        out.replaceChildren(h("dl", { class: "facts" },
+          h("dt", {}, "Chart commit"), h("dd", {}, r.chartCommit || "—"),
+          h("dt", {}, "Image"), h("dd", {}, r.image || "—"),
+          h("dt", {}, "Rendered"), h("dd", {}, same),
+          h("dt", {}, "Objects"), h("dd", {}, m.error || Object.entries(changes).map(([k, v]) => `${v.length} ${k}`).join(", "))),
+          m.diff ? h("pre", { tabindex: "0", "aria-label": "Manifest diff" }, m.diff) : null);
+      } catch (err) { out.replaceChildren(h("p", { class: "error", role: "alert" }, err.message)); }
+    } }, "Show the manifest diff"), out);
 }
 
 function approvalView(d) {
