@@ -131,6 +131,18 @@ def api_url(ctx: Context) -> str:
     return f"http://{address}"
 
 
+def _free_api_address(ctx: Context) -> None:
+    """An API Service an earlier install left on another address goes (a Service's address
+    cannot change), so the upgrade makes it again on API_ADDRESS."""
+    try:
+        found = kubectl(ctx, "-n", NAMESPACE, "get", "service", API_SERVICE, "--ignore-not-found",
+                        "-o", "jsonpath={.spec.clusterIP}")  # fmt: skip
+    except DevstackError:
+        return
+    if found and found != API_ADDRESS:
+        kubectl(ctx, "-n", NAMESPACE, "delete", "service", API_SERVICE, "--wait=true")
+
+
 class RollwayRelease(Component):
     name = "rollway-release"
     version = "chart"
@@ -144,6 +156,7 @@ class RollwayRelease(Component):
         given.chmod(0o600)  # credentials: before anything is written
         given.write_text(json.dumps(values(ctx)))
         admin_namespace(ctx, NAMESPACE)
+        _free_api_address(ctx)
         run(
             [helm_binary(ctx), "upgrade", "--install", RELEASE, CHART, "--namespace", NAMESPACE,
              "--create-namespace", "--kubeconfig", kubeconfig(ctx), "-f", given],
