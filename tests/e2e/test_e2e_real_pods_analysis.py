@@ -20,9 +20,8 @@ from tests.integration.cli.harness import Cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.real_pods]
 
-WINDOW = 60
-ANALYSIS = {"windowSeconds": WINDOW, "warmupSeconds": 20, "stepSeconds": 5,
-            "traffic": {"requestsPerSecond": 10}}  # fmt: skip
+WINDOW = 90  # with the default warm-up (30 s) and step (10 s), as the judge's own tests
+ANALYSIS = {"windowSeconds": WINDOW, "traffic": {"requestsPerSecond": 10}}
 
 
 def judge_secret(kube: Kube, namespace: str, devstack_env: dict[str, str]) -> None:
@@ -51,13 +50,13 @@ def test_a_bad_canary_is_aborted_by_the_apps_own_judge_and_the_deployment_says_w
                        "analysis": ANALYSIS},
     })  # fmt: skip
     alice: Cli = argo.login("alice")
-    plan = alice.json("upgrade", app_name, "--version", "1.0.1", "--dry-run", "-o", "json")
+    alice.ok("deploy", app_name, "--artifact", f"{HELLO}:1.0.0", "--env", "dev", "--wait")
+    plan = alice.json("upgrade", app_name, "--version", "1.0.1", "--dry-run")
     assert plan["analysis"]["windowSeconds"] == WINDOW
     assert [m["name"] for m in plan["analysis"]["metrics"]] == [
         "error-rate", "latency-p50", "latency-p99"]  # fmt: skip
     assert any("Rollway's judge" in step for step in plan["strategy"]["steps"])
 
-    alice.ok("deploy", app_name, "--artifact", f"{HELLO}:1.0.0", "--env", "dev", "--wait")
     # The test only watches the stable side, gently: the judge's samples come from Rollway's Job.
     stable_url = service_url(kube, ns, f"{app_name}-stable")
     with Load([stable_url], per_second=2, limit=WINDOW + 300) as load:
