@@ -17,12 +17,12 @@ import pytest
 from kubernetes import client
 
 from devstack.components.prometheus import Prometheus
+from devstack.hello_pods import SCRAPED, config_map_name, jar_config_map, pod_spec
 from devstack.stack import Context, up
 from rollway.analysis.template import JudgeClient, judge_step, judge_template
 from rollway.kube.client import load_api
 from rollway.rollouts import RolloutDegraded, wait_for_phase
 from tests.helpers import free_port, wait_for
-from tests.integration.analysis.hello_pods import SCRAPED, config_map_name, jar_config_map, pod_spec
 from tests.integration.analysis.load import Load
 from tests.integration.apiserver.conftest import (
     HELLO,

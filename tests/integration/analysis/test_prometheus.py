@@ -15,9 +15,9 @@ from kubernetes import client, config
 
 from devstack.components.kube import kubeconfig
 from devstack.components.prometheus import Prometheus
+from devstack.hello_pods import SCRAPED, jar_config_map, pod_spec
 from devstack.stack import Context, up
 from tests.helpers import run_devstack, wait_for
-from tests.integration.analysis.hello_pods import SCRAPED, jar_config_map, pod_spec
 
 pytestmark = [pytest.mark.integration, pytest.mark.real_pods]
 

@@ -1,6 +1,7 @@
 """The sample app `hello` on the real node without the pipeline: its jar, fetched from the
 devstack's Maven repository, mounted from a ConfigMap into the devstack's JRE image, run with
-`java -jar`, annotated so that Prometheus scrapes it."""
+`java -jar`, annotated so that Prometheus scrapes it. The canary tests and
+bench/canary_judge.py build their Rollouts from it."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from typing import Any
 
 import httpx
 
-from devstack.base_image import AMD64_TAG, BASE_REPO
-from devstack.components.node import LABEL, LABEL_VALUE
-from devstack.components.registry import ADDR
+from .base_image import AMD64_TAG, BASE_REPO
+from .components.node import LABEL, LABEL_VALUE
+from .components.registry import ADDR
 
 IMAGE = f"{ADDR}/{BASE_REPO}:{AMD64_TAG}"
 SCRAPED = {
