@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import yaml
-
 from ..errors import InvalidInput
 
 LAYERS_INDEX = "BOOT-INF/layers.idx"
@@ -23,6 +21,8 @@ class LayersIndex:
 
     @classmethod
     def parse(cls, text: str) -> LayersIndex:
+        import yaml  # here: only a Spring Boot jar needs it, and a fat jar's build starts faster
+
         try:
             doc = yaml.safe_load(text)
         except yaml.YAMLError as err:
