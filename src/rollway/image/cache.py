@@ -1,7 +1,8 @@
 """A local cache of built layers, keyed by what went into them, so a warm rebuild skips tar+gzip.
 
 The key hashes every entry's path, mode, size and content sha256, the layer format, the gzip
-level and the ISA-L version: a hit is byte-for-byte the layer a fresh build would write.
+level and block size and the ISA-L version: a hit is byte-for-byte the layer a fresh build
+would write.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from pathlib import Path
 
 import isal
 
-from .layer import GZIP_LEVEL, Entry, Layer, complete, write_layer
+from .layer import BLOCK_SIZE, GZIP_LEVEL, Entry, Layer, complete, write_layer
 
 #: Bump when the same entries would give different layer bytes (tar layout, mtimes, gzip header).
-FORMAT = 1
+FORMAT = 2
 ENV = "ROLLWAY_LAYER_CACHE"
 _CHUNK = 1 << 20
 
@@ -33,7 +34,7 @@ def default_root() -> Path:
 
 def layer_key(entries: Iterable[Entry], level: int = GZIP_LEVEL) -> str:
     sha = hashlib.sha256(
-        f"rollway-layer/{FORMAT} gzip/{level} isa-l/{isal.ISAL_VERSION}\n".encode()
+        f"rollway-layer/{FORMAT} gzip/{level}/{BLOCK_SIZE} isa-l/{isal.ISAL_VERSION}\n".encode()
     )
     for entry in complete(entries):
         if entry.link is not None:

@@ -5,11 +5,16 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import random
 import tarfile
+import zlib
 from pathlib import Path
 
+import pytest
+
 from rollway.image import Entry, write_layer
-from rollway.image.layer import MTIME
+from rollway.image import layer as layer_module
+from rollway.image.layer import BLOCK_SIZE, MTIME
 
 
 def _entries(content: bytes = b"hello") -> list[Entry]:
@@ -75,3 +80,38 @@ def test_a_symlink_is_stored_as_one(tmp_path: Path) -> None:
         assert link.issym() and link.linkname == "usr/lib"
         assert (link.uid, link.mtime) == (0, MTIME)
         assert tar.getmember("usr/lib").isdir()
+
+
+def _large(size: int) -> list[Entry]:
+    content = random.Random(15).randbytes(size)  # incompressible, like a jar's deflated entries
+    return [Entry("app/app.jar", 0o644, size, lambda: io.BytesIO(content))]
+
+
+def test_a_layer_of_many_blocks_is_one_gzip_member(tmp_path: Path) -> None:
+    layer = write_layer(_large(3 * BLOCK_SIZE + 5), tmp_path)
+    blob = layer.path.read_bytes()
+    inflate = zlib.decompressobj(wbits=16 + 15)
+    tar = inflate.decompress(blob)
+    assert inflate.eof and inflate.unused_data == b""  # one member, nothing after it
+    assert layer.diff_id == f"sha256:{hashlib.sha256(tar).hexdigest()}"
+    assert layer.digest == f"sha256:{hashlib.sha256(blob).hexdigest()}"
+    assert layer.size == len(blob)
+
+
+def test_the_bytes_do_not_depend_on_how_many_threads_compress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    digests = set()
+    for threads in (1, 3):
+        monkeypatch.setattr(layer_module, "COMPRESSORS", threads)
+        digests.add(write_layer(_large(2 * BLOCK_SIZE + 7), tmp_path / str(threads)).digest)
+    assert len(digests) == 1
+
+
+def test_a_failing_entry_leaves_no_partial_blob(tmp_path: Path) -> None:
+    def broken() -> io.BytesIO:
+        raise OSError("gone")
+
+    with pytest.raises(OSError, match="gone"):
+        write_layer([*_large(BLOCK_SIZE + 1), Entry("app/z.jar", 0o644, 1, broken)], tmp_path)
+    assert list(tmp_path.iterdir()) == []
