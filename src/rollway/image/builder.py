@@ -1,12 +1,13 @@
 """Build an image from a jar onto a base image and push it, without a container daemon (like Jib).
 
 The base image's manifest and config are read, never its layers: the new manifest reuses them by
-digest. The jar's layers are built locally (or taken from the layer cache), the config and
-manifest are derived from the base's, and everything is pushed tag-last.
+digest. The jar's layers are built locally (or taken from the layer cache) while the base is
+read, the config and manifest are derived from the base's, and everything is pushed tag-last.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import json
@@ -110,11 +111,16 @@ def build_image(
         )
     target, base_ref = request.target, request.base
     with contextlib.ExitStack() as stack:
+        cache = LayerCache(cache_dir or Path(stack.enter_context(tempfile.TemporaryDirectory())))
+        # The layers need only the jar, the base only the registry: each waits on the other's
+        # round trips or compression otherwise. (The pool is left, so waited for, before the
+        # temporary cache goes.)
+        builder = stack.enter_context(concurrent.futures.ThreadPoolExecutor(1))
+        building = builder.submit(_build_layers, request.jar, jar_sha256, cache)
         registry, source = _clients(stack, request, env, attempts, backoff)
         base = resolve_base(source, base_ref, request.platform)
         log.info("base %s (%s) is %s", base_ref, request.platform, base.digest)
-        cache = LayerCache(cache_dir or Path(stack.enter_context(tempfile.TemporaryDirectory())))
-        layout, built = _build_layers(request.jar, jar_sha256, cache)
+        layout, built = building.result()
         labels = provenance(
             jar_sha256=jar_sha256,
             base_name=str(base_ref),
