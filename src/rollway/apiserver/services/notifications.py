@@ -4,10 +4,10 @@ When a flush changes a deployment's state, one outbox row per matching webhook o
 added to the same flush (SQLAlchemy `before_flush`): a message exists if and only if the change
 was committed. A rollback queues its own rows once the Rollout is patched. A sender thread POSTs
 them afterwards, at least once (each carries an Idempotency-Key), and tries again on
-`rollway.notify.delivery`'s schedule. The message is `rollway.notify.messages`', the POST and its
-judgement `delivery.Sender`'s — the pipeline's exit handler sends with the same two. URLs are
-never logged, since they often carry a secret. Only hosts on the allowlist are ever reached, and
-a redirect is not followed.
+`rollway.notify.delivery`'s schedule. The message comes from `rollway.notify.messages`, the POST
+and what its answer means from `delivery.Sender`: the pipeline's exit handler sends its webhooks
+with the same two. URLs are never logged, since they often carry a secret. Only hosts on the
+allowlist are ever reached, and a redirect is not followed.
 """
 
 from __future__ import annotations
