@@ -5,7 +5,7 @@ The realm's users each hold one role in project hello (devstack/keycloak, devsta
 nora none, carol viewer, alice deployer, bob approver, frank project-admin; dave is a platform
 admin. "Own" targets hello's application, deployment and project, "other" payments'. Each
 request is valid and would succeed but for authorisation, or fails only on the state of the
-target (409, 422, a Rollout that is not there), never changing what the next case sees.
+target (409, 412, 422, a Rollout that is not there), never changing what the next case sees.
 
 What a case may answer: `hidden` is a 404 naming the target (its project is not the caller's),
 `denied` a 403, `unauthenticated` a 401, and `allowed` anything else but a 5xx — authorisation
@@ -76,6 +76,10 @@ class Target:
                         for e in spec["environments"]]  # fmt: skip
         return {**spec, "name": self.app, "environments": environments}
 
+    def etag(self) -> str:
+        """The app's ETag now: an If-Match that holds."""
+        return self.call("dave", "GET", f"/api/v1/apps/{self.app}").headers["ETag"]
+
     def project_spec(self) -> dict[str, Any]:
         found = self.call("dave", "GET", f"/api/v1/projects/{self.project}").json()
         return {k: found[k] for k in ("description", "members", "guardrails")}
@@ -103,6 +107,10 @@ ROUTES: dict[tuple[str, str, str], tuple[str, Request]] = {
     ("PUT", "/api/v1/apps/{app}", ""): ("DEPLOY", lambda t: (f"/api/v1/apps/{t.app}", t.spec())),
     ("PUT", "/api/v1/apps/{app}", "policy"): ("ADMINISTER", lambda t: (
         f"/api/v1/apps/{t.app}", policy_flipped(t))),
+    ("PUT", "/api/v1/apps/{app}", "if-match"): ("DEPLOY", lambda t: (
+        f"/api/v1/apps/{t.app}", t.spec())),
+    ("PUT", "/api/v1/apps/{app}", "if-none-match"): ("DEPLOY", lambda t: (
+        f"/api/v1/apps/{t.app}", {k: v for k, v in t.again().items() if k != "name"})),
     ("POST", "/api/v1/apps/{app}/deployments", ""): ("DEPLOY", lambda t: (
         f"/api/v1/apps/{t.app}/deployments", {"env": "nope", "version": "1.0.0"})),
     ("POST", "/api/v1/apps/{app}/artifacts", ""): ("DEPLOY", lambda t: (
@@ -155,6 +163,12 @@ ROUTES: dict[tuple[str, str, str], tuple[str, Request]] = {
     ("DELETE", "/api/v1/projects/{project}", ""): (PLATFORM_ADMIN, lambda t: (
         f"/api/v1/projects/{t.project}", None)),  # it has an app: 409 once allowed
 }  # fmt: skip
+#: Variant → the headers of its request: a conditional PUT is authorised as the plain one (one
+#: whose If-Match holds), and a registration by If-None-Match: * as a POST (412 once allowed).
+HEADERS: dict[str, Callable[[Target], dict[str, str]]] = {
+    "if-match": lambda t: {"If-Match": t.etag()},
+    "if-none-match": lambda t: {"If-None-Match": "*"},
+}
 #: The problem+json `field` of a 404 that hides a target.
 HIDING_FIELDS = {"app", "deploymentId", "project"}
 
@@ -236,9 +250,11 @@ def test_route_answers_the_role_as_expected(
     need, build = ROUTES[route]
     target = targets[scope]
     path, body = build(target)
+    headers = HEADERS[route[2]](target) if route[2] in HEADERS else {}
     user = USERS[role]
     call = target.call
-    answer = call(user, route[0], path, **({"json": body} if body is not None else {}))
+    answer = call(user, route[0], path, headers=headers,
+                  **({"json": body} if body is not None else {}))  # fmt: skip
 
     assert outcome(answer) == expected(need, role, scope), (
         f"{route[0]} {path} as {role} ({user}): {answer.status_code} {answer.text[:300]}"

@@ -24,7 +24,7 @@ from devstack.components.postgres import Postgres
 from devstack.projects import demo_projects
 from devstack.stack import up
 from rollway.apiserver import Settings, create_app
-from rollway.rollouts import load_api
+from rollway.kube.client import load_api
 from rollway.workflows.backends import WorkflowStatus
 from rollway.workflows.backends.embedded import EmbeddedBackend
 from tests.helpers import free_port, wait_for
@@ -327,8 +327,8 @@ class LiveServer:
         """`call(user, method, path, **kwargs)` on this server with the user's token."""
 
         def call(user: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-            return httpx.request(method, f"{self.url}{path}", headers=tokens.headers(user),
-                                 **kwargs)  # fmt: skip
+            headers = {**kwargs.pop("headers", {}), **tokens.headers(user)}
+            return httpx.request(method, f"{self.url}{path}", headers=headers, **kwargs)
 
         return call
 
