@@ -104,20 +104,20 @@ def build_image(
         raise InvalidInput(f"{request.tag!r} is not a valid image tag", field=field)
     if request.target.digest:
         raise InvalidInput("must be a repository and a tag, not a digest", field="target")
-    jar_sha256 = file_sha256(request.jar)
-    if request.jar_sha256 and request.jar_sha256.lower() != jar_sha256:
-        raise InvalidInput(
-            f"{request.jar} has sha256 {jar_sha256}, not {request.jar_sha256}", field="jar-sha256"
-        )
     target, base_ref = request.target, request.base
     with contextlib.ExitStack() as stack:
         cache = LayerCache(cache_dir or Path(stack.enter_context(tempfile.TemporaryDirectory())))
-        # The layers need only the jar, the base only the registry: each waits on the other's
-        # round trips or compression otherwise. (The pool is left, so waited for, before the
-        # temporary cache goes.)
-        builder = stack.enter_context(concurrent.futures.ThreadPoolExecutor(1))
-        building = builder.submit(_build_layers, request.jar, jar_sha256, cache)
+        # The jar is hashed, then its layers built (or found in the cache), on a thread while the
+        # clients are made and the base image is resolved: the jar needs no registry, the base no
+        # jar. Its sha256 is still checked before the first request. (The pool is left, so
+        # waited for, before the temporary cache goes.)
+        worker = stack.enter_context(concurrent.futures.ThreadPoolExecutor(1))
+        hashing = worker.submit(_checked_sha256, request)
+        building = worker.submit(lambda: _build_layers(request.jar, hashing.result(), cache))
         registry, source = _clients(stack, request, env, attempts, backoff)
+        jar_sha256 = hashing.result()
+        for client in dict.fromkeys((registry, source)):  # settles authentication first
+            client.ping()
         base = resolve_base(source, base_ref, request.platform)
         log.info("base %s (%s) is %s", base_ref, request.platform, base.digest)
         layout, built = building.result()
@@ -184,7 +184,8 @@ def _clients(
     backoff: float,
 ) -> tuple[RegistryClient, RegistryClient]:
     """Clients for the target registry and the base image's (the same one when they match:
-    then one token covers pushing to the target and mounting from the base repository)."""
+    then one token covers pushing to the target and mounting from the base repository); made,
+    not yet asked anything."""
     target, base = request.target, request.base
     home = platform_registry(target.registry, env)
 
@@ -204,12 +205,8 @@ def _clients(
     push = f"repository:{target.repository}:pull,push"
     if base.registry == target.registry:
         registry = client(target, [push, pull])
-        registry.ping()
         return registry, registry
-    registry, source = client(target, [push]), client(base, [pull])
-    registry.ping()
-    source.ping()
-    return registry, source
+    return client(target, [push]), client(base, [pull])
 
 
 def platform_registry(target: str, env: Mapping[str, str]) -> str | None:
@@ -232,6 +229,16 @@ def platform_registry(target: str, env: Mapping[str, str]) -> str | None:
             field="target",
         )
     return home
+
+
+def _checked_sha256(request: BuildRequest) -> str:
+    """The jar's sha256, which must be the one the request names, if it names one."""
+    jar_sha256 = file_sha256(request.jar)
+    if request.jar_sha256 and request.jar_sha256.lower() != jar_sha256:
+        raise InvalidInput(
+            f"{request.jar} has sha256 {jar_sha256}, not {request.jar_sha256}", field="jar-sha256"
+        )
+    return jar_sha256
 
 
 def _build_layers(

@@ -2,7 +2,7 @@
 
 Every blob goes in first (skipped when the registry has it, mounted from the base image's
 repository when possible, else uploaded or copied), then the manifest by digest, and only then
-the tag. A failure at any point leaves at most unreferenced blobs, never a broken tag.
+the tag (each written only where it is not there already: read beside the blobs). A failure at any point leaves at most unreferenced blobs, never a broken tag.
 """
 
 from __future__ import annotations
@@ -65,7 +65,12 @@ def push_image(
 ) -> tuple[str, PushStats]:
     """Push blobs, then the manifest by digest, then the tag; returns the manifest digest."""
     stats = PushStats()
+    digest = digest_of(manifest)
     with concurrent.futures.ThreadPoolExecutor(PARALLEL_BLOBS) as pool:
+        # What the manifest and the tag point at now is read beside the blobs, not after them:
+        # a rebuild that pushes nothing then takes no round trip after its blob checks.
+        had_manifest = pool.submit(client.manifest_digest, repository, digest)
+        tagged = pool.submit(client.manifest_digest, repository, tag) if tag else None
         futures = [pool.submit(_push_blob, client, repository, blob, stats) for blob in blobs]
         try:
             for future in concurrent.futures.as_completed(futures):
@@ -74,11 +79,10 @@ def push_image(
             for future in futures:
                 future.cancel()
             raise
-    digest = digest_of(manifest)
-    if client.manifest_digest(repository, digest) is None:
+    if had_manifest.result() is None:
         client.put_manifest(repository, digest, manifest, media_type)
         stats.manifest_written = True
-    if tag and client.manifest_digest(repository, tag) != digest:
+    if tag and tagged is not None and tagged.result() != digest:
         client.put_manifest(repository, tag, manifest, media_type)
     return digest, stats
 
