@@ -13,6 +13,7 @@ from keycloak import KeycloakOpenID
 
 from tests.helpers import wait_for
 from tests.integration.cli.harness import ApiServer, Cli, chart, one_error_line, status
+from tests.projects import caller
 
 pytestmark = pytest.mark.integration
 
@@ -264,6 +265,31 @@ def test_dry_runs_print_the_plan_and_change_nothing(
     as_json = cli.json("upgrade", app_name, "--version", "1.1.0", "--dry-run")
     assert as_json["dryRun"] is True and as_json["manifests"]["changes"]["changed"]
     assert len(cli.json("history", app_name)["deployments"]) == 1
+
+
+def test_two_first_deploys_at_once_register_through_the_api_and_keep_both_environments(
+    cli: Cli, app_name: str, devstack_env: dict[str, str], apiserver: ApiServer
+) -> None:
+    """One registers the new application (PUT with If-None-Match: *), the other adds its
+    environment to that registration (If-Match), whichever order they land in. Version 9.9.9
+    is not in Maven: both deployments start, and end at resolve-artifact."""
+    cli.login("alice")
+    deploys = [cli.popen("deploy", app_name, "--artifact", f"{ARTIFACT}:9.9.9", "--env", env,
+                         "--chart", chart(devstack_env), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE) for env in ("dev", "prod")]  # fmt: skip
+    said = [deploy.communicate(timeout=120) for deploy in deploys]
+
+    assert [deploy.returncode for deploy in deploys] == [0, 0], said
+    stderr = "".join(err for _, err in said)
+    assert stderr.count(f"application {app_name} registered in project hello") == 1, stderr
+    assert stderr.count(f"application {app_name} updated: environment") == 1, stderr
+    listed = {(a["name"], a["env"]) for a in cli.json("list")}
+    assert {(app_name, "dev"), (app_name, "prod")} <= listed
+    audit = caller(apiserver.url, devstack_env)("dave", "GET", f"/api/v1/audit?app={app_name}")
+    writes = [(e["method"], e["action"], e["status"]) for e in audit.json()["items"]
+              if e["action"] in ("register_app", "update_app")]  # fmt: skip
+    assert ("PUT", "register_app", 201) in writes and ("PUT", "update_app", 200) in writes
+    assert all(method == "PUT" for method, _, _ in writes), writes
 
 
 def test_ctrl_c_while_waiting_leaves_the_upgrade_running(
