@@ -5,7 +5,6 @@
 `kubernetes` only when used).
 """
 
-from ..kube.client import load_api  # until plan.py and the API tests import it from kube
 from .client import RolloutsClient
 from .info import ContainerInfo, ImageInfo, PodInfo, ReplicaSetInfo, RolloutInfo, rollout_info
 from .patches import Promotion, promotion
@@ -23,7 +22,6 @@ __all__ = [
     "RolloutInfo",
     "RolloutTimeout",
     "RolloutsClient",
-    "load_api",
     "promotion",
     "rollout_info",
     "rollout_phase",
