@@ -28,7 +28,20 @@ def test_prod_needs_an_approver_who_did_not_start_the_deployment(
     # A first release reaches traffic at once: its plan is approved before anything is applied.
     first_release = alice.ok("deploy", app_name, *PROD, "--artifact", f"{HELLO}:1.0.0", "--wait")
     assert "waits for approval" in first_release and kube.rollouts(ns) == []
-    bob.ok("approve", deployment_id(alice, app_name, *PROD))
+    # bob reviews what it would apply: its chart at the commit it fetched with the image it
+    # built, the very bytes its render step rendered, all of it new to the cluster.
+    release = deployment_id(alice, app_name, *PROD)
+    review = api.call("bob", "GET", f"/deployments/{release}/plan")
+    assert review.status_code == 200, review.text
+    reviewed = review.json()
+    provenance = status(alice, app_name, *PROD)["deployment"]["provenance"]
+    assert reviewed["chartCommit"] == provenance["chartCommit"]
+    assert reviewed["matchesRendered"] is True, reviewed
+    assert provenance["imageDigest"] in reviewed["manifests"]["diff"]
+    assert f"Rollout/{app_name}" in reviewed["manifests"]["changes"]["created"]
+    viewer = api.call("carol", "GET", f"/deployments/{release}/plan")
+    assert viewer.status_code == 403 and "review" in viewer.json()["detail"]
+    bob.ok("approve", release)
     reaches(alice, app_name, settled("succeeded", "Healthy"), "first release approved", *PROD)
     active = kube.selector_hash(ns, app_name)
 
@@ -48,17 +61,10 @@ def test_prod_needs_an_approver_who_did_not_start_the_deployment(
     assert at_gate(alice, app_name, *PROD) == first
     assert kube.selector_hash(ns, app_name) == active  # nothing moved
 
-    # bob reviews what it applies: its chart at the commit it fetched with the image it built,
-    # the very bytes its render step rendered, diffed against the cluster; a viewer may not.
-    review = api.call("bob", "GET", f"/deployments/{first}/plan")
-    assert review.status_code == 200, review.text
-    reviewed = review.json()
-    provenance = status(alice, app_name, *PROD)["deployment"]["provenance"]
-    assert reviewed["chartCommit"] == provenance["chartCommit"]
-    assert reviewed["matchesRendered"] is True, reviewed
-    assert provenance["imageDigest"] in reviewed["manifests"]["diff"]
-    viewer = api.call("carol", "GET", f"/deployments/{first}/plan")
-    assert viewer.status_code == 403 and "review" in viewer.json()["detail"]
+    # At the pause the release is applied already: the same bytes, nothing left to change (the
+    # preview is what to look at).
+    paused = api.call("bob", "GET", f"/deployments/{first}/plan").json()
+    assert paused["matchesRendered"] is True and paused["manifests"]["diff"] == "", paused
 
     # bob approves the plan he reviewed; a digest that is not the deployment's plan is refused.
     stale = bob.run("approve", first, "--plan", "0" * 64)

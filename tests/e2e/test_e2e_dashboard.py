@@ -194,11 +194,18 @@ def test_bob_approves_from_his_inbox_and_carol_sees_no_action_buttons(
     expect(page.locator("main")).to_contain_text("approved by bob")
     new = kube.selector_hash(ns, app_name)
     assert new != active  # the preview took the traffic
-    page.goto(page.url.split("/ui/")[0] + f"/ui/apps/{app_name}")
+    app_page = page.url.split("/ui/")[0] + f"/ui/apps/{app_name}"
     prod = page.get_by_role("region", name="Environment prod")
     serving = prod.get_by_role("row").filter(has_text=new)
-    expect(serving).to_contain_text("active")
-    expect(serving).to_contain_text(f"{HELLO}:1.1.0 · jar sha256 ")  # its provenance
+
+    def provenance_shown() -> bool:
+        """The page as loaded now shows the revision's provenance (the record's provenance may
+        land a sync after its state: the page is loaded again until it does)."""
+        page.goto(app_page)
+        expect(serving).to_contain_text("active")
+        return f"{HELLO}:1.1.0 · jar sha256 " in serving.inner_text()
+
+    wait_for("the serving revision's provenance on the page", provenance_shown, timeout=60)
     page.screenshot(path=shots / "application.png", full_page=True)
 
     # carol, a viewer: the same pages, no way to act; the API refuses her forged request.
