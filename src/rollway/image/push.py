@@ -2,7 +2,9 @@
 
 Every blob goes in first (skipped when the registry has it, mounted from the base image's
 repository when possible, else uploaded or copied), then the manifest by digest, and only then
-the tag (each written only where it is not there already: read beside the blobs). A failure at any point leaves at most unreferenced blobs, never a broken tag.
+the tag (each written only where it is not there already). A repository that has the manifest
+has its blobs: a rebuild of the same input checks no blob. A failure at any point leaves at most
+unreferenced blobs, never a broken tag.
 """
 
 from __future__ import annotations
@@ -67,23 +69,25 @@ def push_image(
     stats = PushStats()
     digest = digest_of(manifest)
     with concurrent.futures.ThreadPoolExecutor(PARALLEL_BLOBS) as pool:
-        # What the manifest and the tag point at now is read beside the blobs, not after them:
-        # a rebuild that pushes nothing then takes no round trip after its blob checks.
+        # First whether the manifest and the tag are there already. A manifest the repository
+        # holds has every blob it names (the registry checked them when it took the manifest,
+        # and keeps what a manifest references), so a rebuild of the same input asks nothing
+        # more; otherwise the blobs go in.
         had_manifest = pool.submit(client.manifest_digest, repository, digest)
         tagged = pool.submit(client.manifest_digest, repository, tag) if tag else None
-        futures = [pool.submit(_push_blob, client, repository, blob, stats) for blob in blobs]
-        try:
-            for future in concurrent.futures.as_completed(futures):
-                future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-    if had_manifest.result() is None:
-        client.put_manifest(repository, digest, manifest, media_type)
-        stats.manifest_written = True
-    if tag and tagged is not None and tagged.result() != digest:
-        client.put_manifest(repository, tag, manifest, media_type)
+        if had_manifest.result() is None:
+            futures = [pool.submit(_push_blob, client, repository, blob, stats) for blob in blobs]
+            try:
+                for future in concurrent.futures.as_completed(futures):
+                    future.result()
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+            client.put_manifest(repository, digest, manifest, media_type)
+            stats.manifest_written = True
+        if tag and tagged is not None and tagged.result() != digest:
+            client.put_manifest(repository, tag, manifest, media_type)
     return digest, stats
 
 

@@ -1,0 +1,54 @@
+"""What a push asks the registry, through httpx's transport hook: tag last, nothing twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+
+from rollway.image import RegistryClient
+from rollway.image.config import digest_of
+from rollway.image.push import Blob, push_image
+
+MANIFEST = b'{"schemaVersion": 2}'
+DIGEST = digest_of(MANIFEST)
+BLOBS = [Blob("sha256:" + "a" * 64, 3, b"abc"), Blob("sha256:" + "b" * 64, 3, b"def")]
+
+
+def _push(handler: Callable[[httpx.Request], httpx.Response]) -> list[str]:
+    """The requests a push of MANIFEST tagged 1.0 makes, as 'METHOD path'."""
+    seen: list[str] = []
+
+    def recording(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}")
+        return handler(request)
+
+    client = RegistryClient(
+        "reg", url="http://reg", credentials=None, scopes=[], attempts=1,
+        transport=httpx.MockTransport(recording),
+    )  # fmt: skip
+    with client:
+        push_image(client, "app", BLOBS, MANIFEST, "application/json", "1.0")
+    return seen
+
+
+def test_a_manifest_the_repository_has_means_no_blob_is_checked() -> None:
+    def registry(request: httpx.Request) -> httpx.Response:
+        assert request.method == "HEAD", request.url
+        return httpx.Response(200, headers={"Docker-Content-Digest": DIGEST})
+
+    assert sorted(_push(registry)) == [f"HEAD /v2/app/manifests/{r}" for r in ("1.0", DIGEST)]
+
+
+def test_otherwise_blobs_go_in_then_the_manifest_then_the_tag() -> None:
+    def registry(request: httpx.Request) -> httpx.Response:
+        if request.method == "HEAD":
+            return httpx.Response(404)
+        if request.method == "POST":
+            return httpx.Response(202, headers={"Location": "/v2/app/blobs/uploads/u"})
+        return httpx.Response(201)
+
+    seen = _push(registry)
+    puts = [r for r in seen if r.startswith("PUT")]
+    assert sorted(puts[:2]) == ["PUT /v2/app/blobs/uploads/u"] * 2
+    assert puts[2:] == [f"PUT /v2/app/manifests/{DIGEST}", "PUT /v2/app/manifests/1.0"]
