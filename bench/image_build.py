@@ -15,15 +15,18 @@ table the builder's choice of deflate is based on. It never asserts on time.
 
     .venv/bin/python bench/image_build.py [--runs 3]
 
-Measured on the 2-CPU development machine (other agents' tests running: load average 4-5),
+Measured on the 2-CPU development machine, other agents' tests running (load average 2.4-2.8),
 the step before and after the work of issue 15 interleaved with crane so all three saw the same
-load (median of 5): fat jar cold 1.17 s → 1.06 s (crane 1.02 s: 0.87x → 0.96x of crane's
-speed), warm 1.19 s → 1.00 s (0.84x → 1.01x); Spring Boot jar cold 0.60 s → 0.46 s (crane
-0.74 s: 1.25x → 1.63x), warm 0.50 s → 0.39 s (1.32x → 1.69x); a rebuild that pushes nothing
-0.48 s → 0.36 s; CPU of a cold fat build 0.47 s → 0.41 s (crane's tools: 0.46 s); peak RSS
-48 MiB. This script's own table in the same session: buildah 6x (fat, warm) to 40x (Spring Boot)
-slower than ours. Under that load the builder's two deflate threads find no idle CPU, so the
-wall clock follows CPU; where a cold fat build's time goes is in docs/architecture.md.
+load (median of 5 each): fat jar cold 0.78 s -> 0.70 s (crane 0.82 s: 1.05x -> 1.17x crane's
+speed), warm 0.79 s -> 0.66 s (1.00x -> 1.20x); Spring Boot jar cold 0.52 s -> 0.38 s (crane
+1.00 s: 1.9x -> 2.6x), warm 0.38 s -> 0.36 s (2.2x -> 2.3x); a rebuild that pushes nothing
+0.37 s -> 0.26 s (fat) and 0.37 s -> 0.27 s (Spring Boot). At load 4-5 the same comparison gave
+cold fat 1.17 s -> 1.06 s (crane 1.02 s) and rebuilds 0.48 s -> 0.36 s, the figures issue 15
+started from; CPU of a cold fat build 0.47 s -> 0.41 s (crane and tar: 0.46 s). This script
+itself, once after (load 2.7-3.4, median of 3): crane/ours 1.1x fat cold and warm, 1.9x and 2.1x
+Spring Boot; buildah/ours 7.3x and 4.4x fat, 37x and 28x Spring Boot; rebuilds 0.35 s; peak RSS
+48 MiB. Under load the two deflate threads find no idle CPU and the wall clock follows CPU; where
+a cold fat build's time goes is in docs/architecture.md.
 """
 
 from __future__ import annotations
