@@ -40,6 +40,15 @@ def wait_for(what: str, check: Callable[[], T], timeout: float = 90.0, interval:
     return last
 
 
+def kubectl(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    """`kubectl` as a user runs it (the devstack's, on PATH in `env`); its output, or a failure
+    naming the command and its stderr."""
+    proc = subprocess.run(["kubectl", *args], input=stdin, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)  # fmt: skip
+    assert proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stderr}"
+    return proc.stdout
+
+
 def free_port() -> int:
     """A loopback port nobody listens on right now (for servers a test starts)."""
     with socket.socket() as sock:

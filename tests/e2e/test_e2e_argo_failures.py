@@ -15,7 +15,6 @@ import contextlib
 import json
 import socket
 import socketserver
-import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
@@ -32,7 +31,7 @@ from devstack.stack import Context
 from rollway.workflows.backends.argo import ArgoBackend
 from rollway.workflows.render import rendered
 from tests.e2e.flow import HELLO, Api
-from tests.helpers import free_port, wait_for
+from tests.helpers import free_port, kubectl, wait_for
 from tests.integration.cli.harness import ApiServer, Cli, environ_without_rollway, one_error_line
 
 pytestmark = [pytest.mark.integration, pytest.mark.real_pods]
@@ -45,11 +44,6 @@ BAD_LOGIN = "bad-login"
 #: the API server stopping it, Argo would still be waiting when this runs out.
 SOONER_THAN_THE_STEP_DEADLINE = 240
 FIRST_STEPS = ("resolve-artifact", "fetch-chart")  # both start at once
-
-
-def kubectl(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
-    return subprocess.run(["kubectl", *args], input=stdin, env=env, capture_output=True,
-                          text=True, check=True).stdout  # fmt: skip
 
 
 @pytest.fixture(scope="module")

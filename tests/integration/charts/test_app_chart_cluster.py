@@ -5,7 +5,6 @@ Needs at least DEVSTACK_ONLY=helm,kube-scheduler,kwok,argo-rollouts.
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any, cast
 import pytest
 from kubernetes import client, config
 
-from tests.helpers import wait_for
+from tests.helpers import kubectl, wait_for
 
 from .conftest import APP_CHART, HelmChart
 
@@ -22,14 +21,6 @@ pytestmark = pytest.mark.integration
 
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "rollouts"
 HASH = "rollouts-pod-template-hash"
-
-
-def kubectl(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
-    proc = subprocess.run(
-        ["kubectl", *args], input=stdin, capture_output=True, text=True, env=env, timeout=120
-    )
-    assert proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stderr}"
-    return proc.stdout
 
 
 @pytest.fixture(scope="module")

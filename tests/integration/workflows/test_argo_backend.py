@@ -7,7 +7,6 @@ get, list by label, the watch stream, resume of a suspend node, stop and termina
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from rollway.workflows.backends import Cancel
 from rollway.workflows.backends.argo import ArgoBackend
 from rollway.workflows.render import rendered
 from rollway.workflows.templates import EXECUTOR_SERVICE_ACCOUNT, SERVICE_ACCOUNT
-from tests.helpers import wait_for
+from tests.helpers import kubectl, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -37,12 +36,6 @@ GATE = {
         ],
     },
 }
-
-
-def kubectl(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
-    proc = subprocess.run(["kubectl", *args], input=stdin, env=env, capture_output=True,
-                          text=True, check=True)  # fmt: skip
-    return proc.stdout
 
 
 @pytest.fixture(scope="module")
