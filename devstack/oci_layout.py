@@ -14,8 +14,7 @@ import json
 import os
 import tarfile
 from pathlib import Path
-
-from rollway.image.layer import Digesting
+from typing import BinaryIO
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -41,6 +40,24 @@ class Entry:
         return self.source is None and self.data is None
 
 
+class _Digesting:
+    """A write-through file wrapper counting bytes and their sha256 (tarfile needs `tell`)."""
+
+    def __init__(self, sink: BinaryIO | gzip.GzipFile) -> None:
+        self.sink, self.size, self.sha = sink, 0, hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.sha.update(data)
+        self.size += len(data)
+        return self.sink.write(data)
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        self.sink.flush()
+
+
 def write_layer(blobs: Path, entries: list[Entry]) -> tuple[dict[str, object], str]:
     """Write a reproducible tar+gzip layer (sorted, mtime 0, root-owned) into `blobs`.
 
@@ -53,9 +70,9 @@ def write_layer(blobs: Path, entries: list[Entry]) -> tuple[dict[str, object], s
             wanted.setdefault("/".join(parts[:i]), Entry("/".join(parts[:i])))
     tmp = blobs / ".layer.partial"
     with tmp.open("wb") as out:
-        packed = Digesting(out)
+        packed = _Digesting(out)
         with gzip.GzipFile(filename="", mode="wb", fileobj=packed, mtime=0, compresslevel=6) as gz:
-            plain = Digesting(gz)
+            plain = _Digesting(gz)
             # mode "w" only writes and tells, so the wrapper needs no read/seek.
             with tarfile.open(fileobj=plain, mode="w", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
                 for path in sorted(wanted):

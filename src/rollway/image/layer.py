@@ -19,7 +19,6 @@ deflated), and within 2% of zlib level 6's size on a Spring Boot jar.
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import hashlib
 import os
 import tarfile
@@ -92,11 +91,11 @@ def write_layer(entries: Iterable[Entry], blobs: Path, level: int = GZIP_LEVEL) 
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            packed = Digesting(out)
+            packed = _Digesting(out)
             with igzip_threaded.open(
                 packed, "wb", level, threads=COMPRESSORS, block_size=BLOCK_SIZE
             ) as gz:
-                plain = Digesting(gz)
+                plain = _Digesting(gz)
                 with tarfile.TarFile(
                     fileobj=plain,  # type: ignore[arg-type]  # write-only: needs write and tell
                     mode="w",
@@ -138,10 +137,10 @@ def _add(tar: tarfile.TarFile, entry: Entry) -> None:
         tar.addfile(info, content)
 
 
-class Digesting:
+class _Digesting:
     """A write-through wrapper that counts and hashes what passes (tarfile also needs `tell`)."""
 
-    def __init__(self, sink: BinaryIO | IO[bytes] | gzip.GzipFile) -> None:
+    def __init__(self, sink: BinaryIO | IO[bytes]) -> None:
         self.sink = sink
         self.size = 0
         self.sha = hashlib.sha256()
