@@ -111,7 +111,10 @@ class Cli:
         return runner.invoke(cli, list(args), input=input, prog_name="app")
 
     def popen(self, *args: str, **kwargs: Any) -> subprocess.Popen[str]:
-        return subprocess.Popen([str(APP), *args], env=self.env, text=True, **kwargs)
+        """Started as from a terminal: a test run in the background (`make test &`, a CI
+        runner) inherits SIGINT ignored, and Python would then never see a Ctrl-C."""
+        return subprocess.Popen([str(APP), *args], env=self.env, text=True,
+                                preexec_fn=_interruptible, **kwargs)  # fmt: skip
 
     def login(self, user: str) -> None:
         done = self.run("login", "--username", user, "--password-stdin", input=self.password)
@@ -200,3 +203,7 @@ def config_text(path: Path) -> str:
 
 def mode(path: Path) -> int:
     return os.stat(path).st_mode & 0o777
+
+
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
