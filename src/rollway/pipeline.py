@@ -65,6 +65,9 @@ PREFIX = "rollway.io/"
 LABEL_APP = f"{PREFIX}app"
 LABEL_ENV = f"{PREFIX}env"
 LABEL_DEPLOYMENT = f"{PREFIX}deployment-id"
+#: On the AnalysisRuns of a canary's experiment (owned by the Experiment, not the Rollout): the
+#: Rollout they judge.
+LABEL_ROLLOUT = f"{PREFIX}rollout"
 #: Provenance annotations `apply` stamps, by the Provenance field each holds.
 ANNOTATIONS = {
     "artifact": f"{PREFIX}artifact",

@@ -2,8 +2,9 @@
 the real Argo Workflows controller running `rollway-deploy` in pods, the render step placing
 Rollway's judge in the app chart's Rollout, and the real Argo Rollouts controller asking the
 in-cluster API server's judge (as the platform's judge client) while Rollway's own traffic Job
-sends requests to both sides. A bad release is aborted with no human action, the deployment
-fails with the judge's one line, and the stable version answers throughout."""
+sends requests to both sides. The sides are an experiment's fresh pods of both versions, started
+together. A bad release is aborted with no human action, the deployment fails with the judge's
+one line, and the stable version answers throughout."""
 
 from __future__ import annotations
 
@@ -55,7 +56,9 @@ def test_a_bad_canary_is_aborted_by_the_apps_own_judge_and_the_deployment_says_w
     assert plan["analysis"]["windowSeconds"] == WINDOW
     assert [m["name"] for m in plan["analysis"]["metrics"]] == [
         "error-rate", "latency-p50", "latency-p99"]  # fmt: skip
-    assert any("Rollway's judge" in step for step in plan["strategy"]["steps"])
+    assert any("Rollway's judge starts one pod of each version" in step
+               for step in plan["strategy"]["steps"])  # fmt: skip
+    assert plan["analysis"]["baseline"] == "fresh"
 
     # The test only watches the stable side, gently: the judge's samples come from Rollway's Job.
     stable_url = service_url(kube, ns, f"{app_name}-stable")
@@ -79,9 +82,22 @@ def test_a_bad_canary_is_aborted_by_the_apps_own_judge_and_the_deployment_says_w
     assert stable and {(a.status, a.body) for a in stable} == {(200, "hello 1.0.0")}
     traffic = template["spec"]["metrics"][1]["provider"]["job"]["spec"]["template"]["spec"]
     assert traffic["containers"][0]["args"][:4] == [
-        "--url",
-        f"http://{app_name}-stable:80/",
-        "--url",
-        f"http://{app_name}-canary:80/",
-    ]
+        "--url", "http://{{args.baseline-service}}:8080/",
+        "--url", "http://{{args.canary-service}}:8080/",
+    ]  # fmt: skip
+    # The judge compared the experiment's two pods, started together: neither side is the
+    # Rollout's own stable ReplicaSet.
+    (experiment,) = kube.custom.list_namespaced_custom_object(
+        "argoproj.io", "v1alpha1", ns, "experiments")["items"]  # fmt: skip
+    assert experiment["status"]["phase"] == "Failed", experiment["status"]
+    sides = {t["name"]: t for t in experiment["spec"]["templates"]}
+    assert (sides["baseline"]["specRef"], sides["canary"]["specRef"]) == ("stable", "canary")
+    (run,) = [r for r in kube.custom.list_namespaced_custom_object(
+        "argoproj.io", "v1alpha1", ns, "analysisruns")["items"]
+        if r["metadata"]["labels"].get("rollway.io/rollout") == app_name]  # fmt: skip
+    hashes = {a["name"]: a.get("value") for a in run["spec"]["args"]}
+    rollout = kube.custom.get_namespaced_custom_object(
+        "argoproj.io", "v1alpha1", ns, "rollouts", app_name)  # fmt: skip
+    assert hashes["baseline-hash"] not in ("", rollout["status"]["stableRS"])
+    assert hashes["baseline-service"].startswith(experiment["metadata"]["name"])
     # The test sent nothing to the canary: the 500s the judge counted came from Rollway's Job.

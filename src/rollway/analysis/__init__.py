@@ -1,7 +1,14 @@
 """Canary analysis: the configuration of what is measured, the statistical judge, and how long
 an analysis must run (see docs/architecture.md, "Canary analysis")."""
 
-from .config import BUILTIN, DEFAULT_METRICS, AnalysisConfig, MetricSpec, parse_config
+from .config import (
+    BUILTIN,
+    DEFAULT_METRICS,
+    AnalysisConfig,
+    MetricSpec,
+    baseline_of,
+    parse_config,
+)
 from .judge import MetricResult, Side, Verdict, compare, judge
 from .measure import measure
 from .plan import Detection, check_window, error_rate_detection, minimum_samples
@@ -15,6 +22,7 @@ __all__ = [
     "MetricSpec",
     "Side",
     "Verdict",
+    "baseline_of",
     "check_window",
     "compare",
     "error_rate_detection",

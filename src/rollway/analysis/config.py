@@ -18,6 +18,11 @@ from ..validation import dns_label, no_template
 from .promql import check_scoped
 
 Direction = Literal["higher-is-worse", "lower-is-worse"]
+#: What the canary is compared with: `fresh`, pods of the stable version started with the
+#: canary's own (an Argo Rollouts experiment, so both are equally cold); `stable`, the stable
+#: version's running pods (what blue-green, which has no experiment step, always compares with).
+Baseline = Literal["fresh", "stable"]
+BASELINES: tuple[Baseline, ...] = ("fresh", "stable")
 Unit = Literal["ratio", "seconds", ""]
 DIRECTIONS: tuple[Direction, ...] = ("higher-is-worse", "lower-is-worse")
 UNITS: tuple[Unit, ...] = ("ratio", "seconds", "")
@@ -118,16 +123,26 @@ class AnalysisConfig:
     window_seconds: int = 90
     #: None: the judge measures the traffic the app gets.
     traffic: Traffic | None = None
+    #: None: `fresh` for a canary, `stable` for blue-green.
+    baseline: Baseline | None = None
 
 
 FIELDS = {
     "metrics", "passScore", "marginalScore", "alpha", "warmupSeconds", "stepSeconds",
-    "windowSeconds", "traffic",
+    "windowSeconds", "traffic", "baseline",
 }  # fmt: skip
 TRAFFIC_FIELDS = {"requestsPerSecond", "path"}
 METRIC_FIELDS = {
     "name", "query", "direction", "tolerance", "absoluteTolerance", "critical", "weight", "unit",
 }  # fmt: skip
+
+
+def baseline_of(config: AnalysisConfig, *, canary: bool) -> Baseline:
+    """What a release of this strategy is compared with: a canary's default is `fresh`,
+    blue-green's is always `stable` (check_judgeable refuses an explicit `fresh`)."""
+    if config.baseline is not None:
+        return config.baseline
+    return "fresh" if canary else "stable"
 
 
 def parse_config(raw: Mapping[str, Any] | None, *, field: str = "analysis") -> AnalysisConfig:
@@ -165,7 +180,15 @@ def parse_config(raw: Mapping[str, Any] | None, *, field: str = "analysis") -> A
     step = _integer(raw, "stepSeconds", defaults.step_seconds, field, low=1, high=600)
     window = _integer(raw, "windowSeconds", defaults.window_seconds, field, low=1, high=86400)
     traffic = _traffic(raw["traffic"], f"{field}.traffic") if "traffic" in raw else None
-    return AnalysisConfig(metrics, pass_score, marginal, alpha, warmup, step, window, traffic)
+    baseline = raw.get("baseline")
+    if baseline is not None and baseline not in BASELINES:
+        raise InvalidInput(
+            'must be "fresh" (stable pods started with the canary) or "stable" (the running ones)',
+            field=f"{field}.baseline",
+        )
+    return AnalysisConfig(
+        metrics, pass_score, marginal, alpha, warmup, step, window, traffic, baseline
+    )
 
 
 def _traffic(raw: Any, field: str) -> Traffic:

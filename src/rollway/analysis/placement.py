@@ -3,6 +3,12 @@ the Rollout's strategy calling it — after every canary weight step below 100%,
 blue-green switch. Done on the rendered manifests rather than through chart values, so any team
 chart that renders a Rollout gets the judge, and what is approved (the manifests' hash) is what
 judges.
+
+A canary is judged against a fair baseline by default: each judged step is an Argo Rollouts
+experiment starting one pod of the stable version and one of the canary's together, and the judge
+compares those two (Kayenta's model), so a cold JVM is never measured against a warm one. With
+`baseline: stable`, and always for blue-green (which has no experiment step), the canary is
+compared with the running stable pods, its warm-up left out.
 """
 
 from __future__ import annotations
@@ -13,8 +19,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InvalidInput
-from ..pipeline import TRAFFIC
-from .config import AnalysisConfig, Traffic
+from ..pipeline import LABEL_ROLLOUT, TRAFFIC
+from .config import AnalysisConfig, Traffic, baseline_of
 from .template import JudgeClient, judge_step, judge_template
 
 API_VERSION = "argoproj.io/v1alpha1"
@@ -22,6 +28,9 @@ API_VERSION = "argoproj.io/v1alpha1"
 #: an admin provisions it with the namespace (docs/security.md, "The canary judge").
 SECRET = "rollway-judge"
 DEFAULT_CLIENT_ID = "rollway-judge"
+#: The experiment's Services are named after its ReplicaSets, `<rollout>-<hash>-<revision>-
+#: <step>-baseline`: room for the rest within a 63-character DNS label.
+MAX_EXPERIMENT_ROLLOUT_NAME = 36
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,12 +78,19 @@ def attach(
     index = rollouts[0]
     rollout = copy.deepcopy(manifests[index])
     metadata = rollout.get("metadata") or {}
-    name = f"{metadata.get('name') or app}-rollway-judge"
+    rollout_name = metadata.get("name") or app
+    name = f"{rollout_name}-rollway-judge"
     window = config.window_seconds
+    strategy = rollout.setdefault("spec", {}).setdefault("strategy", {})
+    fresh = _fresh_baseline(strategy, config)
     entry = judge_template(api_url=settings.api_url, app=app, env=env, client=settings.client,
                            window_seconds=window, name=name)  # fmt: skip
     if config.traffic is not None:
-        urls = _side_urls(manifests, rollout, config.traffic)
+        if fresh:
+            urls = _experiment_urls(rollout, rollout_name, config.traffic)
+            entry["args"] += [{"name": "baseline-service"}, {"name": "canary-service"}]
+        else:
+            urls = _side_urls(manifests, rollout, config.traffic)
         entry["metrics"].append(_traffic_metric(rollout, urls, config.traffic, window, settings))
     template_metadata: dict[str, Any] = {"name": name, "labels": dict(metadata.get("labels") or {})}
     if "namespace" in metadata:
@@ -85,16 +101,56 @@ def attach(
         "metadata": template_metadata,
         "spec": {"args": entry["args"], "metrics": entry["metrics"]},
     }
-    _call_judge(rollout.setdefault("spec", {}).setdefault("strategy", {}), name)
+    if fresh:
+        call = _experiment_step(name, rollout_name, with_services=config.traffic is not None)
+    else:
+        call = {"analysis": judge_step(name)}
+    _call_judge(strategy, call)
     placed = list(manifests)
     placed[index] = rollout
     placed.insert(index, template)  # before the Rollout: it exists when the first step runs
     return placed
 
 
-def _call_judge(strategy: dict[str, Any], name: str) -> None:
-    step = judge_step(name)
+def _fresh_baseline(strategy: dict[str, Any], config: AnalysisConfig) -> bool:
+    """Whether the judged steps are experiments (baseline_of)."""
+    fresh = baseline_of(config, canary="canary" in strategy) == "fresh"
+    if fresh and "canary" not in strategy:
+        raise InvalidInput(
+            "a fresh baseline needs a canary's experiment step; blue-green compares with the "
+            'running stable pods (baseline: "stable")',
+            field="analysis.baseline",
+        )
+    return fresh
+
+
+def _experiment_step(name: str, rollout: str, *, with_services: bool) -> dict[str, Any]:
+    """One pod of the stable version and one of the canary's, started together, judged
+    against each other; the experiment ends with the judge's measurement."""
+    service: dict[str, Any] = {"service": {}} if with_services else {}
+    args = [
+        {"name": "canary-hash", "value": "{{templates.canary.podTemplateHash}}"},
+        {"name": "baseline-hash", "value": "{{templates.baseline.podTemplateHash}}"},
+    ]
+    if with_services:  # each template's Service is named after its ReplicaSet
+        args += [
+            {"name": "baseline-service", "value": "{{templates.baseline.replicaset.name}}"},
+            {"name": "canary-service", "value": "{{templates.canary.replicaset.name}}"},
+        ]
+    return {"experiment": {
+        "templates": [
+            {"name": "baseline", "specRef": "stable", "replicas": 1, **service},
+            {"name": "canary", "specRef": "canary", "replicas": 1, **service},
+        ],
+        "analyses": [{"name": "judge", "templateName": name, "requiredForCompletion": True,
+                      "args": args}],
+        "analysisRunMetadata": {"labels": {LABEL_ROLLOUT: rollout}},
+    }}  # fmt: skip
+
+
+def _call_judge(strategy: dict[str, Any], call: dict[str, Any]) -> None:
     if "blueGreen" in strategy:
+        step = call["analysis"]
         before = strategy["blueGreen"].get("prePromotionAnalysis") or {}
         strategy["blueGreen"]["prePromotionAnalysis"] = {
             **before,
@@ -109,7 +165,7 @@ def _call_judge(strategy: dict[str, Any], name: str) -> None:
         judged.append(item)
         weight = item.get("setWeight") if isinstance(item, dict) else None
         if isinstance(weight, int) and 0 < weight < 100:
-            judged.append({"analysis": step})
+            judged.append(copy.deepcopy(call))
     if canary is None or len(judged) == len(steps):
         raise InvalidInput(
             "the judge runs after a canary's setWeight steps below 100 (or before a "
@@ -117,6 +173,28 @@ def _call_judge(strategy: dict[str, Any], name: str) -> None:
             field="analysis",
         )
     canary["steps"] = judged
+
+
+def _experiment_urls(rollout: dict[str, Any], name: str, traffic: Traffic) -> list[str]:
+    """The experiment's two Services (baseline first), which serve the pod's first container
+    port; their names are the experiment's arguments."""
+    if len(name) > MAX_EXPERIMENT_ROLLOUT_NAME:
+        raise InvalidInput(
+            f"the Rollout's name has {len(name)} characters; the experiment's Services need it "
+            f'at most {MAX_EXPERIMENT_ROLLOUT_NAME} (or baseline: "stable")',
+            field="analysis.traffic",
+        )
+    pod = rollout.get("spec", {}).get("template", {}).get("spec", {})
+    ports = (pod.get("containers") or [{}])[0].get("ports") or [{}]
+    port = ports[0].get("containerPort")
+    if not isinstance(port, int):
+        raise InvalidInput(
+            "traffic to a fresh baseline needs the Rollout's first container to declare a "
+            "containerPort (the experiment's Services serve it)",
+            field="analysis.traffic",
+        )
+    return [f"http://{{{{args.{side}-service}}}}:{port}{traffic.path}"
+            for side in ("baseline", "canary")]  # fmt: skip
 
 
 def _side_urls(

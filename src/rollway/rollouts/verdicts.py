@@ -12,6 +12,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..pipeline import LABEL_ROLLOUT
+
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
@@ -20,11 +22,13 @@ NOT_PASSED = {"fail", "marginal", "inconclusive"}
 
 
 def owned_runs(runs: Iterable[Mapping[str, Any]], rollout: str) -> list[Mapping[str, Any]]:
-    """The AnalysisRuns of `rollout`, newest first."""
+    """The AnalysisRuns of `rollout`, newest first: its own, and those of its experiments
+    (owned by the Experiment, labelled with the Rollout by Rollway's experiment step)."""
     owned = [
         run for run in runs
         if any(ref.get("kind") == "Rollout" and ref.get("name") == rollout
                for ref in run.get("metadata", {}).get("ownerReferences") or ())
+        or (run.get("metadata", {}).get("labels") or {}).get(LABEL_ROLLOUT) == rollout
     ]  # fmt: skip
     owned.sort(key=lambda run: str(run["metadata"].get("creationTimestamp", "")), reverse=True)
     return owned

@@ -15,6 +15,8 @@ def test_no_config_gives_the_http_defaults() -> None:
     assert tuple(m.name for m in config.metrics) == DEFAULT_METRICS
     assert [m.critical for m in config.metrics] == [True, False, False]
     assert (config.pass_score, config.marginal_score, config.alpha) == (95, 75, 0.05)
+    assert config.baseline is None  # fresh for a canary, the running stable pods for blue-green
+    assert parse_config({"baseline": "stable"}).baseline == "stable"
 
 
 def test_a_builtin_metric_can_be_tuned_and_a_custom_one_added() -> None:
@@ -77,6 +79,7 @@ def test_a_builtin_metric_can_be_tuned_and_a_custom_one_added() -> None:
         ({"traffic": {"path": "http://evil.test/"}}, "analysis.traffic.path", "starting with /"),
         ({"traffic": {"path": "/a b"}}, "analysis.traffic.path", "no spaces"),
         ({"traffic": {"rps": 1}}, "analysis.traffic.rps", "unknown field"),
+        ({"baseline": "warm"}, "analysis.baseline", '"fresh"'),
     ],
 )  # fmt: skip
 def test_bad_input_names_the_field(raw: dict[str, Any], field: str, words: str) -> None:

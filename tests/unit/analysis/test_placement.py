@@ -1,5 +1,6 @@
 """The judge placed in a rendered release: its AnalysisTemplate beside the Rollout, called after
-each canary weight step below 100% or before a blue-green switch, from the platform's settings."""
+each canary weight step below 100% (in an experiment of fresh pods of both versions, or against
+the running stable pods) or before a blue-green switch, from the platform's settings."""
 
 from __future__ import annotations
 
@@ -27,21 +28,30 @@ def release(strategy: dict[str, Any]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def judged(strategy: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    placed = attach(release(strategy), app="hello", env="prod", config=CONFIG, settings=SETTINGS)
+def judged(
+    strategy: dict[str, Any], config: AnalysisConfig = CONFIG
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    placed = attach(release(strategy), app="hello", env="prod", config=config, settings=SETTINGS)
     kinds = [m["kind"] for m in placed]
     assert kinds == ["Service", "AnalysisTemplate", "Rollout"]
     return placed[1], placed[2]["spec"]["strategy"]
 
 
-def test_the_judge_follows_every_canary_weight_step_below_100() -> None:
+def test_a_canary_is_judged_after_every_weight_step_below_100_against_fresh_stable_pods() -> None:
     steps = [{"setWeight": 20}, {"pause": {}}, {"setWeight": 60}, {"setWeight": 100}]
     template, strategy = judged({"canary": {"steps": steps}})
-    call = {"analysis": {"templates": [{"templateName": "hello-rollway-judge"}], "args": [
-        {"name": "canary-hash", "valueFrom": {"podTemplateHashValue": "Latest"}},
-        {"name": "baseline-hash", "valueFrom": {"podTemplateHashValue": "Stable"}}]}}  # fmt: skip
+    call = {"experiment": {
+        "templates": [{"name": "baseline", "specRef": "stable", "replicas": 1},
+                      {"name": "canary", "specRef": "canary", "replicas": 1}],
+        "analyses": [{"name": "judge", "templateName": "hello-rollway-judge",
+                      "requiredForCompletion": True, "args": [
+            {"name": "canary-hash", "value": "{{templates.canary.podTemplateHash}}"},
+            {"name": "baseline-hash", "value": "{{templates.baseline.podTemplateHash}}"}]}],
+        "analysisRunMetadata": {"labels": {"rollway.io/rollout": "hello"}},
+    }}  # fmt: skip
     assert strategy["canary"]["steps"] == [
         {"setWeight": 20}, call, {"pause": {}}, {"setWeight": 60}, call, {"setWeight": 100}]  # fmt: skip
+    assert strategy["canary"]["steps"][1] is not strategy["canary"]["steps"][4]
     assert template["metadata"] == {"name": "hello-rollway-judge", "labels": {"app": "hello"}}
     web = template["spec"]["metrics"][0]["provider"]["web"]
     assert web["url"] == (
@@ -56,6 +66,15 @@ def test_the_judge_follows_every_canary_weight_step_below_100() -> None:
     assert secret["valueFrom"]["secretKeyRef"]["name"] == SECRET
 
 
+def test_a_canary_compared_with_the_running_stable_pods_runs_the_judge_as_a_step() -> None:
+    _, strategy = judged({"canary": {"steps": [{"setWeight": 50}]}},
+                         AnalysisConfig(baseline="stable"))  # fmt: skip
+    assert strategy["canary"]["steps"][1] == {"analysis": {
+        "templates": [{"templateName": "hello-rollway-judge"}], "args": [
+            {"name": "canary-hash", "valueFrom": {"podTemplateHashValue": "Latest"}},
+            {"name": "baseline-hash", "valueFrom": {"podTemplateHashValue": "Stable"}}]}}  # fmt: skip
+
+
 def test_a_blue_green_release_is_judged_before_the_switch_beside_the_charts_own_analysis() -> None:
     own = {"templates": [{"templateName": "smoke"}], "args": [{"name": "service", "value": "x"}]}
     _, strategy = judged({"blueGreen": {"activeService": "a", "prePromotionAnalysis": own}})
@@ -63,6 +82,9 @@ def test_a_blue_green_release_is_judged_before_the_switch_beside_the_charts_own_
     assert analysis["templates"] == [{"templateName": "smoke"},
                                      {"templateName": "hello-rollway-judge"}]  # fmt: skip
     assert [a["name"] for a in analysis["args"]] == ["service", "canary-hash", "baseline-hash"]
+    with pytest.raises(InvalidInput, match="experiment step") as err:
+        judged({"blueGreen": {"activeService": "a"}}, AnalysisConfig(baseline="fresh"))
+    assert err.value.field == "analysis.baseline"
 
 
 def test_the_input_is_left_as_it_was() -> None:
@@ -100,7 +122,8 @@ def test_traffic_is_a_job_beside_the_judge_sending_to_both_sides_where_the_app_r
     manifests[1]["spec"]["template"] = {"spec": {"nodeSelector": {"rollway.io/node": "real"}}}
     manifests += [{"kind": "Service", "metadata": {"name": n}, "spec": {"ports": [{"port": 8080}]}}
                   for n in ("hello-stable", "hello-canary")]  # fmt: skip
-    config = AnalysisConfig(window_seconds=120, traffic=Traffic(7.5, "/hello?x=1"))
+    config = AnalysisConfig(window_seconds=120, traffic=Traffic(7.5, "/hello?x=1"),
+                            baseline="stable")  # fmt: skip
     placed = attach(manifests, app="hello", env="prod", config=config, settings=SETTINGS)
     judge, traffic = placed[1]["spec"]["metrics"]
     assert judge["name"] == "judge" and traffic["name"] == "traffic"
@@ -118,8 +141,45 @@ def test_traffic_is_a_job_beside_the_judge_sending_to_both_sides_where_the_app_r
     assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
 
 
-def test_traffic_needs_both_sides_services_and_rollways_image() -> None:
+def fresh_release(name: str = "hello") -> list[dict[str, Any]]:
+    manifests = release({"canary": {"steps": [{"setWeight": 50}]}})
+    manifests[1]["metadata"]["name"] = name
+    manifests[1]["spec"]["template"] = {"spec": {"containers": [
+        {"name": "app", "ports": [{"name": "http", "containerPort": 8080}]}]}}  # fmt: skip
+    return manifests
+
+
+def test_traffic_to_a_fresh_baseline_goes_to_the_experiments_own_services() -> None:
+    config = AnalysisConfig(traffic=Traffic(5, "/"))
+    placed = attach(fresh_release(), app="hello", env="prod", config=config, settings=SETTINGS)
+    template, rollout = placed[1], placed[2]
+    experiment = rollout["spec"]["strategy"]["canary"]["steps"][1]["experiment"]
+    assert [t["service"] for t in experiment["templates"]] == [{}, {}]
+    args = {a["name"]: a["value"] for a in experiment["analyses"][0]["args"]}
+    assert args["baseline-service"] == "{{templates.baseline.replicaset.name}}"
+    assert args["canary-service"] == "{{templates.canary.replicaset.name}}"
+    declared = [a["name"] for a in template["spec"]["args"]]
+    assert {"baseline-service", "canary-service"} <= set(declared)
+    container = template["spec"]["metrics"][1]["provider"]["job"]["spec"]["template"]["spec"][
+        "containers"][0]  # fmt: skip
+    assert container["args"][:4] == ["--url", "http://{{args.baseline-service}}:8080/",
+                                     "--url", "http://{{args.canary-service}}:8080/"]  # fmt: skip
+
+
+def test_traffic_to_a_fresh_baseline_needs_a_port_and_room_for_the_services_names() -> None:
     config = AnalysisConfig(traffic=Traffic())
+    portless = fresh_release()
+    portless[1]["spec"]["template"]["spec"]["containers"][0].pop("ports")
+    with pytest.raises(InvalidInput, match="containerPort") as err:
+        attach(portless, app="hello", env="prod", config=config, settings=SETTINGS)
+    assert err.value.field == "analysis.traffic"
+    with pytest.raises(InvalidInput, match="37 characters"):
+        attach(fresh_release("h" * 37), app="hello", env="prod", config=config, settings=SETTINGS)
+    attach(fresh_release("h" * 36), app="hello", env="prod", config=config, settings=SETTINGS)
+
+
+def test_traffic_needs_both_sides_services_and_rollways_image() -> None:
+    config = AnalysisConfig(traffic=Traffic(), baseline="stable")
     with pytest.raises(InvalidInput, match="stableService") as err:
         attach(release({"canary": {"steps": [{"setWeight": 50}]}}), app="hello", env="prod",
                config=config, settings=SETTINGS)  # fmt: skip

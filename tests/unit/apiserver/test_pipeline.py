@@ -63,3 +63,24 @@ def test_an_unknown_environment_names_the_request_field() -> None:
     with pytest.raises(InvalidInput) as err:
         params(app(), env="staging")
     assert err.value.field == "body.env"
+
+
+@pytest.mark.parametrize(
+    ("analysis", "strategy", "words"),
+    [
+        ({}, "rolling", "rolling update is not judged"),
+        ({"baseline": "fresh"}, "bluegreen", "no experiment for a fresh baseline"),
+    ],
+)
+def test_a_release_the_apps_analysis_cannot_judge_is_refused_naming_the_strategy(
+    analysis: dict[str, str], strategy: str, words: str
+) -> None:
+    with pytest.raises(InvalidInput, match=words) as err:
+        params(app(analysis=analysis), strategy=strategy)
+    assert err.value.field == "body.strategy"
+
+
+@pytest.mark.parametrize(("analysis", "strategy"), [({}, "bluegreen"), ({}, "canary"),
+                                                    ({"baseline": "stable"}, "bluegreen")])  # fmt: skip
+def test_a_judgeable_release_goes_through(analysis: dict[str, str], strategy: str) -> None:
+    assert json.loads(params(app(analysis=analysis), strategy=strategy)["analysis"]) == analysis

@@ -59,3 +59,19 @@ def test_the_newest_run_of_a_rollout_and_its_judgement_so_far() -> None:
     newest, older = owned_runs(runs, "hello")
     assert judgement(newest) is None  # still running: nothing measured yet
     assert judgement(older) == json.loads(judged("pass", "analysis passed: score 100/100"))
+
+
+def test_the_runs_of_a_rollouts_experiments_are_its_own() -> None:
+    def experiment_run(rollout: str, created: str) -> dict[str, Any]:
+        found = run("Failed", judged("fail", f"{rollout}'s experiment"), created=created)
+        found["metadata"]["ownerReferences"] = [
+            {"kind": "Experiment", "name": f"{rollout}-7c9-2-1"}
+        ]
+        found["metadata"]["labels"] = {"rollway.io/rollout": rollout}
+        return found
+
+    runs = [run("Failed", judged("fail", "own step"), created="2026-01-01T00:00:00Z"),
+            experiment_run("hello", "2026-01-02T00:00:00Z"),
+            experiment_run("payments", "2026-01-03T00:00:00Z")]  # fmt: skip
+    assert len(owned_runs(runs, "hello")) == 2
+    assert judged_reason(runs, "hello") == "hello's experiment"

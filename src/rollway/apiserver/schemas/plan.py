@@ -59,6 +59,9 @@ class AnalysisPlan(Model):
     """Rollway's canary judge as the release would run it: at each analysis, the new revision
     against the stable one over `windowSeconds` (the warm-up left out)."""
 
+    #: `fresh`: pods of both versions started together for each judgement; `stable`: the
+    #: running stable pods.
+    baseline: Literal["fresh", "stable"]
     window_seconds: int
     warmup_seconds: int
     samples_per_side: int

@@ -27,7 +27,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ...auth import Capability, Principal, Role
 from ...errors import Conflict, Forbidden, InvalidInput, PreconditionFailed
-from ...pipeline import ROLLING
 from ...validation import dns_label
 from ..db import Database
 from ..models import Application, Project, ProjectMember, utcnow
@@ -260,11 +259,7 @@ def _columns(name: str, spec: AppSpec) -> dict[str, Any]:
                 field=f"body.environments[{index}].namespace",
             ) from None
         environments.append(env.model_copy(update={"namespace": namespace}).model_dump(mode="json"))
-    if pipeline.analysis(spec.parameters) is not None and spec.strategy == ROLLING:
-        raise InvalidInput(
-            "a rolling update is not judged: analysis needs strategy canary or bluegreen",
-            field="body.parameters.analysis",
-        )
+    pipeline.check_judgeable(spec.strategy, spec.parameters, field="body.parameters.analysis")
     return {
         "namespace": spec.namespace or name,
         "environments": environments,

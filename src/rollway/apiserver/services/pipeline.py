@@ -80,11 +80,7 @@ def resolve(app: Application, request: DeploymentCreate) -> Resolved:
         analysis=defaults.analysis,
     )
     strategy = request.strategy or app.strategy
-    if strategy == ROLLING and effective.analysis is not None:
-        raise InvalidInput(
-            "a rolling update is not judged: the app's analysis needs canary or bluegreen",
-            field="body.strategy",
-        )
+    check_judgeable(strategy, effective, field="body.strategy")
     layers: list[dict[str, Any]] = [dict(defaults.values or {})]
     if strategy == CANARY and effective.canary_steps:
         steps = [s.model_dump(exclude_none=True, mode="json") for s in effective.canary_steps]
@@ -141,6 +137,26 @@ def analysis(
 ) -> AnalysisConfig | None:
     """The app's canary analysis, validated (None: its releases are not judged)."""
     return None if parameters.analysis is None else validated(parameters.analysis, field=field)
+
+
+def check_judgeable(strategy: str, parameters: StrategyParameters, *, field: str) -> None:
+    """InvalidInput naming `field` when the app's analysis cannot judge a release of this
+    strategy: a rolling update has no step to judge at, blue-green no experiment for a fresh
+    baseline."""
+    config = analysis(parameters)
+    if config is None:
+        return
+    if strategy == ROLLING:
+        raise InvalidInput(
+            "a rolling update is not judged: the app's analysis needs canary or bluegreen",
+            field=field,
+        )
+    if strategy == BLUEGREEN and config.baseline == "fresh":
+        raise InvalidInput(
+            "blue-green has no experiment for a fresh baseline: the app's analysis needs "
+            'baseline "stable" (or no baseline) to be judged blue-green',
+            field=field,
+        )
 
 
 def labels(deployment_id: str, app: str, env: str) -> dict[str, str]:

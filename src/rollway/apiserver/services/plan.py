@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import yaml
 from sqlalchemy.orm import Session
 
+from ...analysis import baseline_of
 from ...analysis.placement import JudgeSettings, attach
 from ...analysis.plan import samples_per_side, validated
 from ...auth import Capability, Principal
@@ -99,9 +100,17 @@ def strategy_steps(resolved: pipeline.Resolved, approval: bool) -> list[str]:
     """The strategy's steps; `approval`: with the approvers' gate at its pause."""
     gate = ["wait for the approvers (approve or promote)"] if approval else []
     judged = pipeline.analysis(resolved.parameters)
+    compared = (
+        ""
+        if judged is None
+        else {
+            "fresh": "starts one pod of each version together and compares them",
+            "stable": "compares the new version with the running stable one",
+        }[baseline_of(judged, canary=resolved.strategy == CANARY)]
+    )
     judge = [] if judged is None else [
-        f"Rollway's judge compares the new version with the stable one for "
-        f"{judged.window_seconds}s: pass goes on, fail aborts, marginal pauses for a human"
+        f"Rollway's judge {compared} for {judged.window_seconds}s: pass goes on, fail aborts, "
+        "marginal pauses for a human"
     ]  # fmt: skip
     if resolved.strategy == CANARY:
         steps = resolved.parameters.canary_steps
@@ -139,6 +148,7 @@ def _analysis(resolved: pipeline.Resolved) -> AnalysisPlan | None:
     if config is None:
         return None
     return AnalysisPlan(
+        baseline=baseline_of(config, canary=resolved.strategy == CANARY),
         window_seconds=config.window_seconds,
         warmup_seconds=config.warmup_seconds,
         samples_per_side=samples_per_side(config, config.window_seconds),
