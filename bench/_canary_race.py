@@ -1,8 +1,11 @@
-"""The live race of bench/canary_judge.py: hello released twice side by side in one namespace
-on the real node, every update made to both Rollouts at once under the same traffic —
+"""The live race of bench/canary_judge.py: hello released three times side by side in one
+namespace on the real node, every update made to all Rollouts at once under the same traffic —
 
 - `judged`: its canary step runs Rollway's judge (`rollway.analysis.template`, a `web` metric
-  calling the API server as the platform's `rollway-judge` client) once, after the window;
+  calling the API server as the platform's `rollway-judge` client) once, after the window,
+  comparing the canary with the running stable pods (`baseline: stable`);
+- `fresh`: the same judge in an experiment step, comparing one pod of the stable version and
+  one of the canary's started together (`baseline: fresh`, Rollway's default for a canary);
 - `fixed`: its canary step runs what a typical Argo Rollouts `prometheus` analysis does — the
   canary's error rate and p99 (the judge's own queries, on the canary's pods alone) against fixed
   thresholds, measured every 10 s over the same window, the first failed measurement aborting
@@ -24,11 +27,12 @@ from kubernetes import client
 from devstack.hello_pods import SCRAPED, pod_spec
 from rollway.analysis import BUILTIN
 from rollway.analysis.config import SELECTOR
-from rollway.analysis.template import JudgeClient, judge_step, judge_template
+from rollway.analysis.template import JudgeClient, experiment_step, judge_step, judge_template
 from rollway.rollouts import RolloutsClient, rollout_phase
+from rollway.rollouts.verdicts import owned_runs
 
 GROUP, VERSION = "argoproj.io", "v1alpha1"
-JUDGED, FIXED = "hello-judged", "hello-fixed"
+JUDGED, FRESH, FIXED = "hello-judged", "hello-fresh", "hello-fixed"
 STABLE, BAD, GOOD = "1.0.0", "1.0.1", "1.1.0"
 #: What the fixed-threshold analysis allows the canary, whatever the baseline does.
 THRESHOLDS = {"error-rate": 0.01, "latency-p99": 0.010}
@@ -39,10 +43,10 @@ POLL = 0.5
 
 @dataclasses.dataclass
 class Side:
-    """One of the two Rollouts, and the template (version, release) its stable pods run."""
+    """One of the Rollouts, and the template (version, release) its stable pods run."""
 
     name: str
-    step: dict[str, Any]  # the canary's analysis step
+    step: dict[str, Any]  # the canary's step after setWeight: an analysis or an experiment
     stable: tuple[str, int] = (STABLE, 0)
 
     @property
@@ -51,6 +55,14 @@ class Side:
 
     def services(self) -> tuple[str, str]:
         return f"{self.name}-stable", f"{self.name}-canary"
+
+    def sent_to(self) -> list[str]:
+        """The Services traffic goes to. An experiment's pods are in no Rollout Service, so the
+        fresh side's traffic goes to one selecting all its pods, twice over (a fair share each
+        for the two experiment pods among the four)."""
+        if "experiment" in self.step:
+            return [f"{self.name}-all", f"{self.name}-all"]
+        return list(self.services())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,10 +101,13 @@ def analysis_template(name: str, args: list[Any], metrics: list[Any]) -> dict[st
 
 
 def sides(judge: dict[str, Any], fixed: dict[str, Any]) -> list[Side]:
-    """The judged Rollout and the fixed one, each calling its AnalysisTemplate."""
+    """The judged Rollouts (against stable pods, against fresh ones) and the fixed one."""
     canary_hash = {"name": "canary-hash", "valueFrom": {"podTemplateHashValue": "Latest"}}
     fixed_step = {"templates": [{"templateName": fixed["metadata"]["name"]}], "args": [canary_hash]}
-    return [Side(JUDGED, judge_step(judge["metadata"]["name"])), Side(FIXED, fixed_step)]
+    name = judge["metadata"]["name"]
+    return [Side(JUDGED, {"analysis": judge_step(name)}),
+            Side(FRESH, {"experiment": experiment_step(name, FRESH, with_services=False)}),
+            Side(FIXED, {"analysis": fixed_step})]  # fmt: skip
 
 
 def pod_template(side: Side, version: str, release: int) -> dict[str, Any]:
@@ -103,7 +118,7 @@ def pod_template(side: Side, version: str, release: int) -> dict[str, Any]:
 
 def rollout(side: Side) -> dict[str, Any]:
     stable, canary = side.services()
-    steps = [{"setWeight": 50}, {"analysis": side.step}]
+    steps = [{"setWeight": 50}, side.step]
     return {
         "apiVersion": f"{GROUP}/{VERSION}", "kind": "Rollout", "metadata": {"name": side.name},
         "spec": {"replicas": 2, "selector": {"matchLabels": side.labels},
@@ -119,7 +134,7 @@ def service(side: Side, name: str) -> dict[str, Any]:
 
 
 class Race:
-    """The two Rollouts of one namespace, updated together and watched to their ends."""
+    """The Rollouts of one namespace, updated together and watched to their ends."""
 
     def __init__(self, api: client.ApiClient, namespace: str) -> None:
         self.namespace, self.rollouts = namespace, RolloutsClient(api)
@@ -209,7 +224,10 @@ class Race:
         if phase == "Healthy" and status.get("stableRS") == current != old_stable:
             return "promoted"
         run = (status.get("canary") or {}).get("currentStepAnalysisRunStatus") or {}
-        if phase == "Paused" and run.get("status") == "Inconclusive":
+        paused_by = {c.get("reason") for c in status.get("pauseConditions") or ()}
+        if phase == "Paused" and (
+            run.get("status") == "Inconclusive" or "InconclusiveExperiment" in paused_by
+        ):
             return "held"
         return None
 
@@ -222,14 +240,10 @@ class Race:
                 GROUP, VERSION, self.namespace, "analysisruns"
             ),
         )
-        runs = [
-            run
-            for run in listed["items"]
-            if any(o.get("name") == name for o in run["metadata"].get("ownerReferences", []))
-        ]
+        runs = owned_runs(listed["items"], name)
         if not runs:
             return ""
-        newest = max(runs, key=lambda run: run["metadata"]["creationTimestamp"])
+        newest = runs[0]
         parts = []
         for metric in newest.get("status", {}).get("metricResults", []):
             values = [m.get("value", m.get("phase", "")) for m in metric.get("measurements", [])]

@@ -1,13 +1,16 @@
 """Benchmark: Rollway's canary judge against a fixed-threshold analysis, on the real node.
 
-Live (`--runs N`, each run three updates): hello released twice side by side in one namespace
-(bench/_canary_race.py), one Rollout judged by Rollway's judge (a `web` metric calling a
-`rollway-apiserver` started here, as the platform's `rollway-judge` client), the other by the
-fixed thresholds a typical Argo Rollouts `prometheus` analysis has (the canary's error rate
-<= 1% and p99 <= 10 ms, measured every 10 s over the same 90 s window, failureLimit 0); both a
-canary of 2 replicas (setWeight 50, then the analysis), both updated at the same moment, under
-the same traffic (`rollway-step load`, 10 GETs a second to each Rollout's stable and canary
-Services, stopping by itself). Each run releases, on stable 1.0.0:
+Live (`--runs N`, each run three updates): hello released three times side by side in one
+namespace (bench/_canary_race.py), one Rollout judged by Rollway's judge against its running
+stable pods (a `web` metric calling a `rollway-apiserver` started here, as the platform's
+`rollway-judge` client), one by the same judge in an experiment against a fresh stable pod
+started with a fresh canary pod (Rollway's default), the third by the fixed thresholds a typical
+Argo Rollouts `prometheus` analysis has (the canary's error rate <= 1% and p99 <= 10 ms,
+measured every 10 s over the same 90 s window, failureLimit 0); each a canary of 2 replicas
+(setWeight 50, then the analysis or experiment), all updated at the same moment, under the same
+traffic (`rollway-step load`, 10 GETs a second to each Rollout's stable and canary Services —
+the fresh side's to one Service of all its pods, at twice that — stopping by itself). Each run
+releases, on stable 1.0.0:
 - 1.0.0 again with a changed annotation (identical code): does either abort it?
 - the bad release 1.0.1 (a fifth of its answers 500, 40 ms slower): the time from the update
   to the abort;
@@ -62,6 +65,7 @@ from bench._apiserver import BIN, start_server  # noqa: E402
 from bench._canary_race import (  # noqa: E402
     BAD,
     FIXED,
+    FRESH,
     GOOD,
     JUDGED,
     STABLE,
@@ -88,7 +92,7 @@ from rollway.kube.client import load_api  # noqa: E402
 PARTS = ["prometheus", "argo-rollouts", "kube-proxy", "keycloak", "maven", "registry", "git"]
 WINDOW = 60  # seconds of each revision's recording, after its warm-up
 LIVE_WINDOW = AnalysisConfig().window_seconds  # the judge's default; the thresholds' too
-RATE = 10  # GETs a second to each of the four Services
+RATE = 10  # GETs a second to each Service URL (the fresh side's listed twice)
 #: Seconds an update may take to end (the window, the pods' start, the judge's answer).
 UPDATE_LIMIT = LIVE_WINDOW + 240
 UPDATES = (("identical", STABLE), ("bad", BAD), ("good", GOOD))
@@ -153,7 +157,7 @@ def prepare(
     api: ApiClient, env: dict[str, str], namespace: str, api_url: str
 ) -> tuple[Race, list[Side], list[str]]:
     """The jars, the judge's secret, both AnalysisTemplates, Services and Rollouts on STABLE,
-    Healthy and answering; returns the race, its sides and the four Services' URLs."""
+    Healthy and answering; returns the race, its sides and the URLs traffic goes to."""
     core, custom = CoreV1Api(api), CustomObjectsApi(api)
     for version in (STABLE, BAD, GOOD):
         core.create_namespaced_config_map(namespace, jar_config_map(env, version))
@@ -170,9 +174,11 @@ def prepare(
     both = sides(*templates)
     urls = []
     for side in both:
-        for name in side.services():
+        addresses = {}
+        for name in {*side.services(), *side.sent_to()}:
             created = core.create_namespaced_service(namespace, service(side, name))
-            urls.append(f"http://{created.spec.cluster_ip}:8080/")
+            addresses[name] = f"http://{created.spec.cluster_ip}:8080/"
+        urls += [addresses[name] for name in side.sent_to()]
         custom.create_namespaced_custom_object(
             "argoproj.io", "v1alpha1", namespace, "rollouts", rollout(side)
         )
@@ -213,17 +219,16 @@ def report_live(ends: Ends, runs: int) -> None:
     print(f"\nLive race, {runs} run(s) on the real node, {os.cpu_count()} CPUs, "
           f"load {os.getloadavg()[0]:.1f}; judge window {LIVE_WINDOW} s, thresholds "
           f"{', '.join(f'{k} <= {v:g}' for k, v in THRESHOLDS.items())}")  # fmt: skip
-    print(f"{'':<42}{'judge':>16}{'fixed':>16}{'judge/fixed':>13}")
+    print(f"{'':<42}{'judge':>16}{'judge, fresh':>16}{'fixed':>16}{'judge/fixed':>13}")
     rows = (("bad 1.0.1: time to abort", "bad", "aborted"),
             ("good 1.1.0: time to promotion", "good", "promoted"),
             ("identical 1.0.0: time to promotion", "identical", "promoted"))  # fmt: skip
     for label, update, end in rows:
-        judged, fixed = (median_of(ends[update], side, end) for side in (JUDGED, FIXED))
+        judged, fresh, fixed = (median_of(ends[update], s, end) for s in (JUDGED, FRESH, FIXED))
         ratio = f"{judged[0] / fixed[0]:.2f}x" if judged[1] and fixed[1] else "-"
-        shown = [
-            f"{m:.1f}s ({n}/{len(ends[update])})" if n else "never" for m, n in (judged, fixed)
-        ]
-        print(f"  {label:<40}{shown[0]:>16}{shown[1]:>16}{ratio:>13}")
+        shown = [f"{m:.1f}s ({n}/{len(ends[update])})" if n else "never"
+                 for m, n in (judged, fresh, fixed)]  # fmt: skip
+        print(f"  {label:<40}{shown[0]:>16}{shown[1]:>16}{shown[2]:>16}{ratio:>13}")
     for label, updates, end in (("bad 1.0.1 aborted", ("bad",), "aborted"),
                                 ("false aborts: identical 1.0.0", ("identical",), "aborted"),
                                 ("false aborts: good 1.1.0", ("good",), "aborted"),
@@ -231,9 +236,9 @@ def report_live(ends: Ends, runs: int) -> None:
                                  "aborted"),
                                 ("good code held for a human", ("identical", "good"), "held")):  # fmt: skip
         outcomes = [o for update in updates for o in ends[update]]
-        counts = [sum(o[side].end == end for o in outcomes) for side in (JUDGED, FIXED)]
+        counts = [sum(o[side].end == end for o in outcomes) for side in (JUDGED, FRESH, FIXED)]
         shown = [f"{c}/{len(outcomes)} = {c / len(outcomes):.0%}" for c in counts]
-        print(f"  {label:<40}{shown[0]:>16}{shown[1]:>16}")
+        print(f"  {label:<40}{shown[0]:>16}{shown[1]:>16}{shown[2]:>16}")
 
 
 def median_of(outcomes: list[dict[str, Outcome]], side: str, end: str) -> tuple[float, int]:

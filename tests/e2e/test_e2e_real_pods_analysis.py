@@ -4,7 +4,8 @@ Rollway's judge in the app chart's Rollout, and the real Argo Rollouts controlle
 in-cluster API server's judge (as the platform's judge client) while Rollway's own traffic Job
 sends requests to both sides. The sides are an experiment's fresh pods of both versions, started
 together. A bad release is aborted with no human action, the deployment fails with the judge's
-one line, and the stable version answers throughout."""
+one line, and the stable version answers throughout; a good release, judged the same way, passes
+and is promoted with no human."""
 
 from __future__ import annotations
 
@@ -101,3 +102,11 @@ def test_a_bad_canary_is_aborted_by_the_apps_own_judge_and_the_deployment_says_w
     assert hashes["baseline-hash"] not in ("", rollout["status"]["stableRS"])
     assert hashes["baseline-service"].startswith(experiment["metadata"]["name"])
     # The test sent nothing to the canary: the 500s the judge counted came from Rollway's Job.
+
+    # A good release against fresh pods of the stable version, both cold: no false abort, and
+    # the canary goes on to 100% by itself.
+    good = alice.run("upgrade", app_name, "--version", "1.1.0", "--wait")
+    assert good.returncode == 0, good.stderr
+    promoted = reaches(alice, app_name, settled("succeeded", "Healthy"), "promoted by the judge")
+    judged = promoted["rollout"]["analysis"]
+    assert judged["phase"] == "Successful" and judged["judgement"]["verdict"] == "pass", judged

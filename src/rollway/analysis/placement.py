@@ -19,9 +19,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InvalidInput
-from ..pipeline import LABEL_ROLLOUT, TRAFFIC
+from ..pipeline import TRAFFIC
 from .config import AnalysisConfig, Traffic, baseline_of
-from .template import JudgeClient, judge_step, judge_template
+from .template import JudgeClient, experiment_step, judge_step, judge_template
 
 API_VERSION = "argoproj.io/v1alpha1"
 #: The Secret, in each namespace whose releases are judged, holding the judge client's secret:
@@ -102,7 +102,8 @@ def attach(
         "spec": {"args": entry["args"], "metrics": entry["metrics"]},
     }
     if fresh:
-        call = _experiment_step(name, rollout_name, with_services=config.traffic is not None)
+        services = config.traffic is not None
+        call = {"experiment": experiment_step(name, rollout_name, with_services=services)}
     else:
         call = {"analysis": judge_step(name)}
     _call_judge(strategy, call)
@@ -122,30 +123,6 @@ def _fresh_baseline(strategy: dict[str, Any], config: AnalysisConfig) -> bool:
             field="analysis.baseline",
         )
     return fresh
-
-
-def _experiment_step(name: str, rollout: str, *, with_services: bool) -> dict[str, Any]:
-    """One pod of the stable version and one of the canary's, started together, judged
-    against each other; the experiment ends with the judge's measurement."""
-    service: dict[str, Any] = {"service": {}} if with_services else {}
-    args = [
-        {"name": "canary-hash", "value": "{{templates.canary.podTemplateHash}}"},
-        {"name": "baseline-hash", "value": "{{templates.baseline.podTemplateHash}}"},
-    ]
-    if with_services:  # each template's Service is named after its ReplicaSet
-        args += [
-            {"name": "baseline-service", "value": "{{templates.baseline.replicaset.name}}"},
-            {"name": "canary-service", "value": "{{templates.canary.replicaset.name}}"},
-        ]
-    return {"experiment": {
-        "templates": [
-            {"name": "baseline", "specRef": "stable", "replicas": 1, **service},
-            {"name": "canary", "specRef": "canary", "replicas": 1, **service},
-        ],
-        "analyses": [{"name": "judge", "templateName": name, "requiredForCompletion": True,
-                      "args": args}],
-        "analysisRunMetadata": {"labels": {LABEL_ROLLOUT: rollout}},
-    }}  # fmt: skip
 
 
 def _call_judge(strategy: dict[str, Any], call: dict[str, Any]) -> None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from ..pipeline import LABEL_ROLLOUT
+
 
 @dataclasses.dataclass(frozen=True)
 class JudgeClient:
@@ -36,6 +38,33 @@ def judge_step(name: str = "rollway-judge") -> dict[str, Any]:
             {"name": "baseline-hash", "valueFrom": {"podTemplateHashValue": "Stable"}},
         ],
     }
+
+
+def experiment_step(name: str, rollout: str, *, with_services: bool) -> dict[str, Any]:
+    """The canary `experiment` step that judges against a fair baseline: starting one pod of
+    the stable version and one of the canary's together, the judge comparing those two; it ends
+    with the judge's measurement. `with_services`: each pod gets a Service (named after its
+    ReplicaSet, passed as `baseline-service` / `canary-service`) for traffic to reach it. Its
+    AnalysisRuns, owned by the Experiment, are labelled with the Rollout's name."""
+    service: dict[str, Any] = {"service": {}} if with_services else {}
+    args = [
+        {"name": "canary-hash", "value": "{{templates.canary.podTemplateHash}}"},
+        {"name": "baseline-hash", "value": "{{templates.baseline.podTemplateHash}}"},
+    ]
+    if with_services:  # each template's Service is named after its ReplicaSet
+        args += [
+            {"name": "baseline-service", "value": "{{templates.baseline.replicaset.name}}"},
+            {"name": "canary-service", "value": "{{templates.canary.replicaset.name}}"},
+        ]
+    return {
+        "templates": [
+            {"name": "baseline", "specRef": "stable", "replicas": 1, **service},
+            {"name": "canary", "specRef": "canary", "replicas": 1, **service},
+        ],
+        "analyses": [{"name": "judge", "templateName": name, "requiredForCompletion": True,
+                      "args": args}],
+        "analysisRunMetadata": {"labels": {LABEL_ROLLOUT: rollout}},
+    }  # fmt: skip
 
 
 def judge_template(
