@@ -66,10 +66,13 @@ class Postgres(Component):
             raise DevstackError(f"postgres: the `{ACCOUNT}` account is missing") from None
 
     def prepare(self, ctx: Context) -> None:
-        """A cluster with the `rollway` superuser, once."""
+        """A cluster with the `rollway` superuser, once per password: a checkout cloned again
+        at the same path has a new one, and a cluster left by the old clone would refuse it."""
         root = self.root(ctx)
         data = root / "data"
-        if (data / "PG_VERSION").exists():
+        made_for = root / "password.sha256"
+        password = hashlib.sha256(ctx.secret("postgres-password").encode()).hexdigest()
+        if (data / "PG_VERSION").exists() and made_for.exists() and made_for.read_text() == password:
             return
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True)
@@ -86,6 +89,7 @@ class Postgres(Component):
                 log=ctx.paths.log(self.name))  # fmt: skip
         finally:
             secret.unlink(missing_ok=True)
+        made_for.write_text(password)
 
     def command(self, ctx: Context) -> list[str]:
         options = [f"-c{key}={value}" for key, value in SETTINGS.items()]
