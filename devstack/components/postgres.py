@@ -72,7 +72,8 @@ class Postgres(Component):
         data = root / "data"
         made_for = root / "password.sha256"
         password = hashlib.sha256(ctx.secret("postgres-password").encode()).hexdigest()
-        if (data / "PG_VERSION").exists() and made_for.exists() and made_for.read_text() == password:
+        made = made_for.read_text() if made_for.exists() else ""
+        if (data / "PG_VERSION").exists() and made == password:
             return
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True)
