@@ -24,7 +24,8 @@ released over.
 Prints each update's end, the medians and the ratios judge/fixed; asserts nothing.
 
 Measured in one run (`--runs 3`, about 6 minutes a run) on this 2-core machine, at a load
-average of 8 (other work shared it):
+average of 8 (other work shared it), before the fresh side joined the race (its column has no
+figures yet; tests/e2e/test_e2e_real_pods_analysis.py shows it aborting 1.0.1 and promoting 1.1.0):
 - bad 1.0.1: both aborted it 3/3; the judge after 92 s (its 90 s window), the thresholds after
   22 s (their first measurement with data), 4.1x sooner;
 - good 1.1.0: the judge promoted it 3/3 after 95 s; the thresholds 1/3, after 114 s (0.84x);

@@ -91,14 +91,16 @@ def test_a_bad_canary_is_aborted_by_the_apps_own_judge_and_the_deployment_says_w
     (experiment,) = kube.custom.list_namespaced_custom_object(
         "argoproj.io", "v1alpha1", ns, "experiments")["items"]  # fmt: skip
     assert experiment["status"]["phase"] == "Failed", experiment["status"]
-    sides = {t["name"]: t for t in experiment["spec"]["templates"]}
-    assert (sides["baseline"]["specRef"], sides["canary"]["specRef"]) == ("stable", "canary")
+    rollout = kube.custom.get_namespaced_custom_object(
+        "argoproj.io", "v1alpha1", ns, "rollouts", app_name)  # fmt: skip
+    image = {t["name"]: t["template"]["spec"]["containers"][0]["image"]
+             for t in experiment["spec"]["templates"]}  # fmt: skip
+    assert image["canary"] == rollout["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image["baseline"] != image["canary"]  # the stable version's pod, started anew
     (run,) = [r for r in kube.custom.list_namespaced_custom_object(
         "argoproj.io", "v1alpha1", ns, "analysisruns")["items"]
         if r["metadata"]["labels"].get("rollway.io/rollout") == app_name]  # fmt: skip
     hashes = {a["name"]: a.get("value") for a in run["spec"]["args"]}
-    rollout = kube.custom.get_namespaced_custom_object(
-        "argoproj.io", "v1alpha1", ns, "rollouts", app_name)  # fmt: skip
     assert hashes["baseline-hash"] not in ("", rollout["status"]["stableRS"])
     assert hashes["baseline-service"].startswith(experiment["metadata"]["name"])
     # The test sent nothing to the canary: the 500s the judge counted came from Rollway's Job.
