@@ -1,9 +1,9 @@
 """Keeps in-flight deployment records in step with the engine, from startup on.
 
 One background thread: every `interval` seconds each pending, running or waiting deployment is
-compared with its workflow (`Backend.get`); a `pending` one older than the grace period (any, at
-startup: nothing else is submitting then) is submitted, or its workflow adopted when an earlier
-attempt got that far; one with a step whose pod can never start (an image the node cannot pull)
+compared with its workflow (`Backend.get`); a `pending` one older than the grace period, or
+recorded before this process started (nothing here is submitting it), is submitted, or its
+workflow adopted when an earlier attempt got that far; one with a step whose pod can never start (an image the node cannot pull)
 is stopped and fails with that reason. Reads of the API never wait on the engine: they read what this wrote.
 Once an hour it also refreshes the database's planner statistics.
 """
@@ -42,6 +42,8 @@ class Reconciler:
         self.interval, self.submit_grace, self.submit_deadline = (
             interval, submit_grace, submit_deadline,
         )  # fmt: skip
+        #: Records older than this were left by an earlier process: no request here submits them.
+        self.started_at = utcnow()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -54,7 +56,7 @@ class Reconciler:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    def reconcile(self, *, startup: bool = False) -> None:
+    def reconcile(self) -> None:
         """One pass over every in-flight deployment."""
         with self.db.read() as session:
             rows = session.execute(
@@ -62,13 +64,13 @@ class Reconciler:
                 .where(Deployment.state.in_(IN_FLIGHT))
                 .order_by(Deployment.seq)
             ).all()
-        grace = timedelta(seconds=0 if startup else self.submit_grace)
+        grace = timedelta(seconds=self.submit_grace)
         for deployment_id, state, workflow, created_at in rows:
             if self._stop.is_set():
                 return
             try:
                 if state == "pending" and workflow is None:
-                    if utcnow() - created_at >= grace:
+                    if created_at < self.started_at or utcnow() - created_at >= grace:
                         submission.submit(self.db, self.backend, deployment_id,
                                           deadline=self.submit_deadline, adopt=True)  # fmt: skip
                 else:
@@ -131,11 +133,10 @@ class Reconciler:
                 return submission.load(session, deployment_id)
 
     def _run(self) -> None:
-        startup, analyzed = True, time.monotonic()
+        analyzed = time.monotonic()
         while not self._stop.is_set():
             try:
-                self.reconcile(startup=startup)
-                startup = False
+                self.reconcile()
                 if time.monotonic() - analyzed > ANALYZE_EVERY:
                     self.db.analyze()
                     analyzed = time.monotonic()

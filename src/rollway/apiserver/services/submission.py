@@ -1,8 +1,9 @@
 """Hand a recorded deployment to the engine, exactly once.
 
 The record exists before this runs. The workflow is named after the deployment, so a second
-submission of the same record is refused by the engine rather than started twice, and the
-reconciler can find a workflow whose submission was cut short (`rollway.io/deployment-id`).
+submission of the same record is refused by the engine rather than started twice; that refusal
+means the workflow is running, and it is adopted (found by its `rollway.io/deployment-id`
+label), as the reconciler adopts one whose submission was cut short.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...errors import RollwayError, UpstreamError
+from ...errors import Conflict, RollwayError, UpstreamError
 from ...pipeline import DEPLOY_TEMPLATE, LABEL_DEPLOYMENT
 from ...workflows.backends import Backend, WorkflowStatus
 from ..db import Database
@@ -56,6 +57,8 @@ def submit(
             labels=labels(deployment.id, deployment.app, deployment.env),
             name=deployment.id,
         )
+    except Conflict as err:  # submitted meanwhile (the reconciler, another replica)
+        workflow, error = _adopted(backend, deployment.id, err)
     except RollwayError as err:
         error = err
     orphan = False
@@ -68,6 +71,18 @@ def submit(
     if orphan and workflow is not None:
         backend.stop(workflow.name)
     return record
+
+
+def _adopted(
+    backend: Backend, deployment_id: str, conflict: Conflict
+) -> tuple[WorkflowStatus | None, RollwayError | None]:
+    """The workflow a concurrent submission of this deployment started, or the conflict when
+    what holds the name is not it."""
+    try:
+        workflow = find_workflow(backend, deployment_id)
+    except RollwayError as err:
+        return None, err
+    return (workflow, None) if workflow is not None else (None, conflict)
 
 
 def _record(
