@@ -118,7 +118,7 @@ class Session:
         self.config.store(self.context)
 
     def api(self, flags: dict[str, str] | None = None) -> Api:
-        """The API client (httpx is imported here, not at startup)."""
+        """The API client (imported here, not at startup)."""
         from .api import Api
 
         return Api(self, flags or {})

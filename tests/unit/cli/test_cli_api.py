@@ -1,19 +1,35 @@
-"""The CLI's API client as pure logic, answered in-process through httpx's transport hook:
-problem+json and other failures become one Rollway error, a 401 is retried once with a renewed
-token. (The CLI against the real API server is tests/integration/cli.)"""
+"""The CLI's API client against a loopback server that plays the API: problem+json and other
+failures become one Rollway error, a 401 is retried once with a renewed token, a kept
+connection the server closed is replaced, streamed lines arrive as they come, TLS is verified,
+and the proxy variables are honoured. (The CLI against the real API server is
+tests/integration/cli.)"""
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
+import socket
+import ssl
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
-import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
+from rollway.cli import api as api_module
 from rollway.cli.api import Api
 from rollway.cli.config import Config, Context, Credentials
 from rollway.cli.errors import Unreachable
 from rollway.cli.session import Session
 from rollway.errors import InvalidInput, NotFound, RollwayError
+from tests.helpers import free_port, wait_for
+from tests.loopback import Answer, Loopback, Request, answer, serving
+
+ITEMS = {"items": []}
 
 
 class Renewing(Session):
@@ -27,60 +43,175 @@ class Renewing(Session):
         return f"token-{self.renewals}"
 
 
-def api(handler: httpx.MockTransport, flags: dict[str, str] | None = None) -> tuple[Api, Renewing]:
+def client(server: str, flags: dict[str, str] | None = None) -> tuple[Api, Renewing]:
     creds = Credentials("password", "rollway-cli", "token-0", 0.0)
-    context = Context("test", server="http://api.test", credentials=creds)
-    session = Renewing(Config(Path("/never/written.yaml")), context, "http://api.test", None, None)
-    return Api(session, flags or {}, transport=handler), session
+    context = Context("test", server=server, credentials=creds)
+    session = Renewing(Config(Path("/never/written.yaml")), context, server, None, None)
+    return Api(session, flags or {}), session
 
 
-def test_a_401_is_retried_once_with_a_renewed_token() -> None:
-    seen: list[str] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        seen.append(request.headers["Authorization"])
-        if len(seen) == 1:
-            return httpx.Response(401, json={"detail": "token expired"})
-        return httpx.Response(200, json={"items": []})
-
-    client, session = api(httpx.MockTransport(answer))
-    assert client.get("/apps") == {"items": []}
-    assert seen == ["Bearer token-0", "Bearer token-1"] and session.renewals == 1
+Serve = Callable[..., Loopback]
 
 
-def test_a_problem_names_the_flag_the_field_came_from() -> None:
+@pytest.fixture
+def serve() -> Iterator[Serve]:
+    """`serve(handler, tls=None)`: a loopback server answering with `handler`."""
+    with ExitStack() as stack:
+        yield lambda handler, tls=None: stack.enter_context(serving(handler, tls))
+
+
+def test_a_401_is_retried_once_with_a_renewed_token(serve: Serve) -> None:
+    def handler(request: Request) -> Answer:
+        if request.headers["authorization"] == "Bearer token-0":
+            return answer(401, {"detail": "token expired"})
+        return answer(200, ITEMS)
+
+    server = serve(handler)
+    api, session = client(server.url)
+    assert api.get("/apps") == ITEMS
+    assert [r.headers["authorization"] for r in server.requests] == ["Bearer token-0",
+                                                                     "Bearer token-1"]  # fmt: skip
+    assert session.renewals == 1
+    assert server.requests[0].headers["user-agent"].startswith("rollway-cli/")
+
+
+def test_requests_carry_their_query_and_json_body_on_one_kept_connection(serve: Serve) -> None:
+    server = serve(lambda request: answer(201, {"id": "hello-1"}))
+    api, _ = client(server.url)
+
+    api.get("/deployments", app="hello", env=None, limit=1)
+    created = api.post("/apps/hello/deployments", {"env": "dev", "version": "1.0.0"})
+
+    first, second = server.requests
+    assert (first.method, first.path, first.query) == ("GET", "/api/v1/deployments",
+                                                       {"app": "hello", "limit": "1"})  # fmt: skip
+    assert (second.method, second.json()) == ("POST", {"env": "dev", "version": "1.0.0"})
+    assert second.headers["content-type"] == "application/json"
+    assert created.status_code == 201 and created.json() == {"id": "hello-1"}
+    assert server.connections == 1
+
+
+def test_a_connection_the_server_closed_is_replaced(serve: Serve) -> None:
+    server = serve(lambda request: answer(200, ITEMS, hang_up=request.connection == 1))
+    api, _ = client(server.url)
+
+    assert api.get("/apps") == ITEMS
+    wait_for("the server to hang up", lambda: server.closed == 1)
+    assert api.get("/apps") == ITEMS  # the kept socket holds only the server's EOF
+    assert [r.connection for r in server.requests] == [1, 2]
+
+
+def test_a_problem_names_the_flag_the_field_came_from(serve: Serve) -> None:
     body = {"status": 422, "detail": "body.version: must be a version", "field": "body.version"}
-    client, _ = api(httpx.MockTransport(lambda _: httpx.Response(422, json=body)),
-                    {"body.version": "--version"})  # fmt: skip
+    server = serve(lambda request: answer(422, body))
+    api, _ = client(server.url, {"body.version": "--version"})
     with pytest.raises(InvalidInput) as err:
-        client.post("/apps/hello/deployments", {"version": "x y"})
+        api.post("/apps/hello/deployments", {"version": "x y"})
     assert str(err.value) == "--version: must be a version"
 
 
-def test_an_answer_that_is_not_a_problem_says_what_came_back_for_which_path() -> None:
-    client, _ = api(httpx.MockTransport(lambda _: httpx.Response(502, text="<html>bad gateway")))
+def test_an_answer_that_is_not_a_problem_says_what_came_back_for_which_path(
+    serve: Serve,
+) -> None:
+    api, _ = client(serve(lambda request: answer(502, "<html>bad gateway")).url)
     with pytest.raises(RollwayError) as err:
-        client.get("/apps/hello")
+        api.get("/apps/hello", step="build")
     assert "HTTP 502 Bad Gateway to /api/v1/apps/hello" in str(err.value)
     assert err.value.exit_code == 1
 
 
-def test_a_404_problem_is_not_found() -> None:
-    client, _ = api(httpx.MockTransport(lambda _: httpx.Response(404, json={"detail": "no app"})))
+def test_a_404_problem_is_not_found(serve: Serve) -> None:
+    api, _ = client(serve(lambda request: answer(404, {"detail": "no app"})).url)
     with pytest.raises(NotFound, match="no app"):
-        client.get("/apps/nope")
+        api.get("/apps/nope")
 
 
-@pytest.mark.parametrize(
-    ("failure", "says"),
-    [(httpx.ConnectError("[Errno 111] Connection refused"), "connection refused"),
-     (httpx.ReadTimeout("timed out"), "did not answer in time")],
-)  # fmt: skip
-def test_a_server_that_does_not_answer_is_named(failure: Exception, says: str) -> None:
-    def fail(request: httpx.Request) -> httpx.Response:
-        raise failure
+def test_streamed_lines_arrive_and_a_refused_stream_is_its_problem(serve: Serve) -> None:
+    def handler(request: Request) -> Answer:
+        if request.query.get("step") == "nope":
+            return answer(404, {"detail": "no step 'nope'"})
+        return answer(200, "build: one\r\nbuild: two\n")
 
-    client, _ = api(httpx.MockTransport(fail))
+    api, _ = client(serve(handler).url)
+    assert list(api.lines("/deployments/d/logs", step="build", follow=None)) == [
+        "build: one", "build: two",
+    ]  # fmt: skip
+    with pytest.raises(NotFound, match="no step 'nope'"):
+        list(api.lines("/deployments/d/logs", step="nope"))
+
+
+def test_a_server_that_refuses_the_connection_is_named() -> None:
+    server = f"http://127.0.0.1:{free_port()}"
+    api, _ = client(server)
     with pytest.raises(Unreachable) as err:
-        client.get("/apps")
-    assert "http://api.test" in str(err.value) and says in str(err.value)
+        api.get("/apps")
+    assert str(err.value) == f"cannot reach the Rollway API server at {server}: connection refused"
+
+
+def test_a_server_that_does_not_answer_in_time_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(api_module, "TIMEOUT", 0.2)
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        server = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        api, _ = client(server)
+        with pytest.raises(Unreachable) as err:
+            api.get("/apps")
+    assert str(err.value) == f"the Rollway API server at {server} did not answer in time"
+
+
+def test_a_server_url_that_is_not_http_is_named() -> None:
+    api, _ = client("ftp://api.test")
+    with pytest.raises(Unreachable, match="must be http:// or https://"):
+        api.get("/apps")
+
+
+def tls_server(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server context for 127.0.0.1 with a self-signed certificate, and that certificate."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    pem = tmp_path / "server.pem"
+    pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_pem = tmp_path / "server.key"
+    key_pem.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pem, key_pem)
+    return context, pem
+
+
+def test_tls_is_verified_against_the_trust_store_ssl_cert_file_names(
+    serve: Serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context, cert = tls_server(tmp_path)
+    server = serve(lambda request: answer(200, ITEMS), context)
+    assert server.url.startswith("https://")
+
+    with pytest.raises(Unreachable, match="certificate verify failed|self-signed"):
+        client(server.url)[0].get("/apps")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    assert client(server.url)[0].get("/apps") == ITEMS
+
+
+def test_the_proxy_variables_route_requests_and_no_proxy_bypasses_it(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    origin = serve(lambda request: answer(200, {"via": "origin"}))
+    proxy = serve(lambda request: answer(200, {"via": "proxy"}))
+    monkeypatch.setenv("HTTP_PROXY", f"http://ops:p%40ss@127.0.0.1:{proxy.server_address[1]}")
+
+    assert client(origin.url)[0].get("/apps") == {"via": "proxy"}
+    [seen] = proxy.requests
+    assert seen.target == f"{origin.url}/api/v1/apps"  # the whole URL, as a proxy needs
+    assert seen.headers["proxy-authorization"] == "Basic b3BzOnBAc3M="  # ops:p@ss
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert client(origin.url)[0].get("/apps") == {"via": "origin"}
+    assert "proxy-authorization" not in origin.requests[0].headers

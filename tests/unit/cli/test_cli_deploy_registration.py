@@ -1,25 +1,22 @@
 """`app deploy` registers and updates its application through the API's conditional PUT, as a
 portal would: If-None-Match: * where the name is free, If-Match with the ETag it read otherwise;
 when another edit lands between its read and its write, it reads again and adds its change to
-that one. The apps API is played in-process through httpx's transport hook (the real server's
-side is tests/integration/apiserver/test_api_app_preconditions.py)."""
+that one. The apps API is played by a loopback server (the real server's side is
+tests/integration/apiserver/test_api_app_preconditions.py)."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from click.testing import CliRunner, Result
 
 from rollway.cli import cli
-from rollway.cli.api import Api
 from rollway.cli.config import Config, Context, Credentials
-from rollway.cli.session import Session
+from tests.loopback import Answer, Request, answer, serving
 
 CHART = "http://git.test/charts.git//charts/app@main"
 Edit = Callable[[dict[str, Any]], None]
@@ -35,36 +32,34 @@ class AppsApi:
         self.meanwhile: list[Edit] = []
         self.puts: list[tuple[str, str, list[str]]] = []  # condition, value, environments sent
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if path == "/api/v1/apps/hello/deployments":
-            body = json.loads(request.content)
-            return httpx.Response(201, json={"id": "hello-1", "kind": "deploy", "env": body["env"],
-                                             "version": body["version"], "strategy": "bluegreen"})  # fmt: skip
-        assert path == "/api/v1/apps/hello", path
+    def __call__(self, request: Request) -> Answer:
+        if request.path == "/api/v1/apps/hello/deployments":
+            body = request.json()
+            return answer(201, {"id": "hello-1", "kind": "deploy", "env": body["env"],
+                                "version": body["version"], "strategy": "bluegreen"})  # fmt: skip
+        assert request.path == "/api/v1/apps/hello", request.path
         if request.method == "GET":
             if self.app is None:
                 return problem(404, "application 'hello' not found", "app")
-            return httpx.Response(200, json=self.app, headers={"ETag": f'"{self.version}"'})
+            return answer(200, self.app, headers={"ETag": f'"{self.version}"'})
         return self.put(request)
 
-    def put(self, request: httpx.Request) -> httpx.Response:
-        spec = json.loads(request.content)
-        condition = "If-Match" if "If-Match" in request.headers else "If-None-Match"
-        self.puts.append((condition, request.headers.get(condition, ""),
+    def put(self, request: Request) -> Answer:
+        spec = request.json()
+        condition = "If-Match" if "if-match" in request.headers else "If-None-Match"
+        self.puts.append((condition, request.headers.get(condition.lower(), ""),
                           [e["name"] for e in spec["environments"]]))  # fmt: skip
         if self.meanwhile:
             self.meanwhile.pop(0)(self.edit())
         if condition == "If-None-Match" and (self.app is not None or self.hidden):
             return problem(412, "application 'hello' already exists", "header.If-None-Match")
-        if condition == "If-Match" and request.headers["If-Match"] != f'"{self.version}"':
+        if condition == "If-Match" and request.headers["if-match"] != f'"{self.version}"':
             return problem(412, "application 'hello' changed since it was read", "header.If-Match")
         created = self.app is None
         self.app = {**spec, "name": "hello", "project": "hello", "createdBy": "alice",
                     "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z"}  # fmt: skip
         self.version = 1 if created else self.version + 1
-        return httpx.Response(201 if created else 200, json=self.app,
-                              headers={"ETag": f'"{self.version}"'})  # fmt: skip
+        return answer(201 if created else 200, self.app, headers={"ETag": f'"{self.version}"'})
 
     def edit(self) -> dict[str, Any]:
         """The application as another writer changes it (registering it if need be)."""
@@ -92,26 +87,24 @@ def added(env: str) -> Edit:
     return lambda app: app["environments"].append({"name": env, "namespace": f"hello-{env}"})
 
 
-def problem(status: int, detail: str, field: str) -> httpx.Response:
+def problem(status: int, detail: str, field: str) -> Answer:
     body = {"status": status, "detail": detail, "field": field}
-    return httpx.Response(status, json=body, headers={"Content-Type": "application/problem+json"})
+    return answer(status, body, headers={"Content-Type": "application/problem+json"})
 
 
 @pytest.fixture
-def deploy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[AppsApi, str], Result]:
-    """`app deploy hello … --env ENV` against `server`, logged in with a token still valid."""
+def deploy(tmp_path: Path) -> Callable[[AppsApi, str], Result]:
+    """`app deploy hello … --env ENV` against `apps`, logged in with a token still valid."""
     config = tmp_path / "config.yaml"
     creds = Credentials("password", "rollway-cli", "AT", time.time() + 3600)
-    Config(config).store(Context("test", server="http://api.test", credentials=creds))
 
-    def run(server: AppsApi, env: str) -> Result:
-        def api(session: Session, flags: dict[str, str] | None = None) -> Api:
-            return Api(session, flags or {}, transport=httpx.MockTransport(server))
-
-        monkeypatch.setattr(Session, "api", api)
-        args = ["deploy", "hello", "--artifact", "com.example:hello:1.0.0", "--env", env,
-                "--chart", CHART]  # fmt: skip
-        return CliRunner(env={"ROLLWAY_CONFIG": str(config)}).invoke(cli, args, prog_name="app")
+    def run(apps: AppsApi, env: str) -> Result:
+        with serving(apps) as server:
+            Config(config).store(Context("test", server=server.url, credentials=creds))
+            args = ["deploy", "hello", "--artifact", "com.example:hello:1.0.0", "--env", env,
+                    "--chart", CHART]  # fmt: skip
+            return CliRunner(env={"ROLLWAY_CONFIG": str(config)}).invoke(cli, args,
+                                                                         prog_name="app")  # fmt: skip
 
     return run
 

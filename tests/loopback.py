@@ -1,0 +1,122 @@
+"""An HTTP server on loopback that answers with a function of each request: the far side of a
+client under test, in-process and in milliseconds, over a real socket."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    method: str
+    #: As sent: a path, or a whole URL when the client speaks to a proxy.
+    target: str
+    headers: dict[str, str]  # lower-case names
+    content: bytes
+    #: The connection's number, in the order the server accepted them.
+    connection: int
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.target).path
+
+    @property
+    def query(self) -> dict[str, str]:
+        return dict(parse_qsl(urlsplit(self.target).query))
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: Close the connection after answering, without saying so (as an idle timeout does).
+    hang_up: bool = False
+
+
+def answer(
+    status: int, body: Any = None, headers: dict[str, str] | None = None, *, hang_up: bool = False
+) -> Answer:
+    """`body` as JSON (a str as text/plain)."""
+    if isinstance(body, str):
+        kind, content = "text/plain", body.encode()
+    else:
+        kind, content = "application/json", b"" if body is None else json.dumps(body).encode()
+    return Answer(status, content, {"Content-Type": kind, **(headers or {})}, hang_up)
+
+
+Handler = Callable[[Request], Answer]
+
+
+class Loopback(ThreadingHTTPServer):
+    """Serves `handler` on 127.0.0.1 (TLS with `tls`); `requests` records what came."""
+
+    daemon_threads = True
+
+    def __init__(self, handler: Handler, tls: ssl.SSLContext | None = None) -> None:
+        self.requests: list[Request] = []
+        self.connections = self.closed = 0
+        server = self
+
+        class Exchange(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                server.connections += 1
+                self.number = server.connections
+
+            def _any(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                request = Request(self.command, self.path,
+                                  {k.lower(): v for k, v in self.headers.items()},
+                                  self.rfile.read(length) if length else b"", self.number)  # fmt: skip
+                server.requests.append(request)
+                reply = handler(request)
+                self.send_response(reply.status)
+                for name, value in {
+                    "Content-Length": str(len(reply.body)),
+                    **reply.headers,
+                }.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(reply.body)
+                self.close_connection = self.close_connection or reply.hang_up
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any  # noqa: N815
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Exchange)
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.server_address[1]}"
+
+    def shutdown_request(self, request: Any) -> None:
+        super().shutdown_request(request)
+        self.closed += 1
+
+
+@contextmanager
+def serving(handler: Handler, tls: ssl.SSLContext | None = None) -> Iterator[Loopback]:
+    server = Loopback(handler, tls)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
