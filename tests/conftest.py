@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from collections.abc import Iterator
 
 import httpx
@@ -15,8 +14,9 @@ from devstack.components.kube import kubectl
 from devstack.components.release import API_SERVICE, api_url
 from devstack.components.release import NAMESPACE as RELEASE_NAMESPACE
 from devstack.stack import Context, up
-from tests.helpers import Receiver, wait_for
-from tests.integration.cli.harness import PLATFORM
+from tests.support.cli import PLATFORM
+from tests.support.helpers import wait_for
+from tests.support.loopback import Receiver, running
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -54,12 +54,8 @@ def devstack_env(devstack: Context) -> dict[str, str]:
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     """A webhook on loopback recording what it is sent."""
-    server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running(Receiver()) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

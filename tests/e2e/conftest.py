@@ -16,9 +16,9 @@ from devstack.components.pod_security import admin_namespace
 from devstack.components.release import NAMESPACE as RELEASE_NAMESPACE
 from devstack.stack import Context
 from tests.e2e.flow import Api, Engine, Kube
-from tests.helpers import free_port
-from tests.integration.cli.harness import ApiServer, Cli, environ_without_rollway
-from tests.integration.workflows.platform import platform_config
+from tests.support.cli import ApiServer, Cli, environ_without_rollway
+from tests.support.helpers import free_port
+from tests.support.platform import platform_config
 
 
 @pytest.fixture(scope="session")

@@ -18,9 +18,9 @@ from typing import Any, cast
 import httpx
 from keycloak import KeycloakOpenID
 
-from tests.helpers import wait_for
-from tests.integration.cli.harness import Cli, status
-from tests.projects import admitted, allow
+from tests.support.cli import Cli, status
+from tests.support.helpers import wait_for
+from tests.support.projects import admitted, allow
 
 HELLO = "com.example:hello"
 HASH = "rollouts-pod-template-hash"
@@ -410,7 +410,7 @@ class Api:
         allow(self._absolute, project, namespaces=[f"{app}-{env}" for env in envs])
 
     def _absolute(self, user: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """`call` with the path as tests.projects gives it (`/api/v1/…`)."""
+        """`call` with the path as tests.support.projects gives it (`/api/v1/…`)."""
         return self.call(user, method, path.removeprefix("/api/v1"), **kwargs)
 
     def register_gated(

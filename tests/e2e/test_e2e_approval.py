@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.e2e.flow import HELLO, PROD, Api, Kube, at_gate, deployment_id, reaches, settled
-from tests.integration.cli.harness import Cli, one_error_line, status
+from tests.support.cli import Cli, one_error_line, status
 
 pytestmark = pytest.mark.integration
 

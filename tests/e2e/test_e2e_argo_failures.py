@@ -31,8 +31,8 @@ from devstack.stack import Context
 from rollway.workflows.backends.argo import ArgoBackend
 from rollway.workflows.render import rendered
 from tests.e2e.flow import HELLO, Api
-from tests.helpers import free_port, kubectl, wait_for
-from tests.integration.cli.harness import ApiServer, Cli, environ_without_rollway, one_error_line
+from tests.support.cli import ApiServer, Cli, environ_without_rollway, one_error_line
+from tests.support.helpers import free_port, kubectl, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.real_pods]
 

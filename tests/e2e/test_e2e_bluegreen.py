@@ -19,8 +19,8 @@ from tests.e2e.flow import (
     reaches,
     settled,
 )
-from tests.helpers import wait_for
-from tests.integration.cli.harness import Cli, chart, status
+from tests.support.cli import Cli, chart, status
+from tests.support.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 

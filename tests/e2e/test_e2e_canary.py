@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from tests.e2e.flow import HELLO, Api, Kube, canary_split, reaches, scaled, settled
-from tests.helpers import wait_for
-from tests.integration.cli.harness import Cli, chart, status
+from tests.support.cli import Cli, chart, status
+from tests.support.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ import pytest
 from tests.e2e.browser import PHONE, chromium, confirm, output_dir, sign_in
 from tests.e2e.conftest import logins
 from tests.e2e.flow import HELLO, PROD, Api, Kube, at_gate, deployment_id, reaches, settled
-from tests.helpers import free_port, wait_for
-from tests.integration.cli.harness import ApiServer, Cli, status
+from tests.support.cli import ApiServer, Cli, status
+from tests.support.helpers import free_port, wait_for
 
 pytestmark = pytest.mark.integration
 

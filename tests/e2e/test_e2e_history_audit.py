@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from tests.e2e.flow import HELLO, Api, Kube, deployment_id, reaches, settled, settles
-from tests.helpers import wait_for
-from tests.integration.cli.harness import Cli
+from tests.support.cli import Cli
+from tests.support.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 

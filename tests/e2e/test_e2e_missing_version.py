@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.flow import HELLO, Engine, Kube, error_line
-from tests.integration.cli.harness import status
+from tests.support.cli import status
 
 pytestmark = pytest.mark.integration
 

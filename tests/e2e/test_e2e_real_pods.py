@@ -27,8 +27,8 @@ from tests.e2e.traffic import (
     sample,
     service_url,
 )
-from tests.helpers import wait_for
-from tests.integration.cli.harness import Cli, status
+from tests.support.cli import Cli, status
+from tests.support.helpers import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.real_pods]
 

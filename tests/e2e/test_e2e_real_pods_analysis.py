@@ -17,8 +17,8 @@ import pytest
 from devstack.hello_pods import SCRAPED
 from tests.e2e.flow import HELLO, Engine, Kube, error_line, reaches, settled
 from tests.e2e.traffic import ON_REAL_NODE, service_url
-from tests.integration.analysis.load import Load
-from tests.integration.cli.harness import Cli
+from tests.support.cli import Cli
+from tests.support.load import Load
 
 pytestmark = [pytest.mark.integration, pytest.mark.real_pods]
 

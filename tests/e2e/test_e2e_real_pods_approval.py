@@ -21,7 +21,7 @@ from tests.e2e.flow import (
     settled,
 )
 from tests.e2e.traffic import ON_REAL_NODE, Answers, answer, answers_with, service_url
-from tests.helpers import wait_for
+from tests.support.helpers import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.real_pods]
 

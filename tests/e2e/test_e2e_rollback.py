@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from tests.e2e.flow import HELLO, Api, Kube, reaches, settled, settles
-from tests.helpers import wait_for
-from tests.integration.cli.harness import Cli, chart, status
+from tests.support.cli import Cli, chart, status
+from tests.support.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -4,10 +4,10 @@ record every request that reaches them — what they must never receive is the a
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.support import loopback
 
 #: The attacker's address, and a second one for the host that sends clients there.
 ATTACKER = "127.0.0.7"
@@ -18,8 +18,13 @@ CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "private-token", "
 @dataclasses.dataclass(frozen=True)
 class Seen:
     method: str
+    #: As sent: the path with its query.
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # lower-case names
+
+    @classmethod
+    def of(cls, request: loopback.Request) -> Seen:
+        return cls(request.method, request.target, request.headers)
 
     @property
     def credential(self) -> str | None:
@@ -31,38 +36,20 @@ class Seen:
 Answer = Callable[[Seen, str], tuple[int, dict[str, str]]]
 
 
-class Listener(ThreadingHTTPServer):
+class Listener(loopback.Loopback):
     """Records (method, path, headers) of every request on `host`; answers with `answer`."""
 
     def __init__(self, host: str, answer: Answer) -> None:
-        self.seen: list[Seen] = []
-        listener = self
+        self.answer = answer
+        super().__init__(self._answer, host=host)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    def _answer(self, request: loopback.Request) -> loopback.Answer:
+        status, headers = self.answer(Seen.of(request), self.url)
+        return loopback.Answer(status, headers=headers)
 
-            def _any(self) -> None:
-                seen = Seen(
-                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}
-                )
-                listener.seen.append(seen)
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
-                status, headers = answer(seen, listener.url)
-                self.send_response(status)
-                for name, value in {"Content-Length": "0", **headers}.items():
-                    self.send_header(name, value)
-                self.end_headers()
-
-            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _any  # noqa: N815
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        super().__init__((host, 0), Handler)
-        self.address = f"{host}:{self.server_address[1]}"
-        self.url = f"http://{self.address}"
+    @property
+    def seen(self) -> list[Seen]:
+        return [Seen.of(request) for request in self.requests]
 
     @property
     def credentials(self) -> list[Seen]:
@@ -71,14 +58,8 @@ class Listener(ThreadingHTTPServer):
 
 @contextmanager
 def listening(host: str, answer: Answer = lambda seen, url: (404, {})) -> Iterator[Listener]:
-    server = Listener(host, answer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback.running(Listener(host, answer)) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def redirect_to(target: Listener, status: int = 302) -> Answer:

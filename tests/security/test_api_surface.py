@@ -19,10 +19,10 @@ import pytest
 import uvicorn
 from jwcrypto import jwk, jwt
 
-from tests.helpers import free_port, wait_for
 from tests.integration.apiserver.conftest import Api, Tokens, serving
 from tests.security.conftest import bare
-from tests.security.test_tokens import audit_rows, unauthenticated
+from tests.security.server_counts import audit_rows, unauthenticated
+from tests.support.helpers import free_port, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -19,9 +19,9 @@ import httpx
 import pytest
 
 from tests.e2e.flow import Kube
-from tests.helpers import wait_for
 from tests.integration.apiserver.conftest import ENDED, Api, Tokens
 from tests.security.conftest import bare
+from tests.support.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 

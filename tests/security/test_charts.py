@@ -22,7 +22,7 @@ from rollway.apiserver.services import plan
 from rollway.apiserver.settings import Settings
 from rollway.chart import render
 from rollway.errors import InvalidInput
-from tests.integration.steps.step_runner import Quiet, run
+from tests.support.step_runner import Quiet, run
 
 #: A file a hostile chart would like to read into `.Files` and show in a manifest or an error.
 TARGET = "/etc/hostname"

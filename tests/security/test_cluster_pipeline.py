@@ -19,8 +19,8 @@ from devstack.components.pod_security import LABELS, admin_namespace
 from devstack.components.release import NAMESPACE as HOME
 from devstack.stack import Context
 from tests.e2e.flow import HELLO, Api
-from tests.helpers import wait_for
-from tests.integration.workflows.platform import platform_config
+from tests.support.helpers import wait_for
+from tests.support.platform import platform_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.real_pods]
 

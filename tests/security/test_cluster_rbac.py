@@ -22,7 +22,7 @@ from devstack.components.pod_security import admin_namespace
 from devstack.components.release import NAMESPACE as HOME
 from devstack.stack import Context, up
 from rollway.workflows.templates import EXECUTOR_SERVICE_ACCOUNT, SERVICE_ACCOUNT
-from tests.helpers import wait_for
+from tests.support.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from rollway.apiserver.models import Notification
-from tests.helpers import wait_for
 from tests.integration.apiserver.conftest import Api, Tokens
 from tests.security.conftest import bare
 from tests.security.listeners import ATTACKER, TRUSTED, Listener, listening, redirect_to
+from tests.support.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 

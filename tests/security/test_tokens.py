@@ -15,20 +15,18 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from jwcrypto import jwk, jwt
 from keycloak import KeycloakAdmin, KeycloakOpenID
-from sqlalchemy import func, select
 
-from rollway.apiserver.models import AuditEvent
 from tests.integration.apiserver.conftest import Api, Tokens
+from tests.security.server_counts import audit_rows, unauthenticated
+from tests.support.loopback import Loopback, answer, serving
 
 pytestmark = pytest.mark.integration
 
@@ -111,18 +109,6 @@ def good_claims(tokens: Tokens) -> dict[str, Any]:
     return {**claims_of(tokens("alice")), "iat": now, "exp": now + 300, "jti": str(uuid.uuid4())}
 
 
-def audit_rows(api: Api) -> int:
-    with api.client.app.state.context.db.read() as session:
-        return int(session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
-
-
-def unauthenticated(api: Api, reason: str) -> float:
-    """The server's count of refused tokens (`missing` or `invalid`)."""
-    line = f'rollway_unauthenticated_requests_total{{reason="{reason}"}} '
-    metrics = api.call(None, "GET", "/metrics").text.splitlines()
-    return next((float(m.removeprefix(line)) for m in metrics if m.startswith(line)), 0.0)
-
-
 def refused(api: Api, token: str | None, reason: str, scheme: str = "Bearer") -> None:
     """The attempt gets 401 problem+json naming `reason`, echoes nothing of the token, writes
     no audit row and is counted instead."""
@@ -145,40 +131,14 @@ def refused(api: Api, token: str | None, reason: str, scheme: str = "Bearer") ->
     assert unauthenticated(api, kind) == counted + 1
 
 
-class Listener(ThreadingHTTPServer):
-    """An attacker's host on loopback: serves a JWKS to whoever asks, and records who did."""
-
-    def __init__(self, keys: dict[str, Any]) -> None:
-        self.requests: list[str] = []
-        listener = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                listener.requests.append(self.path)
-                body = json.dumps(keys).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server_address[1]}"
-
-
 @pytest.fixture
-def attacker() -> Iterator[tuple[jwk.JWK, Listener]]:
-    """The attacker's signing key, and a listener publishing it."""
+def attacker() -> Iterator[tuple[jwk.JWK, Loopback]]:
+    """The attacker's signing key, and a host on loopback publishing it as a JWKS to whoever asks
+    (its `requests` say who did)."""
     key = jwk.JWK.generate(kty="RSA", size=2048, kid="attacker")
-    server = Listener({"keys": [json.loads(key.export_public())]})
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield key, server
-    server.shutdown()
-    server.server_close()
+    keys = {"keys": [json.loads(key.export_public())]}
+    with serving(lambda request: answer(200, keys)) as server:
+        yield key, server
 
 
 def signed_with_header(claims: dict[str, Any], key: jwk.JWK, **header: Any) -> str:
@@ -344,7 +304,7 @@ def test_not_an_access_token(api: Api, realm_key: RealmKey, good_claims: dict[st
 
 
 def test_jku_header_is_not_followed(
-    api: Api, good_claims: dict[str, Any], attacker: tuple[jwk.JWK, Listener]
+    api: Api, good_claims: dict[str, Any], attacker: tuple[jwk.JWK, Loopback]
 ) -> None:
     key, listener = attacker
     token = signed_with_header(good_claims, key, kid="attacker", jku=f"{listener.url}/jwks.json")
@@ -353,7 +313,7 @@ def test_jku_header_is_not_followed(
 
 
 def test_x5u_header_is_not_followed(
-    api: Api, good_claims: dict[str, Any], attacker: tuple[jwk.JWK, Listener]
+    api: Api, good_claims: dict[str, Any], attacker: tuple[jwk.JWK, Loopback]
 ) -> None:
     key, listener = attacker
     token = signed_with_header(good_claims, key, kid="attacker", x5u=f"{listener.url}/cert.pem")
@@ -362,7 +322,7 @@ def test_x5u_header_is_not_followed(
 
 
 def test_an_embedded_jwk_under_a_real_kid_is_not_trusted(
-    api: Api, tokens: Tokens, good_claims: dict[str, Any], attacker: tuple[jwk.JWK, Listener]
+    api: Api, tokens: Tokens, good_claims: dict[str, Any], attacker: tuple[jwk.JWK, Loopback]
 ) -> None:
     key, listener = attacker
     kid = jwt.JWT(jwt=tokens("alice")).token.jose_header["kid"]

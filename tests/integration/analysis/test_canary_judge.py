@@ -22,8 +22,6 @@ from devstack.stack import Context, up
 from rollway.analysis.template import JudgeClient, judge_step, judge_template
 from rollway.kube.client import load_api
 from rollway.rollouts import RolloutDegraded, wait_for_phase
-from tests.helpers import free_port, wait_for
-from tests.integration.analysis.load import Load
 from tests.integration.apiserver.conftest import (
     HELLO,
     LiveServer,
@@ -34,8 +32,10 @@ from tests.integration.apiserver.conftest import (
     in_namespaces,
     unique_prefix,
 )
-from tests.integration.steps.step_runner import run as run_step
-from tests.projects import admitted
+from tests.support.helpers import free_port, wait_for
+from tests.support.load import Load
+from tests.support.projects import admitted
+from tests.support.step_runner import run as run_step
 
 pytestmark = [pytest.mark.integration, pytest.mark.real_pods]
 

@@ -17,7 +17,7 @@ from devstack.components.kube import kubeconfig
 from devstack.components.prometheus import Prometheus
 from devstack.hello_pods import SCRAPED, jar_config_map, pod_spec
 from devstack.stack import Context, up
-from tests.helpers import run_devstack, wait_for
+from tests.support.helpers import run_devstack, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.real_pods]
 

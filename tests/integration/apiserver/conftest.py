@@ -27,9 +27,9 @@ from rollway.apiserver import Settings, create_app
 from rollway.kube.client import load_api
 from rollway.workflows.backends import WorkflowStatus
 from rollway.workflows.backends.embedded import EmbeddedBackend
-from tests.helpers import free_port, wait_for
-from tests.integration.workflows.platform import platform_registry
-from tests.projects import Call, admitted
+from tests.support.helpers import free_port, wait_for
+from tests.support.platform import platform_registry
+from tests.support.projects import Call, admitted
 
 #: The realm's users (realm-rollway.json) and the CI service account.
 USERS = ("alice", "bob", "carol", "dave", "erin", "demo")

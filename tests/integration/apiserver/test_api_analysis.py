@@ -12,8 +12,8 @@ import pytest
 
 from devstack.components.prometheus import Prometheus
 from devstack.stack import Context, up
-from tests.helpers import free_port
 from tests.integration.apiserver.conftest import CI, Api, Tokens, serving
+from tests.support.helpers import free_port
 
 pytestmark = pytest.mark.integration
 

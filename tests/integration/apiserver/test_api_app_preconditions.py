@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.integration.apiserver.conftest import Api, LiveServer, Tokens
-from tests.projects import Call, allow
+from tests.support.projects import Call, allow
 
 pytestmark = pytest.mark.integration
 

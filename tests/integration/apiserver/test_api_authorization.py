@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import wait_for
 from tests.integration.apiserver.conftest import CI, Api
-from tests.projects import allow, namespaces
+from tests.support.helpers import wait_for
+from tests.support.projects import allow, namespaces
 
 pytestmark = pytest.mark.integration
 

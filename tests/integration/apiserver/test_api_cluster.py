@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from devstack.stack import Context, up
-from tests.helpers import Receiver, wait_for
 from tests.integration.apiserver.conftest import HELLO, Api
-from tests.projects import admitted
+from tests.support.helpers import wait_for
+from tests.support.loopback import Receiver
+from tests.support.projects import admitted
 
 pytestmark = pytest.mark.integration
 
@@ -92,7 +93,7 @@ def test_rollout_status_promotion_history_and_rollback(
     ]
     wait_for("the rolledBack notification", lambda: receiver.received)
     [(headers, body)] = receiver.received
-    assert headers["X-Rollway-Event"] == body["event"] == "rolledBack"
+    assert headers["x-rollway-event"] == body["event"] == "rolledBack"
     assert body["rollback"] | {"href": None} == {
         "app": "rolly", "env": "dev", "revision": 1, "deploymentId": first, "by": "alice",
         "href": None,

@@ -16,8 +16,8 @@ import pytest
 from devstack.components.maven import MavenRepository
 from devstack.stack import Context
 from rollway.apiserver.models import Deployment
-from tests.helpers import wait_for
 from tests.integration.apiserver.conftest import HELLO, Api, Tokens, serving
+from tests.support.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 

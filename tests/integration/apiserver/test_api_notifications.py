@@ -3,14 +3,14 @@ the webhook fails, each message carrying its event and an Idempotency-Key."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
 
 from rollway.apiserver.models import Notification
-from tests.helpers import Receiver, wait_for
 from tests.integration.apiserver.conftest import HELLO, Api
+from tests.support.helpers import wait_for
+from tests.support.loopback import Receiver, running
 
 pytestmark = pytest.mark.integration
 
@@ -33,8 +33,8 @@ def test_state_changes_reach_the_webhook(api: Api, receiver: Receiver) -> None:
     assert events == [("waiting", "1.0.0"), ("succeeded", "1.0.0"), ("waiting", "1.1.0"),
                       ("succeeded", "1.1.0")]  # fmt: skip
     headers, body = receiver.received[3]
-    assert headers["X-Rollway-Event"] == "succeeded"
-    assert headers["Idempotency-Key"].startswith("rollway-notification-")
+    assert headers["x-rollway-event"] == "succeeded"
+    assert headers["idempotency-key"].startswith("rollway-notification-")
     assert body["deployment"]["id"] == deployment and body["deployment"]["createdBy"] == "alice"
 
 
@@ -48,9 +48,7 @@ def test_only_the_chosen_events_are_sent(api: Api, receiver: Receiver) -> None:
 
 
 def test_a_failing_webhook_is_tried_again(api: Api) -> None:
-    failing = Receiver(failures=1)
-    threading.Thread(target=failing.serve_forever, daemon=True).start()
-    try:
+    with running(Receiver(failures=1)) as failing:
         register(api, failing.url, events=["running"])
         api.deploy("alice", app="notified")
         db = api.client.app.state.context.db
@@ -65,9 +63,6 @@ def test_a_failing_webhook_is_tried_again(api: Api) -> None:
         with db.write() as session:  # as if the retry delay had passed
             session.get_one(Notification, first.seq).due_at = first.created_at
         wait_for("the second attempt to deliver it", lambda: failing.received)
-    finally:
-        failing.shutdown()
-        failing.server_close()
 
 
 def test_webhook_urls_are_validated(api: Api) -> None:

@@ -21,10 +21,10 @@ import pytest
 from devstack.stack import Context
 from rollway.apiserver.db import Database
 from rollway.apiserver.models import Deployment
-from tests.helpers import free_port, wait_for
 from tests.integration.apiserver.conftest import Tokens, delete_namespaces
-from tests.integration.cli.harness import ApiServer
-from tests.projects import admitted, caller
+from tests.support.cli import ApiServer
+from tests.support.helpers import free_port, wait_for
+from tests.support.projects import admitted, caller
 
 pytestmark = pytest.mark.integration
 

@@ -40,7 +40,7 @@ from tests.integration.apiserver.conftest import (
     unique_prefix,
 )
 from tests.integration.apiserver.conftest import settings as server_settings
-from tests.projects import admitted
+from tests.support.projects import admitted
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,5 @@
-"""Fixtures for chart tests: charts/app rendered and linted by the real helm binary."""
+"""Fixtures for chart tests: charts/app (`app_chart`) and charts/rollway (`chart`) rendered and
+linted by the real helm binary."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import yaml
 from devstack.core import REPO
 
 APP_CHART = REPO / "charts" / "app"
+ROLLWAY_CHART = REPO / "charts" / "rollway"
 RELEASE = "orders"
 
 
@@ -94,3 +96,9 @@ def helm_binary(devstack_env: dict[str, str]) -> str:
 @pytest.fixture
 def app_chart(helm_binary: str, devstack_env: dict[str, str], tmp_path: Path) -> HelmChart:
     return HelmChart(helm_binary, APP_CHART, devstack_env, tmp_path)
+
+
+@pytest.fixture
+def chart(helm_binary: str, devstack_env: dict[str, str], tmp_path: Path) -> HelmChart:
+    """charts/rollway, the chart that installs Rollway itself."""
+    return HelmChart(helm_binary, ROLLWAY_CHART, devstack_env, tmp_path)

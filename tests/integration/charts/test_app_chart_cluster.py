@@ -5,7 +5,6 @@ Needs at least DEVSTACK_ONLY=helm,kube-scheduler,kwok,argo-rollouts.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -13,7 +12,8 @@ from typing import Any, cast
 import pytest
 from kubernetes import client, config
 
-from tests.helpers import kubectl, wait_for
+from tests.support.cluster import fresh_namespace
+from tests.support.helpers import kubectl, wait_for
 
 from .conftest import APP_CHART, HelmChart
 
@@ -30,12 +30,8 @@ def api(devstack_env: dict[str, str]) -> client.ApiClient:
 
 @pytest.fixture
 def namespace(api: client.ApiClient) -> Iterator[str]:
-    name = f"chart-{uuid.uuid4().hex[:8]}"
-    core = client.CoreV1Api(api)
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    wait_for("default service account", lambda: core.list_namespaced_service_account(name).items)
-    yield name
-    core.delete_namespace(name)
+    with fresh_namespace(api, "chart") as name:
+        yield name
 
 
 def dry_run(env: dict[str, str], namespace: str, manifest: str) -> list[str]:

@@ -25,16 +25,14 @@ import yaml
 
 from devstack.core import REPO
 from rollway import __version__
-from tests.helpers import wait_for
+from tests.support.helpers import wait_for
 
-from .conftest import HelmChart, Rendered
+from .conftest import ROLLWAY_CHART, HelmChart, Rendered
+from .rollway_chart import NAMESPACE, RELEASE, container, render
 
 pytestmark = pytest.mark.integration
 
-CHART = REPO / "charts" / "rollway"
 TEMPLATES = REPO / "workflow-templates"
-RELEASE = "rollway"
-NAMESPACE = "rollway-system"
 #: What the API server mounts; the pipeline also reads rollway-callback (its exit handler).
 PLATFORM_SECRETS = ("rollway-git", "rollway-maven", "rollway-registry")
 CALLBACK_SECRET = "rollway-callback"
@@ -54,35 +52,15 @@ CREDENTIALS = {
 
 
 def examples() -> list[Path]:
-    files = sorted((CHART / "ci").glob("*-values.yaml"))
-    assert files, f"no example values in {CHART / 'ci'}"
+    files = sorted((ROLLWAY_CHART / "ci").glob("*-values.yaml"))
+    assert files, f"no example values in {ROLLWAY_CHART / 'ci'}"
     return files
-
-
-@pytest.fixture
-def chart(helm_binary: str, devstack_env: dict[str, str], tmp_path: Path) -> HelmChart:
-    return HelmChart(helm_binary, CHART, devstack_env, tmp_path)
-
-
-def render(
-    chart: HelmChart, values: dict[str, Any] | None = None, namespace: str = NAMESPACE
-) -> Rendered:
-    proc = chart.run("template", RELEASE, "--namespace", namespace, values=values)
-    assert proc.returncode == 0, proc.stderr
-    return Rendered(doc for doc in yaml.safe_load_all(proc.stdout) if doc)
 
 
 def render_error(chart: HelmChart, values: dict[str, Any]) -> str:
     proc = chart.run("template", RELEASE, "--namespace", NAMESPACE, values=values)
     assert proc.returncode != 0, f"rendered although it should fail:\n{proc.stdout}"
     return proc.stderr
-
-
-def container(objects: Rendered) -> dict[str, Any]:
-    (only,) = objects.one("Deployment", "rollway-apiserver")["spec"]["template"]["spec"][
-        "containers"
-    ]
-    return only
 
 
 def env_of(objects: Rendered) -> dict[str, dict[str, Any]]:
@@ -118,7 +96,7 @@ def value_refs(node: Any, kind: str, optional: bool = False) -> Iterator[tuple[s
 
 
 def test_workflow_templates_are_a_symlink_not_a_copy() -> None:
-    link = CHART / "files" / "workflow-templates"
+    link = ROLLWAY_CHART / "files" / "workflow-templates"
     assert link.is_symlink(), f"{link} must be a symlink to workflow-templates/, not a copy"
     assert link.resolve() == TEMPLATES.resolve()
     assert not Path(link.readlink()).is_absolute(), "a relative link survives other checkouts"
@@ -141,7 +119,7 @@ def test_lint_strict_is_clean_with_each_example(chart: HelmChart, example: Path)
 
 def test_packaged_chart_carries_the_templates_as_files(chart: HelmChart, tmp_path: Path) -> None:
     """`helm package` follows the symlink: a published chart holds the files themselves."""
-    proc = helm(chart, "package", str(CHART), "--destination", str(tmp_path))
+    proc = helm(chart, "package", str(ROLLWAY_CHART), "--destination", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     (archive,) = tmp_path.glob("rollway-*.tgz")
     with tarfile.open(archive) as tar:
@@ -315,7 +293,7 @@ def test_no_secret_values_by_default(chart: HelmChart) -> None:
 
 def test_apiserver_deployment(chart: HelmChart) -> None:
     objects = render(chart)
-    app_version = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
+    app_version = yaml.safe_load((ROLLWAY_CHART / "Chart.yaml").read_text())["appVersion"]
     pod = objects.one("Deployment", "rollway-apiserver")["spec"]["template"]["spec"]
     main = container(objects)
     assert main["image"] == f"ghcr.io/rollway/rollway:{app_version}"
@@ -468,7 +446,7 @@ def test_argo_token_is_added_to_the_engine_options_in_the_pod(chart: HelmChart) 
 
 def test_production_example(chart: HelmChart) -> None:
     proc = chart.run("template", RELEASE, "--namespace", NAMESPACE,
-                     files=[CHART / "ci" / "production-values.yaml"])  # fmt: skip
+                     files=[ROLLWAY_CHART / "ci" / "production-values.yaml"])  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     objects = Rendered(doc for doc in yaml.safe_load_all(proc.stdout) if doc)
     deployment = objects.one("Deployment", "rollway-apiserver")["spec"]

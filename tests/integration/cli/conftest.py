@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from devstack.stack import Context
-from tests.helpers import free_port
-from tests.integration.cli.harness import ApiServer, Cli, environ_without_rollway
-from tests.projects import allow, caller
+from tests.support.cli import ApiServer, Cli, environ_without_rollway
+from tests.support.helpers import free_port
+from tests.support.projects import allow, caller
 
 #: Namespaces the tests' applications were deployed to, removed at the end of the session.
 NAMESPACES: list[str] = []

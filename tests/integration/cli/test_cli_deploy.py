@@ -11,9 +11,9 @@ import httpx
 import pytest
 from keycloak import KeycloakOpenID
 
-from tests.helpers import wait_for
-from tests.integration.cli.harness import ApiServer, Cli, chart, one_error_line, status
-from tests.projects import caller
+from tests.support.cli import ApiServer, Cli, chart, one_error_line, status
+from tests.support.helpers import wait_for
+from tests.support.projects import caller
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import yaml
 from keycloak import KeycloakOpenID
 from keycloak.exceptions import KeycloakPostError
 
-from tests.integration.cli.harness import (
+from tests.support.cli import (
     Browser,
     Cli,
     environ_without_rollway,

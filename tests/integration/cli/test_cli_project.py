@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.cli.harness import ApiServer, Cli, environ_without_rollway, one_error_line
+from tests.support.cli import ApiServer, Cli, environ_without_rollway, one_error_line
 
 pytestmark = pytest.mark.integration
 

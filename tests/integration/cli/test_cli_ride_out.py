@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from devstack.stack import Context
-from tests.helpers import free_port, wait_for
 from tests.integration.cli.conftest import NAMESPACES
-from tests.integration.cli.harness import ApiServer, Cli, chart, environ_without_rollway
-from tests.projects import allow, caller
+from tests.support.cli import ApiServer, Cli, chart, environ_without_rollway
+from tests.support.helpers import free_port, wait_for
+from tests.support.projects import allow, caller
 
 pytestmark = pytest.mark.integration
 

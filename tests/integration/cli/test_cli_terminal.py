@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import wait_for
-from tests.integration.cli.harness import APP, Cli
+from tests.support.cli import APP, Cli
+from tests.support.helpers import wait_for
 
 pytestmark = [
     pytest.mark.integration,

@@ -19,7 +19,7 @@ from devstack.components.kube import kubectl
 from devstack.core import REPO
 from devstack.gobuild import WORKFLOWS_VERSION
 from devstack.stack import Context
-from tests.helpers import wait_for
+from tests.support.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 

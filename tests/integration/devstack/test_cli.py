@@ -11,7 +11,7 @@ import pytest
 from devstack.components.helm import Helm
 from devstack.core import Paths
 from devstack.stack import Context
-from tests.helpers import run_devstack
+from tests.support.helpers import run_devstack
 
 pytestmark = pytest.mark.integration
 

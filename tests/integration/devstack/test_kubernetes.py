@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +10,8 @@ from kubernetes import client, config
 
 from devstack.components.kube import kubeconfig
 from devstack.stack import Context
-from tests.helpers import wait_for
+from tests.support.cluster import fresh_namespace
+from tests.support.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -25,12 +25,8 @@ def api(devstack: Context) -> client.ApiClient:
 
 @pytest.fixture
 def namespace(api: client.ApiClient) -> Iterator[str]:
-    name = f"smoke-{uuid.uuid4().hex[:6]}"
-    core = client.CoreV1Api(api)
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    wait_for("default service account", lambda: core.list_namespaced_service_account(name).items)
-    yield name
-    core.delete_namespace(name)
+    with fresh_namespace(api, "smoke") as name:
+        yield name
 
 
 def service(name: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import pytest
 
 from devstack.components.maven import MavenRepository
 from devstack.stack import Context
-from tests.helpers import free_port
+from tests.support.helpers import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -35,7 +35,7 @@ from devstack.components.node import LABEL, LABEL_VALUE, NODE_NAME
 from devstack.components.registry import ADDR, USERNAME
 from devstack.core import REPO
 from devstack.stack import Context, up
-from tests.helpers import wait_for
+from tests.support.helpers import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.real_pods]
 

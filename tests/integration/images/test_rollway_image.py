@@ -28,7 +28,7 @@ from devstack.components.keycloak import Keycloak
 from devstack.components.registry import Registry
 from devstack.core import REPO
 from devstack.stack import Context, up
-from tests.helpers import free_port, wait_for
+from tests.support.helpers import free_port, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from devstack.components.images import RollwayImages
 from devstack.components.kube import kubeconfig
 from devstack.components.node import LABEL, LABEL_VALUE
 from devstack.stack import Context, up
-from tests.helpers import wait_for
+from tests.support.helpers import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.real_pods]
 

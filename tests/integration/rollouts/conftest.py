@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -10,7 +9,7 @@ from kubernetes import client
 
 from rollway.kube.client import load_api
 from rollway.rollouts import RolloutsClient
-from tests.helpers import wait_for
+from tests.support.cluster import fresh_namespace
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +26,5 @@ def rollouts(api: client.ApiClient) -> RolloutsClient:
 @pytest.fixture
 def namespace(api: client.ApiClient) -> Iterator[str]:
     """A fresh namespace per test, deleted afterwards."""
-    name = f"ro-{uuid.uuid4().hex[:8]}"
-    core = client.CoreV1Api(api)
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    wait_for("default service account", lambda: core.list_namespaced_service_account(name).items)
-    yield name
-    core.delete_namespace(name)
+    with fresh_namespace(api, "ro") as name:
+        yield name

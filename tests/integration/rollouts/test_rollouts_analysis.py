@@ -16,7 +16,6 @@ import pytest
 from kubernetes import client
 
 from rollway.rollouts import RolloutDegraded, RolloutsClient, wait_for_phase
-from tests.helpers import wait_for
 from tests.integration.rollouts.manifests import (
     APP,
     bluegreen,
@@ -27,6 +26,7 @@ from tests.integration.rollouts.manifests import (
     set_image,
     web_analysis,
 )
+from tests.support.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,6 @@ from kubernetes import client
 
 from rollway.errors import Conflict, InvalidInput, NotFound
 from rollway.rollouts import RolloutDegraded, RolloutInfo, RolloutsClient, wait_for_phase
-from tests.helpers import wait_for
 from tests.integration.rollouts.manifests import (
     APP,
     bluegreen,
@@ -19,6 +18,7 @@ from tests.integration.rollouts.manifests import (
     service,
     set_image,
 )
+from tests.support.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ from kubernetes import client
 
 from rollway.errors import Conflict
 from rollway.rollouts import RolloutDegraded, RolloutInfo, RolloutsClient, wait_for_phase
-from tests.helpers import wait_for
 from tests.integration.rollouts.manifests import APP, canary, create, set_image
+from tests.support.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 

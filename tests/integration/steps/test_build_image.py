@@ -41,7 +41,7 @@ from jwcrypto import jwk, jwt
 from devstack.stack import Context
 from rollway.errors import TransientError
 from rollway.image import BuildRequest, build_image, parse_reference
-from tests.helpers import free_port, wait_for
+from tests.support.helpers import free_port, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -24,8 +24,8 @@ from rollway.errors import InvalidInput
 from rollway.kube.client import load_api
 from rollway.rollouts import RolloutsClient
 from rollway.rollouts.client import GROUP, PLURAL, VERSION
-from tests.helpers import wait_for
-from tests.integration.steps.step_runner import Quiet, StepRun, invoke, run
+from tests.support.helpers import wait_for
+from tests.support.step_runner import Quiet, StepRun, invoke, run
 
 pytestmark = pytest.mark.integration
 

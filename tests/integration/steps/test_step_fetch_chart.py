@@ -16,7 +16,7 @@ from devstack.components.git import CHART_YAML, Git, GitServer, chart_version
 from devstack.core import REPO
 from devstack.stack import Context
 from rollway.errors import InvalidInput, NotFound
-from tests.integration.steps.step_runner import Quiet, StepRun, invoke, run
+from tests.support.step_runner import Quiet, StepRun, invoke, run
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ from rollway.apiserver.services import pipeline
 from rollway.apiserver.settings import Settings
 from rollway.cli.params import sets
 from rollway.errors import InvalidInput
-from tests.integration.steps.step_runner import Quiet, StepRun, invoke, run
+from tests.support.step_runner import Quiet, StepRun, invoke, run
 
 pytestmark = pytest.mark.integration
 

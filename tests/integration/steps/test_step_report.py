@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,10 +21,11 @@ from keycloak import KeycloakOpenID
 
 from devstack.stack import Context, up
 from rollway.apiserver.models import IN_FLIGHT
-from tests.helpers import Receiver, free_port, wait_for
-from tests.integration.cli.harness import ApiServer
-from tests.integration.steps.step_runner import Quiet, StepRun, run
-from tests.projects import admitted
+from tests.support.cli import ApiServer
+from tests.support.helpers import free_port, wait_for
+from tests.support.loopback import Receiver, running
+from tests.support.projects import admitted
+from tests.support.step_runner import Quiet, StepRun, run
 
 pytestmark = pytest.mark.integration
 
@@ -152,11 +152,8 @@ def test_an_unreachable_api_server_is_tried_again_then_reported(
 @pytest.fixture
 def flaky() -> Iterator[Receiver]:
     """A webhook answering 503 twice before it takes a message."""
-    hook = Receiver(failures=2)
-    threading.Thread(target=hook.serve_forever, daemon=True).start()
-    yield hook
-    hook.shutdown()
-    hook.server_close()
+    with running(Receiver(failures=2)) as hook:
+        yield hook
 
 
 def test_webhooks_are_tried_again_and_a_broken_one_is_only_a_warning(

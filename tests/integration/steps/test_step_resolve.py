@@ -21,7 +21,7 @@ import pytest
 
 from devstack.stack import Context
 from rollway.errors import InvalidInput, NotFound, UpstreamError
-from tests.integration.steps.step_runner import Quiet, StepRun, invoke, run
+from tests.support.step_runner import Quiet, StepRun, invoke, run
 
 pytestmark = pytest.mark.integration
 

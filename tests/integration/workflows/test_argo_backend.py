@@ -19,7 +19,7 @@ from rollway.workflows.backends import Cancel
 from rollway.workflows.backends.argo import ArgoBackend
 from rollway.workflows.render import rendered
 from rollway.workflows.templates import EXECUTOR_SERVICE_ACCOUNT, SERVICE_ACCOUNT
-from tests.helpers import kubectl, wait_for
+from tests.support.helpers import kubectl, wait_for
 
 pytestmark = pytest.mark.integration
 

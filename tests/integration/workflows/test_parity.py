@@ -21,9 +21,9 @@ from devstack.stack import Context
 from rollway.workflows.backends import Backend, WorkflowStatus
 from rollway.workflows.backends.argo import ArgoBackend
 from rollway.workflows.backends.embedded import EmbeddedBackend
-from tests.helpers import wait_for
 from tests.integration.workflows.parity_cases import CASES, Case, Step
 from tests.integration.workflows.real_pods import pod_namespace
+from tests.support.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -23,8 +23,8 @@ from devstack.stack import Context
 from rollway.workflows.backends import WorkflowStatus
 from rollway.workflows.backends.argo import ArgoBackend
 from rollway.workflows.render import rendered
-from tests.helpers import wait_for
 from tests.integration.workflows.real_pods import pod_namespace
+from tests.support.helpers import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.real_pods]
 

@@ -20,8 +20,8 @@ import pytest
 
 from devstack.stack import Context
 from rollway.workflows.backends.embedded import EmbeddedBackend
-from tests.helpers import wait_for
-from tests.integration.workflows.platform import platform_registry
+from tests.support.helpers import wait_for
+from tests.support.platform import platform_registry
 
 pytestmark = pytest.mark.integration
 

@@ -10,24 +10,18 @@ from typing import Any
 
 import pytest
 
-from rollway.apiserver import migrate
 from rollway.apiserver.db import Database
 from rollway.apiserver.preconditions import check_if_match, etag
 from rollway.apiserver.schemas.apps import AppSpec
-from rollway.apiserver.services import apps, projects
+from rollway.apiserver.services import apps
 from rollway.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
-from tests.unit.apiserver.test_projects import ADMIN, ALICE, CAROL, ERIN, FRANK, REGISTRY, app
-from tests.unit.apiserver.test_projects import project as project_spec
+from tests.support.apiserver import ALICE, CAROL, ERIN, FRANK, app, sqlite_database
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'rollway.db'}")
-    migrate.upgrade(database.writer)
-    for name in ("hello", "payments"):
-        projects.create(database, REGISTRY, ADMIN, project_spec(name))
-    yield database
-    database.dispose()
+    with sqlite_database(tmp_path, "hello", "payments") as database:
+        yield database
 
 
 def spec(**fields: Any) -> AppSpec:

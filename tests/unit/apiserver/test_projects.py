@@ -12,67 +12,34 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from rollway.apiserver import migrate
 from rollway.apiserver.db import Database
 from rollway.apiserver.models import AuditEvent, ProjectNamespace
-from rollway.apiserver.schemas.apps import AppCreate, AppSpec
-from rollway.apiserver.schemas.projects import ProjectCreate, ProjectSpec
+from rollway.apiserver.schemas.apps import AppSpec
+from rollway.apiserver.schemas.projects import ProjectSpec
 from rollway.apiserver.services import access, apps, projects
 from rollway.apiserver.settings import Settings
-from rollway.auth import Capability, Principal, Role
+from rollway.auth import Capability, Role
 from rollway.errors import Conflict, Forbidden, InvalidInput, NotFound
-
-REGISTRY = "registry.test:5000"
-ADMIN = Principal(subject="d", name="dave", is_admin=True, groups=frozenset())
-
-
-def person(name: str, *groups: str) -> Principal:
-    return Principal(subject=name, name=name, is_admin=False, groups=frozenset(groups))
-
-
-ALICE = person("alice", "team-hello", "hello-deployers")
-BOB = person("bob", "team-hello", "hello-approvers")
-CAROL = person("carol", "team-hello")
-FRANK = person("frank", "hello-admins")
-ERIN = person("erin", "team-payments", "payments-deployers")
-NORA = person("nora")
-
-
-def project(name: str, **guardrails: Any) -> ProjectCreate:
-    return ProjectCreate.model_validate({
-        "name": name,
-        "members": {"viewer": [f"team-{name}"], "deployer": [f"{name}-deployers"],
-                    "approver": [f"{name}-approvers"], "projectAdmin": [f"{name}-admins"]},
-        "guardrails": {"namespaces": [f"{name}-dev", f"{name}-prod"],
-                       "chartRepositories": ["http://git.test/charts/"],
-                       "mavenGroups": ["com.example"], "notificationHosts": ["hooks.test:8080"],
-                       "imageRepositories": [f"{REGISTRY}/{name}"], **guardrails},
-    })  # fmt: skip
-
-
-def app(name: str = "hello", **fields: Any) -> dict[str, Any]:
-    return {
-        "name": name,
-        "environments": [{"name": "dev"}, {"name": "prod"}],
-        "chart": {"repo": "http://git.test/charts/app.git"},
-        "artifact": "com.example.shop:hello",
-        **fields,
-    }
+from tests.support.apiserver import (
+    ADMIN,
+    ALICE,
+    BOB,
+    CAROL,
+    ERIN,
+    FRANK,
+    NORA,
+    REGISTRY,
+    app,
+    project,
+    register,
+    sqlite_database,
+)
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'rollway.db'}")
-    migrate.upgrade(database.writer)
-    for name in ("hello", "payments"):
-        projects.create(database, REGISTRY, ADMIN, project(name))
-    yield database
-    database.dispose()
-
-
-def register(db: Database, who: Principal, **fields: Any) -> Any:
-    spec = AppCreate.model_validate(app(**fields))
-    return apps.register(db, who, spec.name, spec)
+    with sqlite_database(tmp_path, "hello", "payments") as database:
+        yield database
 
 
 def test_roles_come_from_the_projects_member_groups(db: Database) -> None:

@@ -12,17 +12,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rollway.apiserver import migrate
 from rollway.apiserver.db import Database
 from rollway.apiserver.models import Deployment, utcnow
-from rollway.apiserver.services import projects, submission
+from rollway.apiserver.services import submission
 from rollway.apiserver.services.pipeline import labels
 from rollway.apiserver.services.reconciler import Reconciler
 from rollway.apiserver.services.submission import find_workflow
 from rollway.pipeline import DEPLOY_TEMPLATE
 from rollway.workflows.backends.embedded import EmbeddedBackend
-from tests.unit.apiserver.test_pipeline import app, params
-from tests.unit.apiserver.test_projects import ADMIN, ALICE, REGISTRY, project, register
+from tests.support.apiserver import ALICE, register, sqlite_database
+from tests.unit.apiserver.deploy_parameters import app, params
 
 GATE = {
     "apiVersion": "argoproj.io/v1alpha1",
@@ -41,12 +40,9 @@ def parameters(deployment_id: str) -> dict[str, str]:
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'rollway.db'}")
-    migrate.upgrade(database.writer)
-    projects.create(database, REGISTRY, ADMIN, project("hello"))
-    register(database, ALICE)
-    yield database
-    database.dispose()
+    with sqlite_database(tmp_path, "hello") as database:
+        register(database, ALICE)
+        yield database
 
 
 @pytest.fixture

@@ -26,8 +26,8 @@ from rollway.cli.config import Config, Context, Credentials
 from rollway.cli.errors import Unreachable
 from rollway.cli.session import Session
 from rollway.errors import InvalidInput, NotFound, RollwayError
-from tests.helpers import free_port, wait_for
-from tests.loopback import Answer, Loopback, Request, answer, serving
+from tests.support.helpers import free_port, wait_for
+from tests.support.loopback import Answer, Loopback, Request, answer, serving
 
 ITEMS = {"items": []}
 

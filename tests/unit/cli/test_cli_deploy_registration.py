@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 
 from rollway.cli import cli
 from rollway.cli.config import Config, Context, Credentials
-from tests.loopback import Answer, Request, answer, serving
+from tests.support.loopback import Answer, Request, answer, serving
 
 CHART = "http://git.test/charts.git//charts/app@main"
 Edit = Callable[[dict[str, Any]], None]

@@ -15,14 +15,14 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from rollway.apiserver import migrate
 from rollway.apiserver.db import Database
 from rollway.apiserver.models import Deployment, Notification
 from rollway.apiserver.services import notifications
 from rollway.apiserver.services.notifications import Notifier
 from rollway.notify.delivery import RETRY_AFTER
 from rollway.steps.cli import main
-from tests.unit.steps.test_report_answers import UNSET
+from tests.support.apiserver import sqlite_database
+from tests.support.report_step import UNSET
 
 HOOK = "https://hooks.example/services/T0/B0/s3cr3t"
 WHY = "exit code 1: no version 9.9.9 of com.example:hello in maven-releases"
@@ -51,10 +51,8 @@ class Wire:
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'rollway.db'}")
-    migrate.upgrade(database.writer)
-    yield database
-    database.dispose()
+    with sqlite_database(tmp_path) as database:
+        yield database
 
 
 def queue(db: Database, payload: dict[str, Any]) -> int:

@@ -3,33 +3,19 @@ of what answered — against a listener on loopback standing for the two Service
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from click.testing import CliRunner
 
 from rollway.steps.load import command
-
-
-class Answers(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        self.send_response(500 if self.path.startswith("/bad") else 200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
+from tests.support.loopback import Answer, serving
 
 
 @pytest.fixture
 def listener() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Answers)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(lambda request: Answer(500 if request.path.startswith("/bad") else 200)) as server:
+        yield server.url
 
 
 def test_each_side_gets_the_rate_for_the_duration_and_the_answers_are_counted(

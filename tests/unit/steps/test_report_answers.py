@@ -24,19 +24,10 @@ from rollway.steps.cli import main
 from rollway.steps.outputs import DEFAULT_DIR
 from rollway.steps.report import answer_error, token_error
 from rollway.workflows.render import rendered
+from tests.support.report_step import UNSET
 
 API = "the API server at http://rollway"
 KEYCLOAK = "http://keycloak:8080"
-#: Every variable the step reads, unset unless a test sets it.
-UNSET: dict[str, str | None] = {
-    name: None
-    for name in (
-        "ROLLWAY_CALLBACK_URL", "ROLLWAY_KEYCLOAK_URL", "ROLLWAY_KEYCLOAK_REALM",
-        "ROLLWAY_CALLBACK_CLIENT_ID", "ROLLWAY_CALLBACK_CLIENT_ID_FILE",
-        "ROLLWAY_CALLBACK_CLIENT_SECRET", "ROLLWAY_CALLBACK_CLIENT_SECRET_FILE",
-        "ROLLWAY_NOTIFY_WEBHOOKS",
-    )
-}  # fmt: skip
 
 
 def problem(status: int, title: str, detail: str) -> httpx.Response:

@@ -15,37 +15,8 @@ import yaml
 
 from rollway.errors import Conflict, InvalidInput, NotFound
 from rollway.workflows.engine import Engine, TemplateError, parse
-from tests.helpers import wait_for
-
-SH = "/bin/sh"
-
-
-def container(name: str, script: str, **extra: Any) -> dict[str, Any]:
-    template: dict[str, Any] = {
-        "name": name,
-        "container": {"image": "busybox", "command": [SH, "-c", script]},
-    }
-    template.update(extra)
-    return template
-
-
-def workflow(tasks: list[dict[str, Any]], templates: list[dict[str, Any]], **spec: Any) -> dict:
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "WorkflowTemplate",
-        "metadata": {"name": "test"},
-        "spec": {
-            "entrypoint": "main",
-            "arguments": {
-                "parameters": [
-                    {"name": "dir"},
-                    {"name": "mode", "value": "ok", "enum": ["ok", "fail"]},
-                ]
-            },  # fmt: skip
-            "templates": [{"name": "main", "dag": {"tasks": tasks}}, *templates],
-            **spec,
-        },
-    }
+from tests.support.helpers import wait_for
+from tests.unit.workflows.documents import SH, container, workflow
 
 
 def finished(engine: Engine, name: str, timeout: float = 30) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from rollway.workflows.engine import TemplateError, parse
-from tests.unit.workflows.test_engine import container, workflow
+from tests.unit.workflows.documents import container, workflow
 
 OUT = {"parameters": [{"name": "phase", "valueFrom": {"path": "/tmp/out/phase"}}]}
 TEMPLATES = [container("t", "true", outputs=OUT)]

@@ -1,16 +1,18 @@
 """An HTTP server on loopback that answers with a function of each request: the far side of a
-client under test, in-process and in milliseconds, over a real socket."""
+client under test, in-process and in milliseconds, over a real socket. Also what tests build on
+it: a webhook that records what it is sent."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import socketserver
 import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 
@@ -60,11 +62,13 @@ Handler = Callable[[Request], Answer]
 
 
 class Loopback(ThreadingHTTPServer):
-    """Serves `handler` on 127.0.0.1 (TLS with `tls`); `requests` records what came."""
+    """Serves `handler` on `host` (TLS with `tls`); `requests` records what came."""
 
     daemon_threads = True
 
-    def __init__(self, handler: Handler, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, handler: Handler, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1"
+    ) -> None:
         self.requests: list[Request] = []
         self.connections = self.closed = 0
         server = self
@@ -91,28 +95,51 @@ class Loopback(ThreadingHTTPServer):
                 }.items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(reply.body)
+                if self.command != "HEAD":
+                    self.wfile.write(reply.body)
                 self.close_connection = self.close_connection or reply.hang_up
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any  # noqa: N815
+            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _any  # noqa: N815
 
             def log_message(self, *args: object) -> None:
                 pass
 
-        super().__init__(("127.0.0.1", 0), Exchange)
+        super().__init__((host, 0), Exchange)
         if tls is not None:
             self.socket = tls.wrap_socket(self.socket, server_side=True)
-        scheme = "https" if tls else "http"
-        self.url = f"{scheme}://127.0.0.1:{self.server_address[1]}"
+        self.address = f"{host}:{self.server_address[1]}"
+        self.url = f"{'https' if tls else 'http'}://{self.address}"
 
     def shutdown_request(self, request: Any) -> None:
         super().shutdown_request(request)
         self.closed += 1
 
 
+class Receiver(Loopback):
+    """A webhook at `url` that records what it is sent (its headers, by lower-case name, and its
+    JSON body), answering 503 to the first `failures`."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.received: list[tuple[dict[str, str], dict[str, Any]]] = []
+        self.failures = failures
+        super().__init__(self._receive)
+        self.url = f"{self.url}/hook"
+
+    def _receive(self, request: Request) -> Answer:
+        body = request.json()
+        if self.failures > 0:
+            self.failures -= 1
+            return Answer(503)
+        self.received.append((request.headers, body))
+        return Answer(204)
+
+
+Server = TypeVar("Server", bound=socketserver.BaseServer)
+
+
 @contextmanager
-def serving(handler: Handler, tls: ssl.SSLContext | None = None) -> Iterator[Loopback]:
-    server = Loopback(handler, tls)
+def running(server: Server) -> Iterator[Server]:
+    """`server` answering from a thread of its own until the block ends, then closed."""
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
@@ -120,3 +147,9 @@ def serving(handler: Handler, tls: ssl.SSLContext | None = None) -> Iterator[Loo
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def serving(handler: Handler, tls: ssl.SSLContext | None = None) -> Iterator[Loopback]:
+    with running(Loopback(handler, tls)) as server:
+        yield server

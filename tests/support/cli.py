@@ -22,8 +22,8 @@ from click.testing import CliRunner, Result
 
 from devstack.projects import bootstrap_setting
 from rollway.cli import cli
-from tests.helpers import wait_for
-from tests.integration.workflows.platform import platform_registry
+from tests.support.helpers import wait_for
+from tests.support.platform import platform_registry
 
 BIN = Path(sys.executable).parent
 APP = BIN / "app"
