@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import socket
 import socketserver
 import ssl
 import threading
@@ -153,3 +154,27 @@ def running(server: Server) -> Iterator[Server]:
 def serving(handler: Handler, tls: ssl.SSLContext | None = None) -> Iterator[Loopback]:
     with running(Loopback(handler, tls)) as server:
         yield server
+
+
+@contextmanager
+def replying(*replies: bytes) -> Iterator[str]:
+    """A server at the yielded `http://` URL that answers each connection's first request with
+    the next of `replies`, byte for byte, then closes it: for what a well-behaved server would
+    not send (chunks, a body ended by closing, a line too long)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        for reply in replies:
+            conn, _ = listener.accept()
+            with conn:
+                request = b""
+                while b"\r\n\r\n" not in request and (data := conn.recv(65536)):
+                    request += data
+                conn.sendall(reply)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()

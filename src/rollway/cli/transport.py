@@ -1,12 +1,14 @@
-"""HTTP/1.1 to the API server on the standard library's `http.client`.
+"""HTTP/1.1 to the API server, on a socket.
 
-A command makes a handful of requests, and importing httpx and httpcore for them took 60–120 ms,
-a third of `app status`. This keeps what the CLI needs of a client: a keep-alive connection per
-thread (dropped when the server has closed it), connect and read timeouts, TLS verified against
-the system's trust store (`SSL_CERT_FILE` and `SSL_CERT_DIR` honoured), answers read whole or
-line by line, and the `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY` variables (read by
-urllib, imported only when one is set). Redirects are not followed: a credential goes only to
-the server it was meant for.
+A command makes a handful of requests. Importing httpx and httpcore for them took 60–120 ms, a
+third of `app status`, and the standard library's `http.client` still costs 25–35 ms (it loads
+the email parser and TLS whether or not they are used). The CLI's needs are small, so this
+speaks the protocol itself: a keep-alive connection per thread (dropped when the server has
+closed it), connect and read timeouts, bodies sized by Content-Length, chunks or the end of the
+connection, answers read whole or line by line, TLS (imported only for https) verified against
+the system's trust store (`SSL_CERT_FILE` and `SSL_CERT_DIR` honoured), and the `HTTPS_PROXY` /
+`HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY` variables (read by urllib, imported only when one is
+set). Redirects are not followed: a credential goes only to the server it was meant for.
 """
 
 from __future__ import annotations
@@ -20,13 +22,20 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.client import HTTPConnection, HTTPException, HTTPMessage, HTTPResponse
-from typing import Any
+from io import BufferedReader
+from typing import Any, Protocol
 from urllib.parse import unquote, urlencode, urlsplit
 
 #: Environment variables that route requests through a proxy, lower-cased.
 PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy", "no_proxy"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
+#: Longest status or header line, and most header lines, an answer may have.
+MAX_LINE, MAX_HEADERS = 65536, 200
+_READ = 65536
+
+
+class _Lines(Protocol):
+    def readline(self, size: int = -1, /) -> bytes: ...
 
 
 class TransportError(Exception):
@@ -38,13 +47,29 @@ class Timeout(TransportError):
     """No connection, or no answer, within the timeout."""
 
 
+class Headers:
+    """An answer's header fields by case-insensitive name (repeated ones joined by commas)."""
+
+    def __init__(self, fields: Mapping[str, str]) -> None:
+        self._fields = dict(fields)
+
+    def __getitem__(self, name: str) -> str:
+        return self._fields[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._fields
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self._fields.get(name.lower(), default)
+
+
 @dataclass(frozen=True)
 class Response:
-    """A whole answer. `headers` is case-insensitive; `path` is what was asked, without query."""
+    """A whole answer; `path` is what was asked, without the query."""
 
     status_code: int
     reason_phrase: str
-    headers: HTTPMessage
+    headers: Headers
     content: bytes
     path: str
 
@@ -60,10 +85,69 @@ class Response:
         return jsonlib.loads(self.content)
 
 
+class _Answer:
+    """An answer's head, and its body as it comes off the connection."""
+
+    def __init__(self, reader: BufferedReader, method: str) -> None:
+        self.reader = reader
+        self.status, self.reason, self.version, self.headers = _head(reader)
+        encoding = (self.headers.get("transfer-encoding") or "").lower()
+        length = self.headers.get("content-length")
+        self.chunked = encoding.endswith("chunked")
+        self.length: int | None = None
+        if method == "HEAD" or self.status in (204, 304):
+            self.length = 0
+        elif not self.chunked and length is not None:
+            if not length.strip().isdigit():
+                raise TransportError("the server sent a malformed Content-Length")
+            self.length = int(length)
+        connection = (self.headers.get("connection") or "").lower()
+        self.will_close = (
+            "close" in connection
+            or (self.version == "HTTP/1.0" and "keep-alive" not in connection)
+            or (not self.chunked and self.length is None)  # the body ends with the connection
+        )
+
+    def blocks(self) -> Iterator[bytes]:
+        """The body, in pieces as they arrive."""
+        if self.chunked:
+            yield from self._chunks()
+        elif self.length is not None:
+            left = self.length
+            while left:
+                block = self.reader.read1(min(left, _READ))
+                if not block:
+                    raise TransportError("the connection broke mid-answer")
+                left -= len(block)
+                yield block
+        else:
+            while block := self.reader.read1(_READ):
+                yield block
+
+    def read(self) -> bytes:
+        return b"".join(self.blocks())
+
+    def _chunks(self) -> Iterator[bytes]:
+        while True:
+            size_line = _line(self.reader).split(b";", 1)[0].strip()
+            try:
+                size = int(size_line, 16)
+            except ValueError:
+                raise TransportError("the server sent a malformed chunk") from None
+            if size == 0:
+                while _line(self.reader).strip():  # trailers, then the empty line
+                    pass
+                return
+            data = self.reader.read(size)
+            if len(data) < size or _line(self.reader).strip():
+                raise TransportError("the connection broke mid-answer")
+            yield data
+
+
 class Stream:
     """An answer whose body is read as it comes (a followed log)."""
 
-    def __init__(self, answer: HTTPResponse, path: str) -> None:
+    def __init__(self, answer: _Answer, path: str) -> None:
         self._answer, self.path = answer, path
         self.status_code = answer.status
 
@@ -74,13 +158,18 @@ class Stream:
     def whole(self) -> Response:
         with _failures():
             content = self._answer.read()
-        return Response(self.status_code, self._answer.reason, self._answer.headers, content,
-                        self.path)  # fmt: skip
+        answer = self._answer
+        return Response(answer.status, answer.reason, answer.headers, content, self.path)
 
     def lines(self) -> Iterator[str]:
+        pending = b""
         with _failures():
-            for raw in self._answer:
-                yield raw.decode("utf-8", "replace").rstrip("\r\n")
+            for block in self._answer.blocks():
+                *complete, pending = (pending + block).split(b"\n")
+                for line in complete:
+                    yield line.rstrip(b"\r").decode("utf-8", "replace")
+        if pending:
+            yield pending.rstrip(b"\r").decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
@@ -90,13 +179,21 @@ class _Proxy:
     headers: dict[str, str]
 
 
-class _ViaProxy(HTTPConnection):
-    """Plain HTTP through a proxy: each request names the whole URL and carries the proxy's
-    credentials (the proxy is the peer that reads them)."""
+class _Connection:
+    """One socket to the server (or through a proxy to it) and its buffered reader."""
 
-    def __init__(self, proxy: _Proxy, origin: str, timeout: float) -> None:
-        super().__init__(proxy.host, proxy.port, timeout=timeout)
-        self.origin, self.proxy_headers = origin, proxy.headers
+    def __init__(self, sock: socket.socket, via_proxy: _Proxy | None) -> None:
+        self.sock, self.reader = sock, sock.makefile("rb")
+        #: Plain HTTP through a proxy: requests name the whole URL and carry its credentials.
+        self.via_proxy = via_proxy
+
+    def stale(self) -> bool:
+        """A kept-alive socket that reads as ready holds only the server's EOF."""
+        return bool(select.select([self.sock], [], [], 0)[0])
+
+    def close(self) -> None:
+        self.reader.close()
+        self.sock.close()
 
 
 class Client:
@@ -124,11 +221,10 @@ class Client:
         json: Any = None,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
-        body, sent = self._body(json, headers)
         conn = self._kept()
         try:
             with _failures():
-                answer = self._send(conn, method, path, params, body, sent)
+                answer = self._send(conn, method, path, params, json, headers)
                 content = answer.read()
         except TransportError:
             self._forget()
@@ -148,48 +244,48 @@ class Client:
     ) -> Iterator[Stream]:
         """An answer on a connection of its own, with no read timeout: a followed log may be
         quiet for long stretches."""
-        body, sent = self._body(None, headers)
         conn = self._connect(read_timeout=None)
         try:
             with _failures():
-                answer = self._send(conn, method, path, params, body, sent)
+                answer = self._send(conn, method, path, params, None, headers)
             yield Stream(answer, self.prefix + path)
         finally:
             conn.close()
 
-    def _body(
-        self, json: Any, headers: Mapping[str, str] | None
-    ) -> tuple[bytes | None, dict[str, str]]:
-        sent = {**self.headers, **(headers or {})}
-        if json is None:
-            return None, sent
-        sent["Content-Type"] = "application/json"
-        return jsonlib.dumps(json).encode(), sent
-
     def _send(
         self,
-        conn: HTTPConnection,
+        conn: _Connection,
         method: str,
         path: str,
         params: Mapping[str, Any] | None,
-        body: bytes | None,
-        headers: dict[str, str],
-    ) -> HTTPResponse:
+        json: Any,
+        headers: Mapping[str, str] | None,
+    ) -> _Answer:
+        assert self.port is not None
         target = self.prefix + path
         query = {k: _text(v) for k, v in (params or {}).items() if v is not None}
         if query:
             target += "?" + urlencode(query)
-        if isinstance(conn, _ViaProxy):
-            target, headers = conn.origin + target, {**headers, **conn.proxy_headers}
-        conn.request(method, target, body=body, headers=headers)
-        return conn.getresponse()
+        if any(c <= " " or c == "\x7f" for c in target):
+            raise TransportError("the request's path holds a space or a control character")
+        fields = {"Host": _authority(self.host, self.port), **self.headers, **(headers or {})}
+        if conn.via_proxy is not None:
+            target = f"http://{fields['Host']}{target}"
+            fields.update(conn.via_proxy.headers)
+        body = b""
+        if json is not None:
+            body = jsonlib.dumps(json).encode()
+            fields["Content-Type"] = "application/json"
+        if json is not None or method in ("POST", "PUT", "PATCH"):
+            fields["Content-Length"] = str(len(body))
+        conn.sock.sendall(_head_bytes(f"{method} {target} HTTP/1.1", fields) + body)
+        return _Answer(conn.reader, method)
 
-    def _kept(self) -> HTTPConnection:
-        """This thread's connection, unless the server has closed it meanwhile (a kept-alive
-        socket that reads as ready holds only its EOF)."""
-        conn: HTTPConnection | None = getattr(self._local, "conn", None)
-        if conn is not None and conn.sock is not None:
-            if not select.select([conn.sock], [], [], 0)[0]:
+    def _kept(self) -> _Connection:
+        """This thread's connection, or a new one if there is none or the server closed it."""
+        conn: _Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            if not conn.stale():
                 return conn
             conn.close()
         self._local.conn = conn = self._connect(read_timeout=self.timeout)
@@ -201,30 +297,86 @@ class Client:
             conn.close()
             self._local.conn = None
 
-    def _connect(self, read_timeout: float | None) -> HTTPConnection:
+    def _connect(self, read_timeout: float | None) -> _Connection:
         if self.scheme not in DEFAULT_PORTS or not self.host or self.port is None:
             raise TransportError("the server URL must be http:// or https://, a host and a port")
         proxy = _proxy(self.scheme, self.host, self.port)
-        conn: HTTPConnection
-        if self.scheme == "https":
-            import ssl
-            from http.client import HTTPSConnection
-
-            host, port = (proxy.host, proxy.port) if proxy else (self.host, self.port)
-            conn = HTTPSConnection(host, port, timeout=self.connect_timeout,
-                                   context=ssl.create_default_context())  # fmt: skip
-            if proxy:
-                conn.set_tunnel(self.host, self.port, headers=proxy.headers)
-        elif proxy:
-            origin = f"http://{_authority(self.host, self.port)}"
-            conn = _ViaProxy(proxy, origin, self.connect_timeout)
-        else:
-            conn = HTTPConnection(self.host, self.port, timeout=self.connect_timeout)
         with _failures():
-            conn.connect()
-        assert conn.sock is not None
-        conn.sock.settimeout(read_timeout)
-        return conn
+            peer = (proxy.host, proxy.port) if proxy else (self.host, self.port)
+            sock = socket.create_connection(peer, timeout=self.connect_timeout)
+            try:
+                if self.scheme == "https":
+                    if proxy:
+                        _tunnel(sock, _authority(self.host, self.port), proxy)
+                    import ssl
+
+                    context = ssl.create_default_context()
+                    sock = context.wrap_socket(sock, server_hostname=self.host)
+                sock.settimeout(read_timeout)
+            except BaseException:
+                sock.close()
+                raise
+        return _Connection(sock, proxy if proxy and self.scheme == "http" else None)
+
+
+def _tunnel(sock: socket.socket, authority: str, proxy: _Proxy) -> None:
+    """Ask the proxy for a tunnel to `authority` (CONNECT), for TLS end to end through it."""
+    sock.sendall(_head_bytes(f"CONNECT {authority} HTTP/1.1",
+                             {"Host": authority, **proxy.headers}))  # fmt: skip
+    with sock.makefile("rb", buffering=0) as reader:  # unbuffered: TLS reads on after it
+        status, reason, _, _ = _head(reader)
+    if status != 200:
+        raise TransportError(f"the proxy refused a tunnel to {authority} ({status} {reason})")
+
+
+def _head_bytes(start: str, fields: Mapping[str, str]) -> bytes:
+    lines = [start]
+    for name, value in fields.items():
+        if any(c in value for c in "\r\n\0") or not name.isascii() or ":" in name:
+            raise TransportError(f"the request's {name} header is not a valid header")
+        lines.append(f"{name}: {value}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def _head(reader: _Lines) -> tuple[int, str, str, Headers]:
+    """Status, reason, protocol version and fields of an answer (informational ones skipped)."""
+    while True:
+        start = _line(reader).decode("latin-1").rstrip("\r\n")
+        version, _, rest = start.partition(" ")
+        code, _, reason = rest.partition(" ")
+        if not version.startswith("HTTP/1.") or not (code.isdigit() and len(code) == 3):
+            raise TransportError(f"the server did not answer in HTTP ({start[:40]!r})")
+        fields: dict[str, str] = {}
+        for _ in range(MAX_HEADERS):
+            line = _line(reader).decode("latin-1").rstrip("\r\n")
+            if not line:
+                break
+            name, _, value = line.partition(":")
+            key = name.strip().lower()
+            fields[key] = f"{fields[key]}, {value.strip()}" if key in fields else value.strip()
+        else:
+            raise TransportError("the server sent too many header lines")
+        if not 100 <= int(code) < 200:
+            return int(code), reason or _reason(int(code)), version, Headers(fields)
+
+
+def _line(reader: _Lines) -> bytes:
+    line = reader.readline(MAX_LINE + 1)
+    if not line:
+        raise TransportError("the connection broke (the server closed it)")
+    if len(line) > MAX_LINE:
+        raise TransportError("the server sent a line too long")
+    return line
+
+
+def _reason(code: int) -> str:
+    """The standard phrase of a status an answer left without one (HTTP/2 proxies do)."""
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return ""
 
 
 def _proxy(scheme: str, host: str, port: int) -> _Proxy | None:
@@ -260,7 +412,7 @@ def _text(value: Any) -> str:
 
 @contextmanager
 def _failures() -> Iterator[None]:
-    """Socket, TLS and protocol failures as a TransportError with the reason in a few words."""
+    """Socket and TLS failures as a TransportError with the reason in a few words."""
     try:
         yield
     except TimeoutError:
@@ -269,8 +421,8 @@ def _failures() -> Iterator[None]:
         raise TransportError("connection refused") from None
     except socket.gaierror:
         raise TransportError("unknown host") from None
-    except HTTPException as err:
-        raise TransportError(f"the connection broke ({type(err).__name__})") from None
+    except (ConnectionResetError, BrokenPipeError):
+        raise TransportError("the connection broke (the server closed it)") from None
     except OSError as err:
         reason = getattr(err, "verify_message", None) or err.strerror or str(err)
         raise TransportError(str(reason).splitlines()[0][:200] or type(err).__name__) from None

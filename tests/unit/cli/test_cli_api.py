@@ -1,17 +1,20 @@
-"""The CLI's API client against a loopback server that plays the API: problem+json and other
+"""The CLI's API client against loopback servers that play the API: problem+json and other
 failures become one Rollway error, a 401 is retried once with a renewed token, a kept
-connection the server closed is replaced, streamed lines arrive as they come, TLS is verified,
-and the proxy variables are honoured. (The CLI against the real API server is
-tests/integration/cli.)"""
+connection the server closed is replaced, bodies sized by length, by chunks or by the end of the
+connection arrive whole or line by line, an answer that breaks the protocol is one line, TLS is
+verified, and the proxy variables are honoured (plain HTTP and CONNECT tunnels). (The CLI against
+the real API server is tests/integration/cli.)"""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import socket
 import ssl
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,7 +30,7 @@ from rollway.cli.errors import Unreachable
 from rollway.cli.session import Session
 from rollway.errors import InvalidInput, NotFound, RollwayError
 from tests.support.helpers import free_port, wait_for
-from tests.support.loopback import Answer, Loopback, Request, answer, serving
+from tests.support.loopback import Answer, Loopback, Request, answer, replying, serving
 
 ITEMS = {"items": []}
 
@@ -215,3 +218,101 @@ def test_the_proxy_variables_route_requests_and_no_proxy_bypasses_it(
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     assert client(origin.url)[0].get("/apps") == {"via": "origin"}
     assert "proxy-authorization" not in origin.requests[0].headers
+
+
+@contextmanager
+def tunnelling_proxy(status: int = 200) -> Iterator[tuple[str, list[bytes]]]:
+    """A proxy at the yielded address that answers CONNECT with `status` and, on 200, relays
+    bytes both ways to the host named; the list records each CONNECT's head."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    heads: list[bytes] = []
+
+    def relay(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = listener.accept()
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    head += conn.recv(1)
+                heads.append(head)
+                if status != 200:
+                    conn.sendall(f"HTTP/1.1 {status} No\r\nContent-Length: 0\r\n\r\n".encode())
+                    conn.close()
+                    continue
+                host, port = head.split(b" ")[1].decode().rsplit(":", 1)
+                origin = socket.create_connection((host, int(port)))
+                conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                threading.Thread(target=relay, args=(conn, origin), daemon=True).start()
+                threading.Thread(target=relay, args=(origin, conn), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{listener.getsockname()[1]}", heads
+    finally:
+        listener.close()
+
+
+def test_https_goes_through_the_proxys_tunnel_and_tls_is_end_to_end(
+    serve: Serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context, cert = tls_server(tmp_path)
+    origin = serve(lambda request: answer(200, ITEMS), context)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    with tunnelling_proxy() as (proxy, heads):
+        monkeypatch.setenv("HTTPS_PROXY", f"http://ops:secret@{proxy}")
+        assert client(origin.url)[0].get("/apps") == ITEMS
+    [head] = heads
+    assert head.startswith(f"CONNECT {origin.address} HTTP/1.1\r\n".encode())
+    assert b"Proxy-Authorization: Basic b3BzOnNlY3JldA==" in head  # ops:secret, to the proxy
+    assert "proxy-authorization" not in origin.requests[0].headers  # and never past it
+
+
+def test_a_proxy_that_refuses_the_tunnel_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with tunnelling_proxy(status=407) as (proxy, _):
+        monkeypatch.setenv("HTTPS_PROXY", f"http://{proxy}")
+        with pytest.raises(Unreachable, match=r"the proxy refused a tunnel to api.test:443 \(407"):
+            client("https://api.test")[0].get("/apps")
+
+
+def test_chunked_and_connection_ended_bodies_are_read_whole_and_line_by_line() -> None:
+    chunked = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"7\r\nbuild: \r\n4;ext=1\r\none\n\r\n9\r\nbuild: tw\r\n2\r\no\n\r\n0\r\nX-T: 1\r\n\r\n"
+    )
+    ended = b"HTTP/1.0 200 OK\r\n\r\nbuild: one\nbuild: two"
+    with replying(chunked, ended, b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'
+                  b'5\r\n{"a":\r\n2\r\n1}\r\n0\r\n\r\n') as server:  # fmt: skip
+        api, _ = client(server)
+        assert list(api.lines("/logs")) == ["build: one", "build: two"]
+        assert list(api.lines("/logs")) == ["build: one", "build: two"]
+        assert api.get("/apps") == {"a": 1}
+
+
+@pytest.mark.parametrize(
+    ("reply", "says"),
+    [(b"SSH-2.0-OpenSSH_9.6\r\n", "did not answer in HTTP"),
+     (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "broke mid-answer"),
+     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "malformed chunk"),
+     (b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70000 + b"\r\n\r\n", "line too long"),
+     (b"", "the server closed it")],
+)  # fmt: skip
+def test_an_answer_that_breaks_the_protocol_is_one_line(reply: bytes, says: str) -> None:
+    with replying(reply) as server, pytest.raises(Unreachable, match=says):
+        client(server)[0].get("/apps")
+
+
+def test_a_header_with_a_line_break_is_never_sent(serve: Serve) -> None:
+    server = serve(lambda request: answer(200, ITEMS))
+    api, _ = client(server.url)
+    with pytest.raises(Unreachable, match="If-Match header is not a valid header"):
+        api.put("/apps/hello", {}, headers={"If-Match": '"1"\r\nX-Injected: yes'})
+    assert server.requests == []
