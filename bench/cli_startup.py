@@ -2,7 +2,7 @@
 
 - `app --help`: the lazy command group, which imports no command and reads no config
   (target: at most 1.5x the peer);
-- `app status NAME -o json`: config, token, httpx and the API round trips against a real
+- `app status NAME -o json`: config, token and the API round trips against a real
   `rollway-apiserver` started here (SQLite in a temporary state dir, embedded engine, the
   devstack's Keycloak), for an application it deployed for real first (target: at most 2.5x);
 - peer: `kubectl version --client`, a Go binary that only prints its version.
