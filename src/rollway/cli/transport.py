@@ -284,10 +284,9 @@ class Client:
     def _kept(self) -> _Connection:
         """This thread's connection, or a new one if there is none or the server closed it."""
         conn: _Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            if not conn.stale():
-                return conn
-            conn.close()
+        if conn is not None and not conn.stale():
+            return conn
+        self._forget()  # before connecting: a refused connect leaves no closed one kept
         self._local.conn = conn = self._connect(read_timeout=self.timeout)
         return conn
 

@@ -104,6 +104,17 @@ def test_a_connection_the_server_closed_is_replaced(serve: Serve) -> None:
     assert [r.connection for r in server.requests] == [1, 2]
 
 
+def test_a_server_gone_away_is_refused_each_time_it_is_asked() -> None:
+    """`--wait` asks again and again while its server restarts: every ask is a clean refusal."""
+    with serving(lambda request: answer(200, ITEMS, hang_up=True)) as server:
+        api, _ = client(server.url)
+        assert api.get("/apps") == ITEMS
+        wait_for("the server to hang up", lambda: server.closed == 1)
+    for _ in range(2):
+        with pytest.raises(Unreachable, match="connection refused"):
+            api.get("/apps")
+
+
 def test_a_problem_names_the_flag_the_field_came_from(serve: Serve) -> None:
     body = {"status": 422, "detail": "body.version: must be a version", "field": "body.version"}
     server = serve(lambda request: answer(422, body))
