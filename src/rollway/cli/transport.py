@@ -56,9 +56,6 @@ class Headers:
     def __getitem__(self, name: str) -> str:
         return self._fields[name.lower()]
 
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._fields
-
     def get(self, name: str, default: str | None = None) -> str | None:
         return self._fields.get(name.lower(), default)
 
@@ -75,11 +72,7 @@ class Response:
 
     @property
     def is_success(self) -> bool:
-        return 200 <= self.status_code < 300
-
-    @property
-    def text(self) -> str:
-        return self.content.decode("utf-8", "replace")
+        return _success(self.status_code)
 
     def json(self) -> Any:
         return jsonlib.loads(self.content)
@@ -153,7 +146,7 @@ class Stream:
 
     @property
     def is_success(self) -> bool:
-        return 200 <= self.status_code < 300
+        return _success(self.status_code)
 
     def whole(self) -> Response:
         with _failures():
@@ -398,6 +391,10 @@ def _proxy(scheme: str, host: str, port: int) -> _Proxy | None:
         login = f"{unquote(url.username)}:{unquote(url.password or '')}".encode()
         headers["Proxy-Authorization"] = "Basic " + base64.b64encode(login).decode()
     return _Proxy(url.hostname, url.port or 80, headers)
+
+
+def _success(status: int) -> bool:
+    return 200 <= status < 300
 
 
 def _authority(host: str, port: int) -> str:

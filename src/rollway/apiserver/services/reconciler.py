@@ -3,8 +3,9 @@
 One background thread: every `interval` seconds each pending, running or waiting deployment is
 compared with its workflow (`Backend.get`); a `pending` one older than the grace period, or
 recorded before this process started (nothing here is submitting it), is submitted, or its
-workflow adopted when an earlier attempt got that far; one with a step whose pod can never start (an image the node cannot pull)
-is stopped and fails with that reason. Reads of the API never wait on the engine: they read what this wrote.
+workflow adopted when an earlier attempt got that far; one with a step whose pod can never
+start (an image the node cannot pull) is stopped and fails with that reason. Reads of the API
+never wait on the engine: they read what this wrote.
 Once an hour it also refreshes the database's planner statistics.
 """
 
