@@ -123,6 +123,13 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
+def _daemon_environ() -> dict[str, str]:
+    """This process's environment without the argo CLI's client settings, which a shell that
+    ran `eval "$(devstack env)"` has: with ARGO_SERVER set, `argo server` asks itself for its
+    configuration instead of the kube-apiserver, and dies."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("ARGO_")}
+
+
 def spawn(
     cmd: Sequence[str | os.PathLike[str]],
     *,
@@ -141,7 +148,7 @@ def spawn(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            env={**os.environ, **(env or {})},
+            env={**_daemon_environ(), **(env or {})},
             cwd=cwd,
         )
     pidfile.write_text(str(proc.pid))
