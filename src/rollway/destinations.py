@@ -20,8 +20,7 @@ import dataclasses
 import os
 import urllib.parse
 from collections.abc import Iterable, Mapping
-
-import httpx
+from typing import TYPE_CHECKING
 
 from .errors import InvalidInput, UpstreamError
 
@@ -30,6 +29,9 @@ GIT_VARIABLE = "ROLLWAY_GIT_URL"
 CHART_REPO_VARIABLE = "ROLLWAY_CHART_REPO"
 MAVEN_VARIABLES = ("ROLLWAY_MAVEN_URL", "ROLLWAY_MAVEN_SNAPSHOTS_URL")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+if TYPE_CHECKING:  # only the redirect hook's signature: the build step starts without httpx
+    import httpx
 
 
 def origin(url: str) -> tuple[str, str, int] | None:

@@ -2,7 +2,8 @@
 
 The base image's manifest and config are read, never its layers: the new manifest reuses them by
 digest. The jar's layers are built locally (or taken from the layer cache) while the base is
-read, the config and manifest are derived from the base's, and everything is pushed tag-last.
+read — and, for a new tag, its per-version layer uploaded while it is built — the config and
+manifest are derived from the base's, and everything is pushed tag-last.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..destinations import Homes
 from ..errors import InvalidInput, NotFound, UpstreamError
@@ -33,12 +34,16 @@ from .config import (
     provenance,
 )
 from .credentials import PASSWORD, REGISTRY, USERNAME, find_credentials
+from .early import EarlyUploads
+from .growing import GrowingFile
 from .jar import JarLayout, file_sha256, jar_layout
 from .layer import Layer
 from .platform import Platform, select
 from .push import Blob, push_image
 from .reference import TAG, Reference
-from .registry import RegistryClient, registry_url
+
+if TYPE_CHECKING:  # imported when the clients are made: httpx then loads while the jar is hashed
+    from .registry import RegistryClient
 
 log = logging.getLogger(__name__)
 
@@ -109,15 +114,22 @@ def build_image(
         cache = LayerCache(cache_dir or Path(stack.enter_context(tempfile.TemporaryDirectory())))
         # The jar is hashed, then its layers built (or found in the cache), on a thread while the
         # clients are made and the base image is resolved: the jar needs no registry, the base no
-        # jar. Its sha256 is still checked before the first request. (The pool is left, so
-        # waited for, before the temporary cache goes.)
+        # jar. Its sha256 is still checked before the first request. (The pools are left, so
+        # waited for, before the temporary cache goes; reads of layers still growing are given
+        # up first.)
+        early = EarlyUploads(stack.enter_context(concurrent.futures.ThreadPoolExecutor(2)))
+        stack.callback(early.close)
         worker = stack.enter_context(concurrent.futures.ThreadPoolExecutor(1))
         hashing = worker.submit(_checked_sha256, request)
-        building = worker.submit(lambda: _build_layers(request.jar, hashing.result(), cache))
+        building = worker.submit(
+            lambda: _build_layers(request.jar, hashing.result(), cache, early.offer)
+        )
         registry, source = _clients(stack, request, env, attempts, backoff)
         jar_sha256 = hashing.result()
         for client in dict.fromkeys((registry, source)):  # settles authentication first
             client.ping()
+        new_tag = registry.manifest_digest(target.repository, request.tag) is None
+        early.decide(registry if new_tag else None, target.repository)
         base = resolve_base(source, base_ref, request.platform)
         log.info("base %s (%s) is %s", base_ref, request.platform, base.digest)
         layout, built = building.result()
@@ -145,7 +157,12 @@ def build_image(
                 d["digest"]: Blob(d["digest"], d["size"], source=(source, base_ref.repository))
                 for d in base.manifest["layers"]
             },
-            **{layer.digest: Blob(layer.digest, layer.size, layer.path) for layer in layers},
+            **{
+                layer.digest: Blob(
+                    layer.digest, layer.size, layer.path, early=early.of(layer.digest)
+                )
+                for layer in layers
+            },
             config_descriptor["digest"]: Blob(config_descriptor["digest"], len(config), config),
         }
         digest, stats = push_image(
@@ -186,6 +203,8 @@ def _clients(
     """Clients for the target registry and the base image's (the same one when they match:
     then one token covers pushing to the target and mounting from the base repository); made,
     not yet asked anything."""
+    from .registry import RegistryClient, registry_url
+
     target, base = request.target, request.base
     home = platform_registry(target.registry, env)
 
@@ -242,13 +261,14 @@ def _checked_sha256(request: BuildRequest) -> str:
 
 
 def _build_layers(
-    jar: Path, jar_sha256: str, cache: LayerCache
+    jar: Path, jar_sha256: str, cache: LayerCache, offer: Callable[[GrowingFile], None]
 ) -> tuple[JarLayout, list[tuple[Layer, str, bool]]]:
-    """The jar's layers as (layer, history line, came from the cache), built or cached."""
+    """The jar's layers as (layer, history line, came from the cache), built or cached; a
+    per-version layer being built is offered for an early upload."""
     built = []
     with jar_layout(jar, jar_sha256) as layout:
         for plan in layout.layers:
-            layer, hit = cache.layer(plan.entries)
+            layer, hit = cache.layer(plan.entries, watch=offer if plan.per_version else None)
             log.info("layer %s: %s (%s)", plan.name, layer.digest, "cached" if hit else "built")
             built.append((layer, plan.created_by, hit))
     return layout, built

@@ -11,11 +11,12 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import isal
 
+from .growing import GrowingFile
 from .layer import BLOCK_SIZE, GZIP_LEVEL, Entry, Layer, complete, write_layer
 
 #: Bump when the same entries would give different layer bytes (tar layout, mtimes, gzip header).
@@ -62,13 +63,19 @@ class LayerCache:
         self.blobs = root / "blobs" / "sha256"
         self.keys = root / "keys"
 
-    def layer(self, entries: tuple[Entry, ...], level: int = GZIP_LEVEL) -> tuple[Layer, bool]:
-        """The layer for `entries`, from the cache or freshly built into it; True on a hit."""
+    def layer(
+        self,
+        entries: tuple[Entry, ...],
+        level: int = GZIP_LEVEL,
+        watch: Callable[[GrowingFile], None] | None = None,
+    ) -> tuple[Layer, bool]:
+        """The layer for `entries`, from the cache or freshly built into it; True on a hit.
+        `watch` sees a fresh build's blob while it grows (see `write_layer`)."""
         key = layer_key(entries, level)
         cached = self._get(key)
         if cached is not None:
             return cached, True
-        layer = write_layer(entries, self.blobs, level)
+        layer = write_layer(entries, self.blobs, level, watch)
         self._put(key, layer)
         return layer, False
 

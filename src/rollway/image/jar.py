@@ -23,6 +23,8 @@ from .springboot import LAYERS_INDEX, LayersIndex
 
 APP_DIR = "/app"
 APP_JAR = f"{APP_DIR}/app.jar"
+#: Spring Boot's layer of the app's own classes and resources: the one every release changes.
+APPLICATION_LAYER = "application"
 _CHUNK = 1 << 20
 
 
@@ -33,6 +35,9 @@ class LayerPlan:
     name: str
     entries: tuple[Entry, ...]
     created_by: str
+    #: Whether each new version of the app changes it (a fat jar; Spring Boot's `application`),
+    #: so a new tag's push can upload it while it is built instead of asking for it first.
+    per_version: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,7 +79,7 @@ def _plain(jar: Path, jar_sha256: str) -> JarLayout:
         sha256=jar_sha256,
     )
     return JarLayout(
-        layers=(LayerPlan("jar", (entry,), f"COPY app.jar {APP_JAR}"),),
+        layers=(LayerPlan("jar", (entry,), f"COPY app.jar {APP_JAR}", per_version=True),),
         entrypoint=("java", "-jar", APP_JAR),
     )
 
@@ -97,7 +102,13 @@ def _spring_boot(archive: zipfile.ZipFile) -> JarLayout:
         )
     return JarLayout(
         layers=tuple(
-            LayerPlan(name, tuple(files[name]), f"COPY {name}/ {APP_DIR}/") for name in index.names
+            LayerPlan(
+                name,
+                tuple(files[name]),
+                f"COPY {name}/ {APP_DIR}/",
+                per_version=name == APPLICATION_LAYER,
+            )
+            for name in index.names
         ),
         entrypoint=("java", launcher),
     )

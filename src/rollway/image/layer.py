@@ -29,6 +29,8 @@ from typing import IO, BinaryIO
 
 from isal import igzip_threaded
 
+from .growing import GrowingFile
+
 #: Epoch + 1 s: the mtime of every entry.
 MTIME = 1
 #: ISA-L level 1 (of 0-3): see the module docstring and bench/image_build.py.
@@ -84,14 +86,26 @@ def complete(entries: Iterable[Entry]) -> list[Entry]:
     return [wanted[p] for p in sorted(wanted)]
 
 
-def write_layer(entries: Iterable[Entry], blobs: Path, level: int = GZIP_LEVEL) -> Layer:
-    """Write the layer into `blobs/<hex digest>`; an existing identical blob is kept as is."""
+def write_layer(
+    entries: Iterable[Entry],
+    blobs: Path,
+    level: int = GZIP_LEVEL,
+    watch: Callable[[GrowingFile], None] | None = None,
+) -> Layer:
+    """Write the layer into `blobs/<hex digest>`; an existing identical blob is kept as is.
+
+    `watch` is handed the blob as a GrowingFile before its first byte, to read while it is
+    written (an upload that need not wait for the digest)."""
     blobs.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=blobs, prefix=".layer-", suffix=".partial")
     tmp = Path(tmp_name)
+    growing, digest = None, None
     try:
         with os.fdopen(fd, "wb") as out:
-            packed = _Digesting(out)
+            if watch:
+                growing = GrowingFile(fd)
+                watch(growing)
+            packed = _Digesting(out, growing)
             with igzip_threaded.open(
                 packed, "wb", level, threads=COMPRESSORS, block_size=BLOCK_SIZE
             ) as gz:
@@ -106,8 +120,11 @@ def write_layer(entries: Iterable[Entry], blobs: Path, level: int = GZIP_LEVEL) 
                         _add(tar, entry)
         target = blobs / packed.sha.hexdigest()
         tmp.replace(target)
+        digest = f"sha256:{packed.sha.hexdigest()}"
     finally:
         tmp.unlink(missing_ok=True)
+        if growing:
+            growing.end(digest)
     return Layer(
         digest=f"sha256:{packed.sha.hexdigest()}",
         diff_id=f"sha256:{plain.sha.hexdigest()}",
@@ -138,17 +155,23 @@ def _add(tar: tarfile.TarFile, entry: Entry) -> None:
 
 
 class _Digesting:
-    """A write-through wrapper that counts and hashes what passes (tarfile also needs `tell`)."""
+    """A write-through wrapper that counts and hashes what passes (tarfile also needs `tell`),
+    and tells a reader of the growing file each write, flushed so it can read it."""
 
-    def __init__(self, sink: BinaryIO | IO[bytes]) -> None:
+    def __init__(self, sink: BinaryIO | IO[bytes], growing: GrowingFile | None = None) -> None:
         self.sink = sink
         self.size = 0
         self.sha = hashlib.sha256()
+        self.growing = growing
 
     def write(self, data: bytes) -> int:
         self.sha.update(data)
         self.size += len(data)
-        return self.sink.write(data)
+        written = self.sink.write(data)
+        if self.growing:
+            self.sink.flush()
+            self.growing.grew(len(data))
+        return written
 
     def tell(self) -> int:
         return self.size

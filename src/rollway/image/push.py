@@ -1,7 +1,8 @@
 """Pushing an image so that a tag never points at a half-pushed one.
 
 Every blob goes in first (skipped when the registry has it, mounted from the base image's
-repository when possible, else uploaded or copied), then the manifest by digest, and only then
+repository when possible, else uploaded or copied, or already on its way: an upload started
+while the blob was still being written is waited for), then the manifest by digest, and only then
 the tag (each written only where it is not there already). A repository that has the manifest
 has its blobs: a rebuild of the same input checks no blob. A failure at any point leaves at most
 unreferenced blobs, never a broken tag.
@@ -11,12 +12,18 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import digest_of
-from .registry import RegistryClient
+
+if TYPE_CHECKING:  # the client is handed in; importing it here would load httpx
+    from .registry import RegistryClient
+
+log = logging.getLogger(__name__)
 
 #: Blobs pushed at once: enough to overlap round trips, few enough to be polite to Harbor.
 PARALLEL_BLOBS = 4
@@ -32,6 +39,8 @@ class Blob:
     content: Path | bytes | None = None
     #: …or a repository of the image's base, to mount or copy from.
     source: tuple[RegistryClient, str] | None = None
+    #: An upload of `content` begun while it was written; if it fails, `content` is uploaded.
+    early: concurrent.futures.Future[None] | None = None
 
 
 @dataclasses.dataclass
@@ -92,6 +101,16 @@ def push_image(
 
 
 def _push_blob(client: RegistryClient, repository: str, blob: Blob, stats: PushStats) -> None:
+    if blob.early is not None:
+        try:
+            blob.early.result()
+        except Exception as err:  # noqa: BLE001 — any failure: the finished file is uploaded
+            log.warning(
+                "uploading %s while it was built failed (%s); uploading it", blob.digest, err
+            )
+        else:
+            stats.uploaded(blob.size)
+            return
     if client.has_blob(repository, blob.digest):
         return
     if blob.source is not None:

@@ -201,6 +201,24 @@ class RegistryClient:
 
         self._retry(attempt)
 
+    def upload_growing(
+        self, repository: str, chunks: Iterable[bytes], digest: Callable[[], str | None]
+    ) -> None:
+        """Upload a blob whose digest is known only once its last byte is: POST opens a
+        session, one PATCH streams the bytes as they come (chunked), PUT ?digest= closes it.
+
+        Not retried — the bytes come once; a caller that sees it fail uploads the finished
+        file with `upload_blob`."""
+        location = self._start_upload(repository)
+        response = self._send(
+            "PATCH", location, content=chunks, headers={"Content-Type": "application/octet-stream"}
+        )
+        self._expect(response, {202}, f"stream an upload to {repository}")
+        end = digest()
+        if end is None:
+            raise UpstreamError(f"the blob streamed to {repository} was never finished")
+        self._finish_upload(self._location(response), end, b"", repository)
+
     def copy_blob(
         self,
         source: RegistryClient,

@@ -276,10 +276,11 @@ def base_manifests(authfile: Path, registry: str) -> dict[str, dict[str, Any]]:
 
 
 class CuttingProxy:
-    """A TCP relay in front of the real registry that cuts the first blob upload off halfway
-    through: a real dropped connection, at the worst moment."""
+    """A TCP relay in front of the real registry that cuts the first blob upload (by `method`)
+    off halfway through: a real dropped connection, at the worst moment."""
 
-    def __init__(self, upstream_port: int) -> None:
+    def __init__(self, upstream_port: int, method: str = "PUT") -> None:
+        self.request = f"{method} /v2/".encode()
         self.upstream = ("127.0.0.1", upstream_port)
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
@@ -303,7 +304,7 @@ class CuttingProxy:
     def _pump(self, src: socket.socket, dst: socket.socket, watch: bool) -> None:
         try:
             while data := src.recv(1 << 16):
-                if watch and b"PUT /v2/" in data and b"/blobs/uploads/" in data and self._cut():
+                if watch and self.request in data and b"/blobs/uploads/" in data and self._cut():
                     dst.sendall(data[: len(data) // 2])
                     break
                 dst.sendall(data)
@@ -320,9 +321,11 @@ class CuttingProxy:
             return self.cuts == 1
 
 
-@pytest.fixture
-def cutting_proxy(registry: str) -> Iterator[CuttingProxy]:
-    proxy = CuttingProxy(int(registry.rsplit(":", 1)[1]))
+@pytest.fixture(params=["PUT", "PATCH"])
+def cutting_proxy(registry: str, request: pytest.FixtureRequest) -> Iterator[CuttingProxy]:
+    """Cutting a monolithic upload (retried) or the stream of a layer still being built (which
+    is then uploaded whole)."""
+    proxy = CuttingProxy(int(registry.rsplit(":", 1)[1]), request.param)
     yield proxy
     proxy.close()
 
@@ -573,7 +576,9 @@ def test_build_push_and_verify_with_skopeo(
     assert config["created"] == "1970-01-01T00:00:01Z"
     assert len(config["history"]) == len(manifest["layers"])
 
-    # The registry saw base layers mounted, our layer and config uploaded, no base layer read.
+    # The registry saw base layers mounted, our layer and config uploaded, no base layer read;
+    # the tag was new, so the jar's layer was streamed up (one PATCH) while it was deflated.
+    assert len(log.served("PATCH", f"/v2/{repo}/blobs/uploads/")) == 1
     assert sorted(log.mounts(repo)) == sorted(d["digest"] for d in base["layers"])
     assert sorted(log.uploads(repo)) == sorted(
         [manifest["layers"][-1]["digest"], manifest["config"]["digest"]]
@@ -614,6 +619,8 @@ def test_same_input_same_digest_and_nothing_pushed_twice(
     assert (second.outputs["pushed"], second.outputs["blobs_uploaded"]) == ("false", "0")
     assert second.outputs["bytes_uploaded"] == "0"
     assert log.uploads(repo) == []
+    # The tag was there: the layer was not sent early either.
+    assert log.served("PATCH", f"/v2/{repo}/blobs/uploads/") == []
     assert log.mounts(repo) == []
     assert log.served("PUT", f"/v2/{repo}/manifests/") == []
 
@@ -910,7 +917,8 @@ def test_dropped_connection_is_retried(
         "--target", f"{via}/{repo}:1",
     )  # fmt: skip
     assert cutting_proxy.cuts >= 1
-    assert re.search(r"PUT /v2/\S+/blobs/uploads/\S+ failed: .*; retrying in", step.proc.stderr)
+    cut = r"(PUT|PATCH) /v2/\S+/blobs/uploads/\S+ failed: .*(; retrying in|\); uploading it)"
+    assert re.search(cut, step.proc.stderr), step.proc.stderr
     raw, _ = raw_manifest(authfile, f"{registry}/{repo}:1")
     assert f"sha256:{hashlib.sha256(raw).hexdigest()}" == step.outputs["digest"]
     copy_to_layout(authfile, f"{registry}/{repo}:1", tmp_path / "layout")

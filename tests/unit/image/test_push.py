@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import dataclasses
 from collections.abc import Callable
 
 import httpx
 
+from rollway.errors import TransientError
 from rollway.image import RegistryClient
 from rollway.image.config import digest_of
 from rollway.image.push import Blob, push_image
@@ -15,7 +18,9 @@ DIGEST = digest_of(MANIFEST)
 BLOBS = [Blob("sha256:" + "a" * 64, 3, b"abc"), Blob("sha256:" + "b" * 64, 3, b"def")]
 
 
-def _push(handler: Callable[[httpx.Request], httpx.Response]) -> list[str]:
+def _push(
+    handler: Callable[[httpx.Request], httpx.Response], blobs: list[Blob] = BLOBS
+) -> list[str]:
     """The requests a push of MANIFEST tagged 1.0 makes, as 'METHOD path'."""
     seen: list[str] = []
 
@@ -28,7 +33,7 @@ def _push(handler: Callable[[httpx.Request], httpx.Response]) -> list[str]:
         transport=httpx.MockTransport(recording),
     )  # fmt: skip
     with client:
-        push_image(client, "app", BLOBS, MANIFEST, "application/json", "1.0")
+        push_image(client, "app", blobs, MANIFEST, "application/json", "1.0")
     return seen
 
 
@@ -52,3 +57,22 @@ def test_otherwise_blobs_go_in_then_the_manifest_then_the_tag() -> None:
     puts = [r for r in seen if r.startswith("PUT")]
     assert sorted(puts[:2]) == ["PUT /v2/app/blobs/uploads/u"] * 2
     assert puts[2:] == [f"PUT /v2/app/manifests/{DIGEST}", "PUT /v2/app/manifests/1.0"]
+
+
+def test_a_blob_whose_early_upload_failed_is_uploaded_again() -> None:
+    def registry(request: httpx.Request) -> httpx.Response:
+        if request.method == "HEAD":
+            return httpx.Response(404)
+        if request.method == "POST":
+            return httpx.Response(202, headers={"Location": "/v2/app/blobs/uploads/u"})
+        return httpx.Response(201)
+
+    failed: concurrent.futures.Future[None] = concurrent.futures.Future()
+    failed.set_exception(TransientError("registry reg: PATCH … failed: connection reset"))
+    done: concurrent.futures.Future[None] = concurrent.futures.Future()
+    done.set_result(None)
+    early = [dataclasses.replace(BLOBS[0], early=failed), dataclasses.replace(BLOBS[1], early=done)]
+    seen = _push(registry, early)
+    assert f"HEAD /v2/app/blobs/{BLOBS[0].digest}" in seen  # uploaded the ordinary way
+    assert f"HEAD /v2/app/blobs/{BLOBS[1].digest}" not in seen  # already there
+    assert [r for r in seen if r.startswith("PUT /v2/app/blobs")] == ["PUT /v2/app/blobs/uploads/u"]

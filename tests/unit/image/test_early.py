@@ -1,0 +1,86 @@
+"""Early uploads: a new tag's layer streams up while written; a redeploy's is never sent early."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rollway.image import RegistryClient
+from rollway.image.early import EarlyUploads
+from rollway.image.growing import Abandoned, GrowingFile
+
+
+class Registry:
+    """What the registry was asked, and the bytes each PATCH carried."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.patched = b""
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.asked.append(f"{request.method} {request.url.path}?{request.url.query.decode()}")
+        if request.method == "POST":
+            return httpx.Response(202, headers={"Location": "/v2/app/blobs/uploads/u?_state=1"})
+        if request.method == "PATCH":
+            self.patched += request.read()
+            return httpx.Response(202, headers={"Location": "/v2/app/blobs/uploads/u?_state=2"})
+        return httpx.Response(201)
+
+    def client(self) -> RegistryClient:
+        return RegistryClient(
+            "reg", url="http://reg", credentials=None, scopes=[], attempts=1,
+            transport=httpx.MockTransport(self),
+        )  # fmt: skip
+
+
+def _grow(path: Path) -> tuple[int, GrowingFile]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    return fd, GrowingFile(fd)
+
+
+def test_a_layer_offered_before_the_decision_streams_up_once_it_is_made(tmp_path: Path) -> None:
+    registry = Registry()
+    data = os.urandom(100_000)
+    digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
+    with registry.client() as client, concurrent.futures.ThreadPoolExecutor(2) as pool:
+        early = EarlyUploads(pool)
+        fd, growing = _grow(tmp_path / "blob")
+        early.offer(growing)
+        early.decide(client, "app")  # a new tag
+        os.write(fd, data)
+        growing.grew(len(data))
+        growing.end(digest)
+        upload = early.of(digest)
+        assert upload is not None
+        upload.result(5)
+        early.close()
+        os.close(fd)
+    assert registry.patched == data
+    assert registry.asked == [
+        "POST /v2/app/blobs/uploads/?",
+        "PATCH /v2/app/blobs/uploads/u?_state=1",
+        f"PUT /v2/app/blobs/uploads/u?_state=2&digest={digest.replace(':', '%3A')}",
+    ]
+
+
+def test_a_redeploy_sends_nothing_early(tmp_path: Path) -> None:
+    registry = Registry()
+    with registry.client(), concurrent.futures.ThreadPoolExecutor(2) as pool:
+        early = EarlyUploads(pool)
+        fd_before, before = _grow(tmp_path / "a")
+        early.offer(before)
+        early.decide(None, "app")  # the tag is there
+        fd_after, after = _grow(tmp_path / "b")
+        early.offer(after)
+        for fd, growing in ((fd_before, before), (fd_after, after)):
+            growing.end("sha256:" + "0" * 64)
+            assert early.of(growing.digest or "") is None
+            with pytest.raises(Abandoned):  # its read was given up
+                next(growing.chunks())
+            os.close(fd)
+    assert registry.asked == []
