@@ -35,7 +35,7 @@ demo: devstack-up
 
 ## test: everything — lint, unit, integration and end-to-end tests on the devstack
 test: devstack-up lint
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --durations=20
 
 ## check: the fast loop, no platform and no apt: lint, template drift, unit tests with coverage
 check: lint test-unit

@@ -41,8 +41,11 @@ from .layer import Layer
 from .platform import Platform, select
 from .push import Blob, push_image
 from .reference import TAG, Reference
+from .tls import trust_store
 
 if TYPE_CHECKING:  # imported when the clients are made: httpx then loads while the jar is hashed
+    import ssl
+
     from .registry import RegistryClient
 
 log = logging.getLogger(__name__)
@@ -117,14 +120,16 @@ def build_image(
         # jar. Its sha256 is still checked before the first request. (The pools are left, so
         # waited for, before the temporary cache goes; reads of layers still growing are given
         # up first.)
-        early = EarlyUploads(stack.enter_context(concurrent.futures.ThreadPoolExecutor(2)))
+        side = stack.enter_context(concurrent.futures.ThreadPoolExecutor(3))
+        trust = side.submit(trust_store, env)  # while httpx loads (in `_clients`)
+        early = EarlyUploads(side)
         stack.callback(early.close)
         worker = stack.enter_context(concurrent.futures.ThreadPoolExecutor(1))
         hashing = worker.submit(_checked_sha256, request)
         building = worker.submit(
             lambda: _build_layers(request.jar, hashing.result(), cache, early.offer)
         )
-        registry, source = _clients(stack, request, env, attempts, backoff)
+        registry, source = _clients(stack, request, env, attempts, backoff, trust)
         jar_sha256 = hashing.result()
         for client in dict.fromkeys((registry, source)):  # settles authentication first
             client.ping()
@@ -199,6 +204,7 @@ def _clients(
     env: Mapping[str, str],
     attempts: int,
     backoff: float,
+    trust: concurrent.futures.Future[ssl.SSLContext],
 ) -> tuple[RegistryClient, RegistryClient]:
     """Clients for the target registry and the base image's (the same one when they match:
     then one token covers pushing to the target and mounting from the base repository); made,
@@ -217,6 +223,7 @@ def _clients(
                 scopes=scopes,
                 attempts=attempts,
                 backoff=backoff,
+                trust=trust.result(),
             )
         )
 

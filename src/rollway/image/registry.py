@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import os
 import random
+import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -65,11 +66,14 @@ class RegistryClient:
         attempts: int = 5,
         backoff: float = 0.5,
         redirects_elsewhere: bool = True,
+        trust: ssl.SSLContext | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         """`redirects_elsewhere` False: a redirect to another host is an error (the API
         server's own requests); True: followed without the credentials, as blob GETs
-        redirected to object storage need. `transport`: httpx's default, or a test's."""
+        redirected to object storage need. `trust`: the certificates TLS is verified against
+        (`tls.trust_store`, shared by a build's clients), else httpx's own choice of them.
+        `transport`: httpx's default, or a test's."""
         self.registry = registry
         self.credentials = credentials
         hooks = [] if redirects_elsewhere else [refuse_redirect_elsewhere]
@@ -80,6 +84,7 @@ class RegistryClient:
             event_hooks={"response": hooks},
             timeout=httpx.Timeout(60.0, connect=10.0),
             headers={"User-Agent": f"rollway/{__version__}"},
+            verify=trust or True,
             transport=transport,
         )
         self.attempts = attempts
