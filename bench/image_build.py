@@ -15,18 +15,18 @@ table the builder's choice of deflate is based on. It never asserts on time.
 
     .venv/bin/python bench/image_build.py [--runs 3]
 
-Measured on the 2-CPU development machine, other agents' tests running (load average 2.4-2.8),
-the step before and after the work of issue 15 interleaved with crane so all three saw the same
-load (median of 5 each): fat jar cold 0.78 s -> 0.70 s (crane 0.82 s: 1.05x -> 1.17x crane's
-speed), warm 0.79 s -> 0.66 s (1.00x -> 1.20x); Spring Boot jar cold 0.52 s -> 0.38 s (crane
-1.00 s: 1.9x -> 2.6x), warm 0.38 s -> 0.36 s (2.2x -> 2.3x); a rebuild that pushes nothing
-0.37 s -> 0.26 s (fat) and 0.37 s -> 0.27 s (Spring Boot). At load 4-5 the same comparison gave
-cold fat 1.17 s -> 1.06 s (crane 1.02 s) and rebuilds 0.48 s -> 0.36 s, the figures issue 15
-started from; CPU of a cold fat build 0.47 s -> 0.41 s (crane and tar: 0.46 s). This script
-itself, once after (load 2.7-3.4, median of 3): crane/ours 1.1x fat cold and warm, 1.9x and 2.1x
-Spring Boot; buildah/ours 7.3x and 4.4x fat, 37x and 28x Spring Boot; rebuilds 0.35 s; peak RSS
-48 MiB. Under load the two deflate threads find no idle CPU and the wall clock follows CPU; where
-a cold fat build's time goes is in docs/architecture.md.
+Our step runs as the pipeline runs it: the jar's coordinates given, so the tag is its version and
+an upgrade is a new tag (whose per-version layer then goes up while it is deflated).
+
+Measured on the 2-CPU development machine, the whole devstack up and idle (load average 1.2-1.8),
+after the early upload of issue 15: `--runs 5` gave crane/ours 1.1x for the fat jar cold and
+warm, 1.5x and 1.7x for Spring Boot, buildah/ours 16-71x, rebuilds 0.27-0.28 s, peak RSS 51 MiB;
+the same step interleaved with crane alone (7 runs each, load 0.8-1.7) gave fat cold 0.63 s vs
+0.78 s (1.24x), warm 0.71 s vs 0.80 s (1.12x), rebuilds 0.24-0.30 s. Before it (early upload,
+lazy httpx, one trust store), at load 0.6-2.7: fat cold 0.89 s vs crane 0.91 s (1.0x), warm
+1.0x, rebuild 0.35 s. The seconds move with the machine's load from run to run by 20%; the
+ratios, measured in the same run, much less. Where a cold fat build's time goes is in
+docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -160,15 +160,19 @@ class Bench:
 
     # -- ours ---------------------------------------------------------------------------------
 
-    def ours(self, jar: Path, target: str, cache: Path) -> Sample:
+    def ours(self, kind: str, version: str, target: str, cache: Path) -> Sample:
+        """As the pipeline runs the step: the jar's coordinates given, so the tag is its version."""
         env = {
             **self.env,
             "ROLLWAY_LAYER_CACHE": str(cache),
             "ROLLWAY_OUTPUTS_DIR": str(cache / "out"),
         }
+        jar, coordinates = self.jars[(kind, version)], f"com.example:{JARS[kind][0]}:{version}"
         seconds, rss, stdout = run(
-            [STEP, "build-image", "--jar", str(jar), "--base", self.base, "--target", target], env
-        )
+            [STEP, "build-image", "--jar", str(jar), "--coordinates", coordinates,
+             "--base", self.base, "--target", target],
+            env,
+        )  # fmt: skip
         out = json.loads(stdout.strip().splitlines()[-1])
         return Sample(
             seconds,
@@ -357,9 +361,9 @@ def main() -> int:
                 # ours: cold, then the upgrade (warm), then the same input again
                 cache = Path(tmp) / f"cache-{kind}-{i}"
                 target = bench.repo("ours", kind)
-                results.add("ours", f"{kind} cold", bench.ours(old_jar, target, cache))
-                results.add("ours", f"{kind} warm", bench.ours(new_jar, target, cache))
-                results.add("ours", f"{kind} rebuild", bench.ours(new_jar, target, cache))
+                results.add("ours", f"{kind} cold", bench.ours(kind, old, target, cache))
+                results.add("ours", f"{kind} warm", bench.ours(kind, new, target, cache))
+                results.add("ours", f"{kind} rebuild", bench.ours(kind, new, target, cache))
                 # buildah: fresh storage for cold, kept for the upgrade
                 storage = Path(tmp) / f"buildah-{kind}-{i}"
                 target = bench.repo("buildah", kind)

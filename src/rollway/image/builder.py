@@ -133,11 +133,12 @@ def build_image(
         jar_sha256 = hashing.result()
         for client in dict.fromkeys((registry, source)):  # settles authentication first
             client.ping()
-        new_tag = registry.manifest_digest(target.repository, request.tag) is None
-        early.decide(registry if new_tag else None, target.repository)
+        # Whether the tag is new decides the early upload; asked while the base is resolved.
+        deciding = side.submit(_decide_early, early, registry, target.repository, request.tag)
         base = resolve_base(source, base_ref, request.platform)
         log.info("base %s (%s) is %s", base_ref, request.platform, base.digest)
         layout, built = building.result()
+        deciding.result()  # every early upload is begun before the blobs are listed
         labels = provenance(
             jar_sha256=jar_sha256,
             base_name=str(base_ref),
@@ -255,6 +256,12 @@ def platform_registry(target: str, env: Mapping[str, str]) -> str | None:
             field="target",
         )
     return home
+
+
+def _decide_early(early: EarlyUploads, registry: RegistryClient, repository: str, tag: str) -> None:
+    """Upload per-version layers early into a repository that lacks the tag: a new version."""
+    new_tag = registry.manifest_digest(repository, tag) is None
+    early.decide(registry if new_tag else None, repository)
 
 
 def _checked_sha256(request: BuildRequest) -> str:
