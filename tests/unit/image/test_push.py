@@ -45,34 +45,29 @@ def test_a_manifest_the_repository_has_means_no_blob_is_checked() -> None:
     assert sorted(_push(registry)) == [f"HEAD /v2/app/manifests/{r}" for r in ("1.0", DIGEST)]
 
 
-def test_otherwise_blobs_go_in_then_the_manifest_then_the_tag() -> None:
-    def registry(request: httpx.Request) -> httpx.Response:
-        if request.method == "HEAD":
-            return httpx.Response(404)
-        if request.method == "POST":
-            return httpx.Response(202, headers={"Location": "/v2/app/blobs/uploads/u"})
-        return httpx.Response(201)
+def empty_registry(request: httpx.Request) -> httpx.Response:
+    """A repository with nothing in it, which takes every upload."""
+    if request.method == "HEAD":
+        return httpx.Response(404)
+    if request.method == "POST":
+        return httpx.Response(202, headers={"Location": "/v2/app/blobs/uploads/u"})
+    return httpx.Response(201)
 
-    seen = _push(registry)
+
+def test_otherwise_blobs_go_in_then_the_manifest_then_the_tag() -> None:
+    seen = _push(empty_registry)
     puts = [r for r in seen if r.startswith("PUT")]
     assert sorted(puts[:2]) == ["PUT /v2/app/blobs/uploads/u"] * 2
     assert puts[2:] == [f"PUT /v2/app/manifests/{DIGEST}", "PUT /v2/app/manifests/1.0"]
 
 
 def test_a_blob_whose_early_upload_failed_is_uploaded_again() -> None:
-    def registry(request: httpx.Request) -> httpx.Response:
-        if request.method == "HEAD":
-            return httpx.Response(404)
-        if request.method == "POST":
-            return httpx.Response(202, headers={"Location": "/v2/app/blobs/uploads/u"})
-        return httpx.Response(201)
-
     failed: concurrent.futures.Future[None] = concurrent.futures.Future()
     failed.set_exception(TransientError("registry reg: PATCH … failed: connection reset"))
     done: concurrent.futures.Future[None] = concurrent.futures.Future()
     done.set_result(None)
     early = [dataclasses.replace(BLOBS[0], early=failed), dataclasses.replace(BLOBS[1], early=done)]
-    seen = _push(registry, early)
+    seen = _push(empty_registry, early)
     assert f"HEAD /v2/app/blobs/{BLOBS[0].digest}" in seen  # uploaded the ordinary way
     assert f"HEAD /v2/app/blobs/{BLOBS[1].digest}" not in seen  # already there
     assert [r for r in seen if r.startswith("PUT /v2/app/blobs")] == ["PUT /v2/app/blobs/uploads/u"]
