@@ -20,6 +20,8 @@ class Abandoned(Exception):
 
 
 class GrowingFile:
+    """One writer's file, read once from the start by one reader while it grows."""
+
     def __init__(self, fd: int) -> None:
         """`fd` is the writer's descriptor, opened for reading too (as `mkstemp` opens it)."""
         self._fd: int | None = os.dup(fd)
@@ -47,8 +49,10 @@ class GrowingFile:
     def chunks(self) -> Iterator[bytes]:
         """The bytes from the start, each as soon as it is written, to the writer's end."""
         with self._changed:
-            if self._reading or self._fd is None:
+            if self._reading:
                 raise Abandoned("the file is read once")
+            if self._closed or self._fd is None:
+                raise Abandoned("the read was given up")
             self._reading = True
             fd = self._fd
         try:
