@@ -34,12 +34,10 @@ class EarlyUploads:
     def offer(self, growing: GrowingFile) -> None:
         """A per-version layer has begun to be written."""
         with self._lock:
-            if not self._decided:
-                self._offered.append(growing)
-            elif self._target is None:
-                growing.close()
+            if self._decided:
+                self._dispatch(growing)
             else:
-                self._start(growing, *self._target)
+                self._offered.append(growing)
 
     def decide(self, client: RegistryClient | None, repository: str) -> None:
         """Upload what is offered into `repository` through `client`; None: upload nothing."""
@@ -48,10 +46,7 @@ class EarlyUploads:
             self._target = (client, repository) if client is not None else None
             offered, self._offered = self._offered, []
             for growing in offered:
-                if client is None:
-                    growing.close()
-                else:
-                    self._start(growing, client, repository)
+                self._dispatch(growing)
 
     def of(self, digest: str) -> concurrent.futures.Future[None] | None:
         """The early upload of the blob `digest`, if one was begun."""
@@ -66,7 +61,12 @@ class EarlyUploads:
                 growing.close()
             self._offered = []
 
-    def _start(self, growing: GrowingFile, client: RegistryClient, repository: str) -> None:
+    def _dispatch(self, growing: GrowingFile) -> None:
+        """Upload `growing` where `decide` said, or give its read up; the lock is held."""
+        if self._target is None:
+            growing.close()
+            return
+        client, repository = self._target
         upload = self._pool.submit(
             client.upload_growing, repository, growing.chunks(), lambda: growing.digest
         )

@@ -126,7 +126,7 @@ def write_layer(
         if growing:
             growing.end(digest)
     return Layer(
-        digest=f"sha256:{packed.sha.hexdigest()}",
+        digest=digest,
         diff_id=f"sha256:{plain.sha.hexdigest()}",
         size=packed.size,
         path=target,
