@@ -82,11 +82,22 @@ class Loopback(ThreadingHTTPServer):
                 server.connections += 1
                 self.number = server.connections
 
-            def _any(self) -> None:
+            def _body(self) -> bytes:
+                if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
+                    chunks = []
+                    while size := int(self.rfile.readline().split(b";")[0], 16):
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                    while self.rfile.readline().strip():  # trailers, then the empty line
+                        pass
+                    return b"".join(chunks)
                 length = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(length) if length else b""
+
+            def _any(self) -> None:
                 request = Request(self.command, self.path,
                                   {k.lower(): v for k, v in self.headers.items()},
-                                  self.rfile.read(length) if length else b"", self.number)  # fmt: skip
+                                  self._body(), self.number)  # fmt: skip
                 server.requests.append(request)
                 reply = handler(request)
                 self.send_response(reply.status)

@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+from ..transport import Client, Response, Timeout, TransportError
 from .errors import Unreachable, from_problem
-from .transport import Client, Response, Timeout, TransportError
 
 if TYPE_CHECKING:
     from .session import Session

@@ -8,8 +8,6 @@ layer), every byte is reproducible, and the push writes the tag last.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from .builder import BaseImage, BuildRequest, BuildResult, build_image, resolve_base
 from .cache import LayerCache, default_root
 from .credentials import Credentials, find_credentials
@@ -17,9 +15,7 @@ from .jar import JarLayout, LayerPlan, jar_layout
 from .layer import Entry, Layer, write_layer
 from .platform import Platform
 from .reference import Reference, parse_reference
-
-if TYPE_CHECKING:
-    from .registry import RegistryClient, registry_url
+from .registry import RegistryClient, registry_url
 
 __all__ = [
     "BaseImage",
@@ -43,13 +39,3 @@ __all__ = [
     "resolve_base",
     "write_layer",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    """The registry client on first use: it loads httpx, which a build imports while it hashes
-    the jar rather than before."""
-    if name in ("RegistryClient", "registry_url"):
-        from . import registry
-
-        return getattr(registry, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

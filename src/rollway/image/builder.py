@@ -41,12 +41,11 @@ from .layer import Layer
 from .platform import Platform, select
 from .push import Blob, push_image
 from .reference import TAG, Reference
+from .registry import RegistryClient, registry_url
 from .tls import trust_store
 
-if TYPE_CHECKING:  # imported when the clients are made: httpx then loads while the jar is hashed
+if TYPE_CHECKING:
     import ssl
-
-    from .registry import RegistryClient
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +120,11 @@ def build_image(
         # waited for, before the temporary cache goes; reads of layers still growing are given
         # up first.)
         side = stack.enter_context(concurrent.futures.ThreadPoolExecutor(3))
-        trust = side.submit(trust_store, env)  # while httpx loads (in `_clients`)
+        urls = {ref.registry: registry_url(ref.api_host, env) for ref in (target, base_ref)}
+        trust = (  # TLS's certificates, loaded while the jar is hashed; none for plain HTTP
+            side.submit(trust_store, env) if any(u.startswith("https:") for u in urls.values())
+            else None
+        )  # fmt: skip
         early = EarlyUploads(side)
         stack.callback(early.close)
         worker = stack.enter_context(concurrent.futures.ThreadPoolExecutor(1))
@@ -129,7 +132,7 @@ def build_image(
         building = worker.submit(
             lambda: _build_layers(request.jar, hashing.result(), cache, early.offer)
         )
-        registry, source = _clients(stack, request, env, attempts, backoff, trust)
+        registry, source = _clients(stack, request, urls, env, attempts, backoff, trust)
         jar_sha256 = hashing.result()
         for client in dict.fromkeys((registry, source)):  # settles authentication first
             client.ping()
@@ -202,16 +205,15 @@ def build_image(
 def _clients(
     stack: contextlib.ExitStack,
     request: BuildRequest,
+    urls: Mapping[str, str],
     env: Mapping[str, str],
     attempts: int,
     backoff: float,
-    trust: concurrent.futures.Future[ssl.SSLContext],
+    trust: concurrent.futures.Future[ssl.SSLContext] | None,
 ) -> tuple[RegistryClient, RegistryClient]:
     """Clients for the target registry and the base image's (the same one when they match:
     then one token covers pushing to the target and mounting from the base repository); made,
     not yet asked anything."""
-    from .registry import RegistryClient, registry_url
-
     target, base = request.target, request.base
     home = platform_registry(target.registry, env)
 
@@ -219,12 +221,12 @@ def _clients(
         return stack.enter_context(
             RegistryClient(
                 ref.registry,
-                url=registry_url(ref.api_host, env),
+                url=urls[ref.registry],
                 credentials=find_credentials(ref.registry, home=home, env=env),
                 scopes=scopes,
                 attempts=attempts,
                 backoff=backoff,
-                trust=trust.result(),
+                trust=trust.result() if trust else None,
             )
         )
 

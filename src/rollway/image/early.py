@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import threading
-from typing import TYPE_CHECKING
 
 from .growing import GrowingFile
-
-if TYPE_CHECKING:  # the client is handed in; importing it here would load httpx
-    from .registry import RegistryClient
+from .registry import RegistryClient
 
 
 class EarlyUploads:

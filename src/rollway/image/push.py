@@ -16,12 +16,9 @@ import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .config import digest_of
-
-if TYPE_CHECKING:  # the client is handed in; importing it here would load httpx
-    from .registry import RegistryClient
+from .registry import RegistryClient
 
 log = logging.getLogger(__name__)
 

@@ -4,6 +4,9 @@ Each call is retried with exponential backoff and jitter on a 5xx, a 429 or a dr
 connection, and becomes a TransientError (exit 75: retry the step) when retries run out.
 (A loop of our own, not tenacity: tenacity imports asyncio, a third of a rebuild's startup.)
 A 401 or 403 becomes an error naming the registry; credentials never appear in a message.
+Requests go over `rollway.transport` (httpx's import was a fifth of a rebuild). The credentials
+go only to the registry's own origin: an upload session elsewhere is refused, and a blob
+redirected to another host (object storage) is fetched there without them.
 """
 
 from __future__ import annotations
@@ -14,28 +17,33 @@ import ipaddress
 import logging
 import os
 import random
-import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
-
-import httpx
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from .. import __version__
-from ..destinations import refuse_redirect_elsewhere
+from ..destinations import origin
 from ..errors import Forbidden, NotFound, TransientError, Unauthorized, UpstreamError
+from ..transport import Client, Content, Response, Stream, TransportError
 from . import media
 from .auth import RegistryAuth, refused
 from .credentials import Credentials
 
+if TYPE_CHECKING:  # a trust store is handed in; plain HTTP never loads TLS
+    import ssl
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+Answer = TypeVar("Answer", Response, Stream)
 
 #: Largest manifest or config read into memory (Docker Hub's own manifest limit is 4 MiB).
 MAX_DOCUMENT = 8 << 20
 _CHUNK = 1 << 20
+#: Redirects followed for one GET or HEAD.
+MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 def registry_url(registry: str, env: Mapping[str, str] | None = None) -> str:
@@ -67,28 +75,21 @@ class RegistryClient:
         backoff: float = 0.5,
         redirects_elsewhere: bool = True,
         trust: ssl.SSLContext | None = None,
-        transport: httpx.BaseTransport | None = None,
     ) -> None:
         """`redirects_elsewhere` False: a redirect to another host is an error (the API
         server's own requests); True: followed without the credentials, as blob GETs
         redirected to object storage need. `trust`: the certificates TLS is verified against
-        (`tls.trust_store`, shared by a build's clients), else httpx's own choice of them.
-        `transport`: httpx's default, or a test's."""
+        (`tls.trust_store`, shared by a build's clients), else the system's."""
         self.registry = registry
         self.credentials = credentials
-        hooks = [] if redirects_elsewhere else [refuse_redirect_elsewhere]
-        self._http = httpx.Client(
-            base_url=url,
-            auth=RegistryAuth(registry, credentials, scopes),
-            follow_redirects=True,
-            event_hooks={"response": hooks},
-            timeout=httpx.Timeout(60.0, connect=10.0),
-            headers={"User-Agent": f"rollway/{__version__}"},
-            verify=trust or True,
-            transport=transport,
-        )
+        self.url = url.rstrip("/")
+        self.redirects_elsewhere = redirects_elsewhere
         self.attempts = attempts
         self.backoff = backoff
+        self._trust = trust
+        self._origin = origin(self.url)
+        self._http = self._client(self.url)
+        self._auth = RegistryAuth(registry, credentials, scopes, self._fetch_token)
 
     def __enter__(self) -> RegistryClient:
         return self
@@ -124,7 +125,7 @@ class RegistryClient:
                 raise UpstreamError(
                     f"{self.registry}/{repository}@{ref}: manifest digest is {digest}"
                 )
-            kind = response.headers.get("Content-Type", "").split(";")[0].strip()
+            kind = (response.headers.get("Content-Type") or "").split(";")[0].strip()
             return body, kind, digest
 
         return self._retry(attempt)
@@ -169,8 +170,7 @@ class RegistryClient:
             if response.status_code == 404:
                 return None
             self._expect(response, {200}, f"check manifest {repository}:{ref}")
-            digest: str | None = response.headers.get("Docker-Content-Digest")
-            return digest
+            return response.headers.get("Docker-Content-Digest")
 
         return self._retry(attempt)
 
@@ -179,11 +179,8 @@ class RegistryClient:
         the registry opened instead (a registry may decline, e.g. without pull on `source`)."""
 
         def attempt() -> str | None:
-            response = self._send(
-                "POST",
-                f"/v2/{repository}/blobs/uploads/",
-                params={"mount": digest, "from": source},
-            )
+            query = urlencode({"mount": digest, "from": source})
+            response = self._send("POST", f"/v2/{repository}/blobs/uploads/?{query}")
             if response.status_code == 201:
                 return None
             self._expect(response, {202}, f"mount {digest} into {repository}")
@@ -199,7 +196,7 @@ class RegistryClient:
             if isinstance(content, bytes):
                 self._finish_upload(location, digest, content, repository)
                 return
-            with content.open("rb") as body:  # streamed in MiB chunks (httpx's own are 64 KiB)
+            with content.open("rb") as body:  # streamed in MiB chunks
                 chunks = iter(lambda: body.read(_CHUNK), b"")
                 size = {"Content-Length": str(os.fstat(body.fileno()).st_size)}
                 self._finish_upload(location, digest, chunks, repository, headers=size)
@@ -263,28 +260,45 @@ class RegistryClient:
     @contextlib.contextmanager
     def open_blob(self, repository: str, digest: str) -> Iterator[Iterator[bytes]]:
         """`with client.open_blob(repo, digest) as chunks:` — a blob's bytes, streamed."""
-        with contextlib.ExitStack() as stack:
-            try:
-                response = stack.enter_context(
-                    self._http.stream("GET", f"/v2/{repository}/blobs/{digest}")
-                )
-            except httpx.TransportError as err:
-                raise TransientError(f"registry {self.registry}: GET failed: {err}") from err
-            if response.status_code == 404:
-                raise NotFound(f"blob {digest} is missing from {self.registry}/{repository}")
-            self._check(response, "GET")
-            self._expect(response, {200}, f"read blob {digest} of {repository}")
-            yield self._chunks(response, digest)
+        url = f"{self.url}/v2/{repository}/blobs/{digest}"
+        for _ in range(MAX_REDIRECTS + 1):
+            client, target, home = self._route(url)
+            headers = self._authorization() if home else {}
+            with (
+                self._failures("GET", target),
+                client.stream(
+                    "GET", target, headers=headers, read_timeout=client.timeout
+                ) as stream,
+            ):
+                if stream.status_code in _REDIRECTS and stream.headers.get("Location"):
+                    url = urljoin(url, stream.headers["Location"])
+                    continue
+                if stream.status_code == 404:
+                    raise NotFound(f"blob {digest} is missing from {self.registry}/{repository}")
+                self._check(stream, "GET")
+                self._expect(stream, {200}, f"read blob {digest} of {repository}")
+                yield self._chunks(stream, digest)
+                return
+        raise UpstreamError(f"registry {self.registry}: too many redirects for blob {digest}")
 
-    def _chunks(self, response: httpx.Response, digest: str) -> Iterator[bytes]:
+    def _chunks(self, stream: Stream, digest: str) -> Iterator[bytes]:
         try:
-            yield from response.iter_bytes(_CHUNK)
-        except httpx.TransportError as err:
+            yield from stream.blocks()
+        except TransportError as err:
             raise TransientError(
                 f"registry {self.registry}: reading {digest} broke off: {err}"
             ) from err
 
     # -- plumbing -------------------------------------------------------------------------------
+
+    def _client(self, url: str) -> Client:
+        return Client(
+            url,
+            timeout=60.0,
+            connect_timeout=10.0,
+            headers={"User-Agent": f"rollway/{__version__}"},
+            trust=self._trust,
+        )
 
     def _start_upload(self, repository: str) -> str:
         response = self._send("POST", f"/v2/{repository}/blobs/uploads/")
@@ -292,29 +306,123 @@ class RegistryClient:
         return self._location(response)
 
     def _finish_upload(
-        self, location: str, digest: str, content: Any, repository: str, **kwargs: Any
+        self,
+        location: str,
+        digest: str,
+        content: Content,
+        repository: str,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
-        url = httpx.URL(location).copy_merge_params({"digest": digest})
-        response = self._send("PUT", url, content=content, **kwargs)
+        url = f"{location}{'&' if '?' in location else '?'}{urlencode({'digest': digest})}"
+        response = self._send("PUT", url, content=content, headers=headers)
         self._expect(response, {201}, f"upload {digest} to {repository}")
 
-    def _location(self, response: httpx.Response) -> str:
+    def _location(self, response: Response) -> str:
+        """Where an upload session goes on: on this registry's origin, never elsewhere (its
+        requests carry the credentials)."""
         location = response.headers.get("Location")
         if not location:
             raise UpstreamError(f"registry {self.registry} opened an upload without a Location")
-        return str(self._http.base_url.join(location))
+        url = urljoin(f"{self.url}/", location)
+        if origin(url) != self._origin:
+            raise UpstreamError(
+                f"registry {self.registry} moved an upload to another host "
+                f"({urlsplit(url).hostname}); the credentials go only to the registry"
+            )
+        return url
 
-    def _send(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: Content | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        """One request to `url` (a path on the registry, or a whole URL on its origin): a 401
+        is answered (once, when the body can be sent again), and a GET's or HEAD's redirects
+        are followed. Statuses every call treats alike become errors (`_check`)."""
+        url = url if "://" in url else f"{self.url}{url}"
+        replayable = content is None or isinstance(content, bytes)
+        for _ in range(MAX_REDIRECTS + 1):
+            client, target, home = self._route(url)
+            response = self._once(client, method, target, content, headers, home)
+            if (
+                home
+                and replayable
+                and response.status_code == 401
+                and self._auth.challenged(response, url)
+            ):
+                response = self._once(client, method, target, content, headers, home)
+            if (
+                method in ("GET", "HEAD")
+                and response.status_code in _REDIRECTS
+                and response.headers.get("Location")
+            ):
+                url = urljoin(url, response.headers["Location"] or "")
+                continue
+            return self._check(response, method)
+        raise UpstreamError(f"registry {self.registry}: too many redirects for {method}")
+
+    def _once(
+        self,
+        client: Client,
+        method: str,
+        target: str,
+        content: Content | None,
+        headers: Mapping[str, str] | None,
+        home: bool,
+    ) -> Response:
+        fields = {**(headers or {}), **(self._authorization() if home else {})}
         try:
-            response = self._http.request(method, url, **kwargs)
-        except httpx.TransportError as err:
-            path = httpx.URL(url).path if isinstance(url, str) else url.path
+            with self._failures(method, target):
+                return client.request(method, target, content=content, headers=fields)
+        finally:
+            if not home:  # a redirect's one request elsewhere
+                client.close()
+
+    def _route(self, url: str) -> tuple[Client, str, bool]:
+        """(client, path and query, whether it is the registry's own origin) for `url`.
+        Elsewhere is reached only by a followed redirect, without the credentials, and only
+        when the client allows it."""
+        parts = urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        if origin(url) == self._origin:
+            return self._http, target, True
+        if not self.redirects_elsewhere or origin(url) is None:
+            raise UpstreamError(
+                f"{self.registry} redirected to another host ({parts.hostname}); "
+                "Rollway follows redirects only within the host it was configured with"
+            )
+        return self._client(f"{parts.scheme}://{parts.netloc}"), target, False
+
+    def _authorization(self) -> dict[str, str]:
+        header = self._auth.authorization()
+        return {"Authorization": header} if header else {}
+
+    def _fetch_token(self, url: str, authorization: str | None) -> Response:
+        """Ask the token service at `url` (RegistryAuth checked where it is)."""
+        parts = urlsplit(url)
+        client = self._client(f"{parts.scheme}://{parts.netloc}")
+        headers = {"Authorization": authorization} if authorization else {}
+        try:
+            with self._failures("GET", parts.path):
+                return client.request("GET", url.split(parts.netloc, 1)[1], headers=headers)
+        finally:
+            client.close()
+
+    @contextlib.contextmanager
+    def _failures(self, method: str, target: str) -> Iterator[None]:
+        """A broken connection as a TransientError naming the request (not its query)."""
+        try:
+            yield
+        except TransportError as err:
+            path = target.split("?", 1)[0]
             raise TransientError(
                 f"registry {self.registry}: {method} {path} failed: {type(err).__name__}: {err}"
             ) from err
-        return self._check(response, method)
 
-    def _check(self, response: httpx.Response, method: str) -> httpx.Response:
+    def _check(self, response: Answer, method: str) -> Answer:
         """Turn statuses every call treats alike into errors: auth, throttling, server faults."""
         status = response.status_code
         if status == 401:
@@ -323,16 +431,16 @@ class RegistryClient:
             raise Forbidden(
                 f"registry {self.registry} refused the credentials"
                 f"{f' from {self.credentials.source}' if self.credentials else ''} "
-                f"for {method} {response.request.url.path}"
+                f"for {method} {response.path}"
             )
         if status == 429 or status >= 500:
             raise TransientError(
-                f"registry {self.registry}: {method} {response.request.url.path} "
+                f"registry {self.registry}: {method} {response.path} "
                 f"answered {status}{_error_text(response)}"
             )
         return response
 
-    def _expect(self, response: httpx.Response, ok: set[int], what: str) -> httpx.Response:
+    def _expect(self, response: Answer, ok: set[int], what: str) -> Answer:
         if response.status_code not in ok:
             raise UpstreamError(
                 f"registry {self.registry} could not {what}: "
@@ -361,11 +469,13 @@ class RegistryClient:
                 time.sleep(pause)
 
 
-def _error_text(response: httpx.Response) -> str:
+def _error_text(response: Response | Stream) -> str:
     """The registry's own error code and message (distribution's `errors` body), if any."""
+    if not isinstance(response, Response):
+        return ""  # a streamed answer's body is not read for a message
     try:
         errors = response.json().get("errors") or []
-        first: dict[str, Any] = errors[0]
+        first = errors[0]
         return f" ({first.get('code')}: {first.get('message')})"
-    except (ValueError, AttributeError, IndexError, KeyError, TypeError, httpx.ResponseNotRead):
+    except (ValueError, AttributeError, IndexError, KeyError, TypeError):
         return ""

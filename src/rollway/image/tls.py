@@ -1,9 +1,9 @@
 """The certificates a build trusts for registry TLS, loaded once and shared by its clients.
 
-Loading a trust store takes ~30 ms, which httpx would spend again for every client it makes,
-on the build's critical path; made here on a side thread (OpenSSL parses it without the GIL)
-while httpx itself is imported. The choice is httpx's own: `SSL_CERT_FILE`, else `SSL_CERT_DIR`,
-else certifi's bundle.
+Loading a trust store takes ~30 ms; made once, on a side thread (OpenSSL parses it without the
+GIL) while the jar is hashed, and only when a registry is reached over https. The choice is the
+one httpx makes (the registry client used it before): `SSL_CERT_FILE`, else `SSL_CERT_DIR`, else
+certifi's bundle.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ def test_bluegreen_deploy_upgrade_promote_rollback(
     assert {"stable", "active"} <= tags(found)
     imported = cli.run("status", app_name, "-o", "json", PYTHONPROFILEIMPORTTIME="1").stderr
     modules = {line.split("|")[-1].strip() for line in imported.splitlines()}
-    assert "rollway.cli.transport" in modules
+    assert "rollway.transport" in modules
     assert not {"rich", "keycloak", "pydantic", "httpx", "http.client"} & modules
     table = cli.ok("status", app_name)
     for shown in (

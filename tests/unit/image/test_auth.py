@@ -1,19 +1,24 @@
-"""The registry auth flow, driven step by step: challenge in, authenticated request out.
+"""The registry auth flow, driven step by step: challenge in, Authorization out, token requests
+recorded.
 
-(The flow's requests and responses are httpx objects handed in and out of the generator; the
-integration tests run it against the real registry.)
+(The token service is a function here; the integration tests run the flow against the real
+registry.)
 """
 
 from __future__ import annotations
 
 import base64
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
-import httpx
 import pytest
 
 from rollway.errors import Forbidden, Unauthorized
 from rollway.image.auth import RegistryAuth, parse_challenge
 from rollway.image.credentials import Credentials
+from rollway.transport import Headers, Response
 
 CREDS = Credentials("robot$ci", "s3cret", "ROLLWAY_REGISTRY_USERNAME/ROLLWAY_REGISTRY_PASSWORD")
 BASIC = "Basic " + base64.b64encode(b"robot$ci:s3cret").decode()
@@ -21,8 +26,36 @@ BASIC = "Basic " + base64.b64encode(b"robot$ci:s3cret").decode()
 BEARER = 'Bearer realm="http://reg/service/token",service="harbor-registry"'
 
 
-def _challenge(header: str) -> httpx.Response:
-    return httpx.Response(401, headers={"WWW-Authenticate": header})
+def _response(status: int, body: Any = None, headers: dict[str, str] | None = None) -> Response:
+    content = b"" if body is None else json.dumps(body).encode()
+    fields = {k.lower(): v for k, v in (headers or {}).items()}
+    return Response(status, "", Headers(fields), content, "/")
+
+
+def _challenge(header: str) -> Response:
+    return _response(401, headers={"WWW-Authenticate": header})
+
+
+class TokenService:
+    """Answers token requests in turn; records (URL, Authorization) of each."""
+
+    def __init__(self, *answers: Response) -> None:
+        self.answers = list(answers)
+        self.asked: list[tuple[str, str | None]] = []
+
+    def __call__(self, url: str, authorization: str | None) -> Response:
+        self.asked.append((url, authorization))
+        return self.answers.pop(0)
+
+    def scopes(self, number: int = -1) -> list[tuple[str, str]]:
+        return parse_qsl(urlsplit(self.asked[number][0]).query)
+
+
+def _auth(
+    tokens: Callable[[str, str | None], Response], scopes: list[str], registry: str = "reg",
+    credentials: Credentials | None = CREDS,
+) -> RegistryAuth:  # fmt: skip
+    return RegistryAuth(registry, credentials, scopes, tokens)
 
 
 def test_parse_challenge() -> None:
@@ -42,81 +75,65 @@ def test_parse_challenge() -> None:
 
 
 def test_basic_challenge_then_basic_up_front() -> None:
-    auth = RegistryAuth("reg", CREDS, [])
-    flow = auth.sync_auth_flow(httpx.Request("GET", "http://reg/v2/"))
-    first = next(flow)
-    assert "Authorization" not in first.headers
-    retried = flow.send(_challenge('Basic realm="r"'))
-    assert retried.headers["Authorization"] == BASIC
-    with pytest.raises(StopIteration):
-        flow.send(httpx.Response(200))
+    tokens = TokenService()
+    auth = _auth(tokens, [])
+    assert auth.authorization() is None  # nothing is sent before a challenge names the scheme
+    assert auth.challenged(_challenge('Basic realm="r"'), "http://reg/v2/")
     # Later requests carry the header from the start, so a streamed body is sent only once.
-    later = next(auth.sync_auth_flow(httpx.Request("PUT", "http://reg/v2/x")))
-    assert later.headers["Authorization"] == BASIC
+    assert auth.authorization() == BASIC
+    assert not auth.challenged(_challenge('Basic realm="r"'), "http://reg/v2/")  # refused
+    assert tokens.asked == []
 
 
 def test_bearer_token_for_all_scopes_then_up_front() -> None:
-    auth = RegistryAuth(
-        "reg", CREDS, ["repository:apps/hello:pull,push", "repository:library/base:pull"]
-    )
-    flow = auth.sync_auth_flow(httpx.Request("GET", "http://reg/v2/"))
-    next(flow)
-    token_request = flow.send(_challenge(BEARER))
-    assert token_request.url.host == "reg"
-    assert token_request.url.params.multi_items() == [
+    tokens = TokenService(_response(200, {"token": "t0k", "expires_in": 300}))
+    auth = _auth(tokens, ["repository:apps/hello:pull,push", "repository:library/base:pull"])
+    assert auth.challenged(_challenge(BEARER), "http://reg/v2/")
+    ((url, authorization),) = tokens.asked
+    assert urlsplit(url).netloc == "reg" and urlsplit(url).path == "/service/token"
+    assert tokens.scopes() == [
         ("service", "harbor-registry"),
         ("scope", "repository:apps/hello:pull,push"),
         ("scope", "repository:library/base:pull"),
     ]
-    assert token_request.headers["Authorization"] == BASIC
-    retried = flow.send(httpx.Response(200, json={"token": "t0k", "expires_in": 300}))
-    assert retried.headers["Authorization"] == "Bearer t0k"
-    with pytest.raises(StopIteration):
-        flow.send(httpx.Response(200))
-    later = next(auth.sync_auth_flow(httpx.Request("HEAD", "http://reg/v2/apps/hello/blobs/x")))
-    assert later.headers["Authorization"] == "Bearer t0k"
+    assert authorization == BASIC
+    assert auth.authorization() == "Bearer t0k"
+    assert auth.authorization() == "Bearer t0k"
+    assert len(tokens.asked) == 1
 
 
 def test_insufficient_scope_adds_the_scope_and_renews() -> None:
-    auth = RegistryAuth("reg", CREDS, ["repository:a:pull"])
-    flow = auth.sync_auth_flow(httpx.Request("GET", "http://reg/v2/"))
-    next(flow)
-    flow.send(_challenge(BEARER))
-    flow.send(httpx.Response(200, json={"access_token": "first"}))
-    flow = auth.sync_auth_flow(httpx.Request("GET", "http://reg/v2/b/tags/list"))
-    assert next(flow).headers["Authorization"] == "Bearer first"
-    renewal = flow.send(
-        _challenge(BEARER + ',scope="repository:b:pull",error="insufficient_scope"')
+    tokens = TokenService(
+        _response(200, {"access_token": "first"}), _response(200, {"token": "second"})
     )
-    assert renewal.url.params.get_list("scope") == ["repository:a:pull", "repository:b:pull"]
-    assert (
-        flow.send(httpx.Response(200, json={"token": "second"})).headers["Authorization"]
-        == "Bearer second"
+    auth = _auth(tokens, ["repository:a:pull"])
+    auth.challenged(_challenge(BEARER), "http://reg/v2/")
+    assert auth.authorization() == "Bearer first"
+    assert auth.challenged(
+        _challenge(BEARER + ',scope="repository:b:pull",error="insufficient_scope"'),
+        "http://reg/v2/b/tags/list",
     )
+    assert [v for k, v in tokens.scopes() if k == "scope"] == [
+        "repository:a:pull",
+        "repository:b:pull",
+    ]
+    assert auth.authorization() == "Bearer second"
 
 
 def test_expired_token_is_renewed_before_the_request() -> None:
-    auth = RegistryAuth("reg", CREDS, ["repository:a:pull"])
-    flow = auth.sync_auth_flow(httpx.Request("GET", "http://reg/v2/"))
-    next(flow)
-    flow.send(_challenge(BEARER))
-    flow.send(httpx.Response(200, json={"token": "short", "expires_in": 0}))
-    flow = auth.sync_auth_flow(httpx.Request("PUT", "http://reg/v2/a/blobs/uploads/1"))
-    renewal = next(flow)
-    assert renewal.url.host == "reg"
-    assert (
-        flow.send(httpx.Response(200, json={"token": "fresh"})).headers["Authorization"]
-        == "Bearer fresh"
+    tokens = TokenService(
+        _response(200, {"token": "short", "expires_in": 0}), _response(200, {"token": "fresh"})
     )
+    auth = _auth(tokens, ["repository:a:pull"])
+    auth.challenged(_challenge(BEARER), "http://reg/v2/")
+    assert auth.authorization() == "Bearer fresh"
+    assert len(tokens.asked) == 2 and urlsplit(tokens.asked[1][0]).netloc == "reg"
 
 
 def test_refused_token_names_the_registry_not_the_secret() -> None:
-    auth = RegistryAuth("harbor.example.com", CREDS, [])
-    flow = auth.sync_auth_flow(httpx.Request("GET", "http://reg/v2/"))
-    next(flow)
-    flow.send(_challenge(BEARER))
+    auth = _auth(TokenService(_response(401, "bad credentials")), [], registry="harbor.example.com")
     with pytest.raises(Unauthorized) as err:
-        flow.send(httpx.Response(401, text="bad credentials"))
+        auth.challenged(_challenge(BEARER), "http://reg/v2/")
     message = str(err.value)
     assert "harbor.example.com" in message
     assert (
@@ -127,11 +144,11 @@ def test_refused_token_names_the_registry_not_the_secret() -> None:
 
 
 def test_anonymous_token() -> None:
-    auth = RegistryAuth("docker.io", None, ["repository:library/alpine:pull"])
-    flow = auth.sync_auth_flow(httpx.Request("GET", "https://registry-1.docker.io/v2/"))
-    next(flow)
-    token_request = flow.send(_challenge(BEARER))
-    assert "Authorization" not in token_request.headers
+    tokens = TokenService(_response(200, {"token": "anon"}))
+    auth = _auth(tokens, ["repository:library/alpine:pull"], "docker.io", credentials=None)
+    assert auth.challenged(_challenge(BEARER), "https://registry-1.docker.io/v2/")
+    assert tokens.asked[0][1] is None
+    assert auth.authorization() == "Bearer anon"
 
 
 @pytest.mark.parametrize(
@@ -145,21 +162,21 @@ def test_anonymous_token() -> None:
 def test_credentials_never_go_to_a_token_service_off_the_registry_host(
     registry: str, realm: str
 ) -> None:
-    auth = RegistryAuth("reg", CREDS, ["repository:a:pull"])
-    flow = auth.sync_auth_flow(httpx.Request("GET", registry))
-    next(flow)
+    tokens = TokenService()
+    auth = _auth(tokens, ["repository:a:pull"])
     with pytest.raises(Forbidden) as err:
-        flow.send(_challenge(f'Bearer realm="{realm}",service="x"'))
+        auth.challenged(_challenge(f'Bearer realm="{realm}",service="x"'), registry)
     assert "sent only to the registry's own host" in str(err.value)
     assert "s3cret" not in str(err.value)
+    assert tokens.asked == []
 
 
 @pytest.mark.parametrize("realm", ["http://reg:8443/token", "https://reg/token"])
 def test_a_token_service_on_the_registry_host_gets_the_credentials(realm: str) -> None:
     """Another port of the same host (a registry's separate token service) is home."""
-    auth = RegistryAuth("reg", CREDS, ["repository:a:pull"])
-    flow = auth.sync_auth_flow(httpx.Request("GET", "http://reg/v2/"))
-    next(flow)
-    token_request = flow.send(_challenge(f'Bearer realm="{realm}",service="x"'))
-    assert str(token_request.url).startswith(realm)
-    assert "Authorization" in token_request.headers
+    tokens = TokenService(_response(200, {"token": "t"}))
+    auth = _auth(tokens, ["repository:a:pull"])
+    auth.challenged(_challenge(f'Bearer realm="{realm}",service="x"'), "http://reg/v2/")
+    ((url, authorization),) = tokens.asked
+    assert url.startswith(realm + "?")
+    assert authorization == BASIC

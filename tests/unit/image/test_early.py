@@ -5,14 +5,16 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 
 from rollway.image import RegistryClient
 from rollway.image.early import EarlyUploads
 from rollway.image.growing import Abandoned, GrowingFile
+from tests.support.loopback import Answer, Request, serving
 
 
 class Registry:
@@ -22,20 +24,24 @@ class Registry:
         self.asked: list[str] = []
         self.patched = b""
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.asked.append(f"{request.method} {request.url.path}?{request.url.query.decode()}")
+    def __call__(self, request: Request) -> Answer:
+        self.asked.append(f"{request.method} {request.target}")
         if request.method == "POST":
-            return httpx.Response(202, headers={"Location": "/v2/app/blobs/uploads/u?_state=1"})
+            return Answer(202, headers={"Location": "/v2/app/blobs/uploads/u?_state=1"})
         if request.method == "PATCH":
-            self.patched += request.read()
-            return httpx.Response(202, headers={"Location": "/v2/app/blobs/uploads/u?_state=2"})
-        return httpx.Response(201)
+            self.patched += request.content
+            return Answer(202, headers={"Location": "/v2/app/blobs/uploads/u?_state=2"})
+        return Answer(201)
 
-    def client(self) -> RegistryClient:
-        return RegistryClient(
-            "reg", url="http://reg", credentials=None, scopes=[], attempts=1,
-            transport=httpx.MockTransport(self),
-        )  # fmt: skip
+    @contextmanager
+    def client(self) -> Iterator[RegistryClient]:
+        with (
+            serving(self) as server,
+            RegistryClient(
+                "reg", url=server.url, credentials=None, scopes=[], attempts=1
+            ) as client,
+        ):
+            yield client
 
 
 def _grow(path: Path) -> tuple[int, GrowingFile]:
@@ -62,7 +68,7 @@ def test_a_layer_offered_before_the_decision_streams_up_once_it_is_made(tmp_path
         os.close(fd)
     assert registry.patched == data
     assert registry.asked == [
-        "POST /v2/app/blobs/uploads/?",
+        "POST /v2/app/blobs/uploads/",
         "PATCH /v2/app/blobs/uploads/u?_state=1",
         f"PUT /v2/app/blobs/uploads/u?_state=2&digest={digest.replace(':', '%3A')}",
     ]

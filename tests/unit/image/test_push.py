@@ -1,4 +1,4 @@
-"""What a push asks the registry, through httpx's transport hook: tag last, nothing twice."""
+"""What a push asks a loopback registry: tag last, nothing twice."""
 
 from __future__ import annotations
 
@@ -6,52 +6,42 @@ import concurrent.futures
 import dataclasses
 from collections.abc import Callable
 
-import httpx
-
 from rollway.errors import TransientError
 from rollway.image import RegistryClient
 from rollway.image.config import digest_of
 from rollway.image.push import Blob, push_image
+from tests.support.loopback import Answer, Request, serving
 
 MANIFEST = b'{"schemaVersion": 2}'
 DIGEST = digest_of(MANIFEST)
 BLOBS = [Blob("sha256:" + "a" * 64, 3, b"abc"), Blob("sha256:" + "b" * 64, 3, b"def")]
 
 
-def _push(
-    handler: Callable[[httpx.Request], httpx.Response], blobs: list[Blob] = BLOBS
-) -> list[str]:
+def _push(handler: Callable[[Request], Answer], blobs: list[Blob] = BLOBS) -> list[str]:
     """The requests a push of MANIFEST tagged 1.0 makes, as 'METHOD path'."""
-    seen: list[str] = []
-
-    def recording(request: httpx.Request) -> httpx.Response:
-        seen.append(f"{request.method} {request.url.path}")
-        return handler(request)
-
-    client = RegistryClient(
-        "reg", url="http://reg", credentials=None, scopes=[], attempts=1,
-        transport=httpx.MockTransport(recording),
-    )  # fmt: skip
-    with client:
+    with (
+        serving(handler) as server,
+        RegistryClient("reg", url=server.url, credentials=None, scopes=[], attempts=1) as client,
+    ):
         push_image(client, "app", blobs, MANIFEST, "application/json", "1.0")
-    return seen
+    return [f"{r.method} {r.path}" for r in server.requests]
 
 
 def test_a_manifest_the_repository_has_means_no_blob_is_checked() -> None:
-    def registry(request: httpx.Request) -> httpx.Response:
-        assert request.method == "HEAD", request.url
-        return httpx.Response(200, headers={"Docker-Content-Digest": DIGEST})
+    def registry(request: Request) -> Answer:
+        assert request.method == "HEAD", request.target
+        return Answer(200, headers={"Docker-Content-Digest": DIGEST})
 
     assert sorted(_push(registry)) == [f"HEAD /v2/app/manifests/{r}" for r in ("1.0", DIGEST)]
 
 
-def empty_registry(request: httpx.Request) -> httpx.Response:
+def empty_registry(request: Request) -> Answer:
     """A repository with nothing in it, which takes every upload."""
     if request.method == "HEAD":
-        return httpx.Response(404)
+        return Answer(404)
     if request.method == "POST":
-        return httpx.Response(202, headers={"Location": "/v2/app/blobs/uploads/u"})
-    return httpx.Response(201)
+        return Answer(202, headers={"Location": "/v2/app/blobs/uploads/u"})
+    return Answer(201)
 
 
 def test_otherwise_blobs_go_in_then_the_manifest_then_the_tag() -> None:

@@ -1,4 +1,4 @@
-"""The trust store a build's registry clients share: httpx's own choice of certificates."""
+"""The trust store a build's registry clients share: the certificates httpx would choose."""
 
 from __future__ import annotations
 

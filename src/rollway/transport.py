@@ -1,14 +1,18 @@
-"""HTTP/1.1 to the API server, on a socket.
+"""HTTP/1.1 on a socket, for the CLI's requests to the API server and the build step's to a
+registry.
 
-A command makes a handful of requests. Importing httpx and httpcore for them took 60–120 ms, a
-third of `app status`, and the standard library's `http.client` still costs 25–35 ms (it loads
-the email parser and TLS whether or not they are used). The CLI's needs are small, so this
-speaks the protocol itself: a keep-alive connection per thread (dropped when the server has
-closed it), connect and read timeouts, bodies sized by Content-Length, chunks or the end of the
-connection, answers read whole or line by line, TLS (imported only for https) verified against
-the system's trust store (`SSL_CERT_FILE` and `SSL_CERT_DIR` honoured), and the `HTTPS_PROXY` /
-`HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY` variables (read by urllib, imported only when one is
-set). Redirects are not followed: a credential goes only to the server it was meant for.
+Both are short-lived processes that make a handful of requests. Importing httpx and httpcore
+for them took 60–120 ms, a third of `app status` and a fifth of an image rebuild, and the
+standard library's `http.client` still costs 25–35 ms (it loads the email parser and TLS
+whether or not they are used). Their needs are small, so this speaks the protocol itself: a
+keep-alive connection per thread (dropped when the server has closed it), connect and read
+timeouts, request bodies whole, streamed with their length or chunked, answers sized by
+Content-Length, chunks or the end of the connection, read whole, in blocks or line by line, TLS
+(imported only for https) verified against the caller's trust store or the system's
+(`SSL_CERT_FILE` and `SSL_CERT_DIR` honoured), and the `HTTPS_PROXY` / `HTTP_PROXY` /
+`ALL_PROXY` / `NO_PROXY` variables (read by urllib, imported only when one is set). Redirects
+are not followed here: a credential goes only to the server it was meant for, and a caller that
+follows one decides where.
 """
 
 from __future__ import annotations
@@ -19,12 +23,15 @@ import os
 import select
 import socket
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BufferedReader
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlencode, urlsplit
+
+if TYPE_CHECKING:  # imported only for https
+    import ssl
 
 #: Environment variables that route requests through a proxy, lower-cased.
 PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy", "no_proxy"})
@@ -142,7 +149,7 @@ class Stream:
 
     def __init__(self, answer: _Answer, path: str) -> None:
         self._answer, self.path = answer, path
-        self.status_code = answer.status
+        self.status_code, self.headers = answer.status, answer.headers
 
     @property
     def is_success(self) -> bool:
@@ -153,6 +160,11 @@ class Stream:
             content = self._answer.read()
         answer = self._answer
         return Response(answer.status, answer.reason, answer.headers, content, self.path)
+
+    def blocks(self) -> Iterator[bytes]:
+        """The body in pieces as they arrive."""
+        with _failures():
+            yield from self._answer.blocks()
 
     def lines(self) -> Iterator[str]:
         pending = b""
@@ -189,11 +201,23 @@ class _Connection:
         self.sock.close()
 
 
+#: A request body: whole, or pieces sent as they come (with a Content-Length header the caller
+#: sets, else chunked).
+Content = bytes | Iterable[bytes]
+
+
 class Client:
-    """Requests to one server, under `base_url`'s path."""
+    """Requests to one server, under `base_url`'s path; `trust`: the certificates an https
+    server is verified against, else the system's."""
 
     def __init__(
-        self, base_url: str, *, timeout: float, connect_timeout: float, headers: Mapping[str, str]
+        self,
+        base_url: str,
+        *,
+        timeout: float,
+        connect_timeout: float,
+        headers: Mapping[str, str],
+        trust: ssl.SSLContext | None = None,
     ) -> None:
         url = urlsplit(base_url)
         self.scheme, self.host, self.prefix = url.scheme, url.hostname or "", url.path.rstrip("/")
@@ -203,7 +227,17 @@ class Client:
             self.port = None
         self.timeout, self.connect_timeout = timeout, connect_timeout
         self.headers = dict(headers)
+        self.trust = trust
         self._local = threading.local()
+        self._kept_lock = threading.Lock()
+        self._all_kept: set[_Connection] = set()  # every thread's, for close()
+
+    def close(self) -> None:
+        """Close every thread's kept connection."""
+        with self._kept_lock:
+            kept, self._all_kept = self._all_kept, set()
+        for conn in kept:
+            conn.close()
 
     def request(
         self,
@@ -212,19 +246,20 @@ class Client:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        content: Content | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
         conn = self._kept()
         try:
             with _failures():
-                answer = self._send(conn, method, path, params, json, headers)
-                content = answer.read()
-        except TransportError:
+                answer = self._send(conn, method, path, params, json, headers, content)
+                received = answer.read()
+        except BaseException:  # a body's source may fail too: the exchange is cut either way
             self._forget()
             raise
         if answer.will_close:
             self._forget()
-        return Response(answer.status, answer.reason, answer.headers, content, self.prefix + path)
+        return Response(answer.status, answer.reason, answer.headers, received, self.prefix + path)
 
     @contextmanager
     def stream(
@@ -234,10 +269,11 @@ class Client:
         *,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        read_timeout: float | None = None,
     ) -> Iterator[Stream]:
-        """An answer on a connection of its own, with no read timeout: a followed log may be
-        quiet for long stretches."""
-        conn = self._connect(read_timeout=None)
+        """An answer on a connection of its own, with no read timeout unless one is given: a
+        followed log may be quiet for long stretches."""
+        conn = self._connect(read_timeout=read_timeout)
         try:
             with _failures():
                 answer = self._send(conn, method, path, params, None, headers)
@@ -253,25 +289,38 @@ class Client:
         params: Mapping[str, Any] | None,
         json: Any,
         headers: Mapping[str, str] | None,
+        content: Content | None = None,
     ) -> _Answer:
         assert self.port is not None
         target = self.prefix + path
         query = {k: _text(v) for k, v in (params or {}).items() if v is not None}
         if query:
-            target += "?" + urlencode(query)
+            target += ("&" if "?" in target else "?") + urlencode(query)
         if any(c <= " " or c == "\x7f" for c in target):
             raise TransportError("the request's path holds a space or a control character")
         fields = {"Host": _authority(self.host, self.port), **self.headers, **(headers or {})}
         if conn.via_proxy is not None:
             target = f"http://{fields['Host']}{target}"
             fields.update(conn.via_proxy.headers)
-        body = b""
+        body, pieces = b"", None
         if json is not None:
             body = jsonlib.dumps(json).encode()
             fields["Content-Type"] = "application/json"
-        if json is not None or method in ("POST", "PUT", "PATCH"):
+        elif isinstance(content, bytes):
+            body = content
+        elif content is not None:
+            pieces = content
+        chunked = pieces is not None and not any(k.lower() == "content-length" for k in fields)
+        if chunked:
+            fields["Transfer-Encoding"] = "chunked"
+        elif pieces is None and (body or method in ("POST", "PUT", "PATCH")):
             fields["Content-Length"] = str(len(body))
         conn.sock.sendall(_head_bytes(f"{method} {target} HTTP/1.1", fields) + body)
+        for piece in pieces or ():
+            if piece:
+                conn.sock.sendall(b"%x\r\n%b\r\n" % (len(piece), piece) if chunked else piece)
+        if chunked:
+            conn.sock.sendall(b"0\r\n\r\n")
         return _Answer(conn.reader, method)
 
     def _kept(self) -> _Connection:
@@ -281,11 +330,15 @@ class Client:
             return conn
         self._forget()  # before connecting: a refused connect leaves no closed one kept
         self._local.conn = conn = self._connect(read_timeout=self.timeout)
+        with self._kept_lock:
+            self._all_kept.add(conn)
         return conn
 
     def _forget(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
+            with self._kept_lock:
+                self._all_kept.discard(conn)
             conn.close()
             self._local.conn = None
 
@@ -300,15 +353,19 @@ class Client:
                 if self.scheme == "https":
                     if proxy:
                         _tunnel(sock, _authority(self.host, self.port), proxy)
-                    import ssl
-
-                    context = ssl.create_default_context()
+                    context = self.trust or _default_trust()
                     sock = context.wrap_socket(sock, server_hostname=self.host)
                 sock.settimeout(read_timeout)
             except BaseException:
                 sock.close()
                 raise
         return _Connection(sock, proxy if proxy and self.scheme == "http" else None)
+
+
+def _default_trust() -> ssl.SSLContext:
+    import ssl
+
+    return ssl.create_default_context()
 
 
 def _tunnel(sock: socket.socket, authority: str, proxy: _Proxy) -> None:
