@@ -54,6 +54,13 @@ class Timeout(TransportError):
     """No connection, or no answer, within the timeout."""
 
 
+class _SourceFailed(Exception):
+    """A request body's own source failed, not the connection: raised again as it was."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
 class Headers:
     """An answer's header fields by case-insensitive name (repeated ones joined by commas)."""
 
@@ -254,7 +261,10 @@ class Client:
             with _failures():
                 answer = self._send(conn, method, path, params, json, headers, content)
                 received = answer.read()
-        except BaseException:  # a body's source may fail too: the exchange is cut either way
+        except _SourceFailed as failed:  # the exchange is cut: its connection goes
+            self._forget()
+            raise failed.error from None
+        except BaseException:
             self._forget()
             raise
         if answer.will_close:
@@ -298,7 +308,12 @@ class Client:
             target += ("&" if "?" in target else "?") + urlencode(query)
         if any(c <= " " or c == "\x7f" for c in target):
             raise TransportError("the request's path holds a space or a control character")
-        fields = {"Host": _authority(self.host, self.port), **self.headers, **(headers or {})}
+        # The port only when it is not the scheme's own: signed URLs (object storage) sign the
+        # Host as their URL names it.
+        host = _authority(self.host, self.port)
+        if self.port == DEFAULT_PORTS.get(self.scheme):
+            host = host.rsplit(":", 1)[0]
+        fields = {"Host": host, **self.headers, **(headers or {})}
         if conn.via_proxy is not None:
             target = f"http://{fields['Host']}{target}"
             fields.update(conn.via_proxy.headers)
@@ -316,7 +331,7 @@ class Client:
         elif pieces is None and (body or method in ("POST", "PUT", "PATCH")):
             fields["Content-Length"] = str(len(body))
         conn.sock.sendall(_head_bytes(f"{method} {target} HTTP/1.1", fields) + body)
-        for piece in pieces or ():
+        for piece in _pieces(pieces or ()):
             if piece:
                 conn.sock.sendall(b"%x\r\n%b\r\n" % (len(piece), piece) if chunked else piece)
         if chunked:
@@ -360,6 +375,19 @@ class Client:
                 sock.close()
                 raise
         return _Connection(sock, proxy if proxy and self.scheme == "http" else None)
+
+
+def _pieces(source: Iterable[bytes]) -> Iterator[bytes]:
+    """`source`'s pieces; its own failure (a file read, a writer gone) told from the socket's."""
+    pieces = iter(source)
+    while True:
+        try:
+            piece = next(pieces)
+        except StopIteration:
+            return
+        except Exception as err:
+            raise _SourceFailed(err) from err
+        yield piece
 
 
 def _default_trust() -> ssl.SSLContext:

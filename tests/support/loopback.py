@@ -85,7 +85,7 @@ class Loopback(ThreadingHTTPServer):
             def _body(self) -> bytes:
                 if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
                     chunks = []
-                    while size := int(self.rfile.readline().split(b";")[0], 16):
+                    while size := int(self._line().split(b";")[0], 16):
                         chunks.append(self.rfile.read(size))
                         self.rfile.readline()
                     while self.rfile.readline().strip():  # trailers, then the empty line
@@ -94,10 +94,21 @@ class Loopback(ThreadingHTTPServer):
                 length = int(self.headers.get("Content-Length") or 0)
                 return self.rfile.read(length) if length else b""
 
+            def _line(self) -> bytes:
+                line = self.rfile.readline()
+                if not line:
+                    raise ConnectionAbortedError("the client cut its request short")
+                return line
+
             def _any(self) -> None:
+                try:
+                    body = self._body()
+                except ConnectionAbortedError:  # nothing to record, nobody to answer
+                    self.close_connection = True
+                    return
                 request = Request(self.command, self.path,
                                   {k.lower(): v for k, v in self.headers.items()},
-                                  self._body(), self.number)  # fmt: skip
+                                  body, self.number)  # fmt: skip
                 server.requests.append(request)
                 reply = handler(request)
                 self.send_response(reply.status)
@@ -129,11 +140,12 @@ class Loopback(ThreadingHTTPServer):
 
 class Receiver(Loopback):
     """A webhook at `url` that records what it is sent (its headers, by lower-case name, and its
-    JSON body), answering 503 to the first `failures`."""
+    JSON body), answering 503 to the first `failures` (with `retry_after` as its Retry-After)."""
 
-    def __init__(self, failures: int = 0) -> None:
+    def __init__(self, failures: int = 0, retry_after: str | None = None) -> None:
         self.received: list[tuple[dict[str, str], dict[str, Any]]] = []
         self.failures = failures
+        self.retry_after = retry_after
         super().__init__(self._receive)
         self.url = f"{self.url}/hook"
 
@@ -141,7 +153,9 @@ class Receiver(Loopback):
         body = request.json()
         if self.failures > 0:
             self.failures -= 1
-            return Answer(503)
+            return Answer(
+                503, headers={"Retry-After": self.retry_after} if self.retry_after else {}
+            )
         self.received.append((request.headers, body))
         return Answer(204)
 

@@ -88,7 +88,8 @@ class RegistryClient:
         self.backoff = backoff
         self._trust = trust
         self._origin = origin(self.url)
-        self._http = self._client(self.url)
+        parts = urlsplit(self.url)
+        self._http = self._client(f"{parts.scheme}://{parts.netloc}")  # paths are whole
         self._auth = RegistryAuth(registry, credentials, scopes, self._fetch_token)
 
     def __enter__(self) -> RegistryClient:
@@ -386,7 +387,7 @@ class RegistryClient:
         Elsewhere is reached only by a followed redirect, without the credentials, and only
         when the client allows it."""
         parts = urlsplit(url)
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         if origin(url) == self._origin:
             return self._http, target, True
         if not self.redirects_elsewhere or origin(url) is None:
