@@ -103,8 +103,11 @@ def build_image(
     env: Mapping[str, str] | None = None,
     attempts: int = 5,
     backoff: float = 0.5,
+    hashed: concurrent.futures.Future[str] | None = None,
 ) -> BuildResult:
-    """Build and push; `cache_dir` None builds layers in a temporary directory instead."""
+    """Build and push; `cache_dir` None builds layers in a temporary directory instead.
+    `hashed`: the jar's sha256 already being computed (the step starts it before this module
+    is imported), else it is hashed here."""
     env = os.environ if env is None else env
     if not TAG.match(request.tag):  # checked now: a bad tag would fail after every upload
         field = "target" if request.target.tag else "coordinates"  # where the tag came from
@@ -128,7 +131,7 @@ def build_image(
         early = EarlyUploads(side)
         stack.callback(early.close)
         worker = stack.enter_context(concurrent.futures.ThreadPoolExecutor(1))
-        hashing = worker.submit(_checked_sha256, request)
+        hashing = worker.submit(_checked_sha256, request, hashed)
         building = worker.submit(
             lambda: _build_layers(request.jar, hashing.result(), cache, early.offer)
         )
@@ -266,9 +269,9 @@ def _decide_early(early: EarlyUploads, registry: RegistryClient, repository: str
     early.decide(registry if new_tag else None, repository)
 
 
-def _checked_sha256(request: BuildRequest) -> str:
+def _checked_sha256(request: BuildRequest, hashed: concurrent.futures.Future[str] | None) -> str:
     """The jar's sha256, which must be the one the request names, if it names one."""
-    jar_sha256 = file_sha256(request.jar)
+    jar_sha256 = hashed.result() if hashed is not None else file_sha256(request.jar)
     if request.jar_sha256 and request.jar_sha256.lower() != jar_sha256:
         raise InvalidInput(
             f"{request.jar} has sha256 {jar_sha256}, not {request.jar_sha256}", field="jar-sha256"

@@ -25,7 +25,6 @@ APP_DIR = "/app"
 APP_JAR = f"{APP_DIR}/app.jar"
 #: Spring Boot's layer of the app's own classes and resources: the one every release changes.
 APPLICATION_LAYER = "application"
-_CHUNK = 1 << 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,11 +48,8 @@ class JarLayout:
 
 def file_sha256(path: Path) -> str:
     """The hex sha256 of a file, read in chunks."""
-    sha = hashlib.sha256()
     with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            sha.update(chunk)
-    return sha.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,20 @@ def test_the_jar_must_match_its_sha256(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as err:
         build_image(request, cache_dir=None, env={})
     assert err.value.field == "jar-sha256"
+
+
+def test_a_hash_begun_by_the_caller_is_the_one_checked(tmp_path: Path) -> None:
+    """The step hashes the jar from its first moment; the build checks that hash, not its own."""
+    jar = tmp_path / "app.jar"
+    jar.write_bytes(b"the bytes")
+    hashed: concurrent.futures.Future[str] = concurrent.futures.Future()
+    hashed.set_result("1" * 64)
+    request = BuildRequest(
+        jar,
+        BASE,
+        parse_reference("reg.example.com/apps/hello", field="target"),
+        jar_sha256="2" * 64,
+    )
+    with pytest.raises(InvalidInput) as err:
+        build_image(request, cache_dir=None, env={}, hashed=hashed)
+    assert err.value.field == "jar-sha256" and "has sha256 " + "1" * 64 in err.value.message
