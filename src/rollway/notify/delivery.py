@@ -1,7 +1,9 @@
 """Delivering a notification: one POST, judged the same way for every sender, and when to retry.
 
 The API server's outbox keeps a message across restarts and tries it on the whole schedule; the
-exit handler tries it on the part of the schedule that fits its pod's time budget. A webhook URL
+exit handler tries it on the part of the schedule that fits its pod's time budget. A receiver
+that says when to come back (`Retry-After`, as Slack and Teams do when they throttle) is tried
+then instead, within bounds, on the same number of tries. A webhook URL
 is often a credential: no error here shows one. A redirect is never followed (it would lead the
 sender to any host), and before every POST the host passes the egress check of
 `rollway.destinations`.
@@ -22,6 +24,8 @@ from ..destinations import notification_host_allowed, origin
 #: Seconds to wait after the 1st, 2nd, … failed try before the next one; after the last failed
 #: try the message is given up. Quick tries ride out a receiver restarting, later ones an outage.
 RETRY_AFTER = (5, 30, 120, 600, 1800)
+#: Bounds on the pause a receiver asks for: never hammered, never parked for a day.
+ASKED_WAIT = (1, 3600)
 #: Seconds one POST may take.
 TIMEOUT = 10.0
 
@@ -36,15 +40,42 @@ class Attempt:
     detail: str = ""
     #: A 5xx, a 429 or no answer at all: trying again may work. Anything else is final.
     retry: bool = False
+    #: Seconds the receiver asked to be left alone (its Retry-After), when it said.
+    asked_wait: float | None = None
 
     @property
     def delivered(self) -> bool:
         return self.error is None
 
 
-def retry_after(failures: int) -> int | None:
-    """Seconds before the next try once `failures` tries failed; None when it is given up."""
-    return RETRY_AFTER[failures - 1] if 0 < failures <= len(RETRY_AFTER) else None
+def retry_after(failures: int, asked: float | None = None) -> float | None:
+    """Seconds before the next try once `failures` tries failed: what the receiver `asked`
+    (bounded by ASKED_WAIT), else the schedule's; None when the message is given up."""
+    if not 0 < failures <= len(RETRY_AFTER):
+        return None
+    if asked is None:
+        return RETRY_AFTER[failures - 1]
+    low, high = ASKED_WAIT
+    return min(max(asked, low), high)
+
+
+def asked_wait(value: str | None) -> float | None:
+    """A Retry-After header's pause in seconds (delta-seconds or an HTTP date), else None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    from datetime import UTC, datetime
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 class Sender:
@@ -93,7 +124,9 @@ class Sender:
             return Attempt(status=status, detail=detail)
         if response.is_redirect:
             return Attempt(f"HTTP {status}: redirects are not followed", status)
-        return Attempt(f"HTTP {status}", status, detail, retry=status >= 500 or status == 429)
+        retry = status >= 500 or status == 429
+        asked = asked_wait(response.headers.get("Retry-After")) if retry else None
+        return Attempt(f"HTTP {status}", status, detail, retry=retry, asked_wait=asked)
 
     def close(self) -> None:
         self._http.close()

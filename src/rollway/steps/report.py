@@ -129,8 +129,19 @@ def command(
 def _notify(sender: Sender, url: str, message: Mapping[str, Any], what: str, key: str) -> None:
     """One try at a webhook; anything but a 2xx is an error, transient when a retry may help."""
     attempt = sender.post(url, message, key=key)
+    if attempt.retry:
+        raise Undelivered(_complaint(what, attempt), attempt.asked_wait)
     if not attempt.delivered:
-        raise (TransientError if attempt.retry else UpstreamError)(_complaint(what, attempt))
+        raise UpstreamError(_complaint(what, attempt))
+
+
+class Undelivered(TransientError):
+    """A webhook that did not take its message but may next time, and the pause it asked
+    for (its Retry-After), if it said."""
+
+    def __init__(self, message: str, asked_wait: float | None) -> None:
+        super().__init__(message)
+        self.asked_wait = asked_wait
 
 
 def _complaint(what: str, attempt: Attempt) -> str:
@@ -159,7 +170,9 @@ def _deliver(send: Callable[[], None], deadline: float) -> bool:
     from ..notify.delivery import RETRY_AFTER, retry_after
 
     def wait(state: RetryCallState) -> float:
-        return float(retry_after(state.attempt_number) or 0)
+        failed = state.outcome.exception() if state.outcome else None
+        asked = failed.asked_wait if isinstance(failed, Undelivered) else None
+        return float(retry_after(state.attempt_number, asked) or 0)
 
     if time.monotonic() >= deadline:
         click.echo("rollway-step: warning: no time left to try this delivery", err=True)

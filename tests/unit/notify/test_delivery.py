@@ -3,13 +3,22 @@ again and when, and the egress rules (no redirect, the allowlist before anything
 
 from __future__ import annotations
 
+import email.utils
 import json
+import time
 
 import httpx
 import pytest
 
 from rollway import __version__
-from rollway.notify.delivery import RETRY_AFTER, Attempt, Sender, retry_after
+from rollway.notify.delivery import (
+    ASKED_WAIT,
+    RETRY_AFTER,
+    Attempt,
+    Sender,
+    asked_wait,
+    retry_after,
+)
 
 MESSAGE = {"event": "failed", "at": "2026-01-01T00:00:00+00:00", "text": "Rollway deployment x"}
 HOOK = "https://hooks.example/services/T0/B0/s3cr3t"
@@ -93,6 +102,31 @@ def test_the_schedule_then_given_up() -> None:
     assert waits == [*RETRY_AFTER, None]
     assert retry_after(0) is None
     assert list(RETRY_AFTER) == sorted(RETRY_AFTER)
+
+
+@pytest.mark.parametrize(
+    ("status", "header", "asked"),
+    [(429, "7", 7.0), (503, "0", 0.0), (503, "soon", None), (503, None, None), (400, "7", None)],
+)
+def test_a_retry_after_of_a_failure_worth_retrying_is_kept(
+    status: int, header: str | None, asked: float | None
+) -> None:
+    headers = {"Retry-After": header} if header is not None else {}
+    send, _ = sender(httpx.Response(status, headers=headers))
+    assert send.post(HOOK, MESSAGE, key="k").asked_wait == asked
+
+
+def test_a_retry_after_date_is_the_time_until_then() -> None:
+    assert asked_wait("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # long past: now
+    later = asked_wait(email.utils.formatdate(time.time() + 120, usegmt=True))
+    assert later is not None and 100 < later <= 120
+
+
+def test_the_pause_asked_for_replaces_the_schedules_within_bounds_on_as_many_tries() -> None:
+    low, high = ASKED_WAIT
+    assert retry_after(1, 2.0) == 2.0 and retry_after(4, 2.0) == 2.0
+    assert retry_after(1, 0.0) == low and retry_after(1, 86400.0) == high
+    assert retry_after(len(RETRY_AFTER) + 1, 2.0) is None  # the number of tries stays
 
 
 def test_a_message_without_an_event_is_sent_without_the_event_header() -> None:

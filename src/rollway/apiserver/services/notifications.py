@@ -132,7 +132,7 @@ class Notifier:
                     delivered += 1
                     continue
                 record.last_error = attempt.error or ""
-                wait = retry_after(record.attempts) if attempt.retry else None
+                wait = retry_after(record.attempts, attempt.asked_wait) if attempt.retry else None
                 if wait is None:
                     record.due_at = None
                     log.warning("notification %s given up: %s", record.seq, attempt.error)
