@@ -2,9 +2,10 @@
 
 Every blob goes in first (skipped when the registry has it, mounted from the base image's
 repository when possible, else uploaded or copied, or already on its way: an upload started
-while the blob was still being written is waited for), then the manifest by digest, and only then
-the tag (each written only where it is not there already). A repository that has the manifest
-has its blobs: a rebuild of the same input checks no blob. A failure at any point leaves at most
+while the blob was still being written is waited for), and only then the manifest, by its tag
+(the registry takes it only once it holds every blob it names; by digest when there is no tag).
+A manifest the repository has already is not sent again: a tag that points elsewhere is moved to
+it, and a rebuild of the same input checks no blob. A failure at any point leaves at most
 unreferenced blobs, never a broken tag.
 """
 
@@ -71,7 +72,7 @@ def push_image(
     media_type: str,
     tag: str | None,
 ) -> tuple[str, PushStats]:
-    """Push blobs, then the manifest by digest, then the tag; returns the manifest digest."""
+    """Push blobs, then the manifest by its tag (by digest without one); returns its digest."""
     stats = PushStats()
     digest = digest_of(manifest)
     with concurrent.futures.ThreadPoolExecutor(PARALLEL_BLOBS) as pool:
@@ -90,9 +91,11 @@ def push_image(
                 for future in futures:
                     future.cancel()
                 raise
-            client.put_manifest(repository, digest, manifest, media_type)
+            # By the tag when there is one: the registry stores and tags it in one request, and
+            # only once it holds every blob the manifest names.
+            client.put_manifest(repository, tag or digest, manifest, media_type)
             stats.manifest_written = True
-        if tag and tagged is not None and tagged.result() != digest:
+        elif tag and tagged is not None and tagged.result() != digest:
             client.put_manifest(repository, tag, manifest, media_type)
     return digest, stats
 
