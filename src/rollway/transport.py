@@ -18,6 +18,7 @@ follows one decides where.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json as jsonlib
 import os
 import select
@@ -38,6 +39,8 @@ PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy", "no_proxy
 DEFAULT_PORTS = {"http": 80, "https": 443}
 #: Longest status or header line, and most header lines, an answer may have.
 MAX_LINE, MAX_HEADERS = 65536, 200
+#: Seconds to wait for the answer of a server that stopped reading a request's body.
+EARLY_ANSWER_WAIT = 5.0
 _READ = 65536
 
 
@@ -103,7 +106,7 @@ class _Answer:
         self.chunked = encoding.endswith("chunked")
         self.length: int | None = None
         if method == "HEAD" or self.status in (204, 304):
-            self.length = 0
+            self.length, self.chunked = 0, False  # no body, whatever the head says
         elif not self.chunked and length is not None:
             if not length.strip().isdigit():
                 raise TransportError("the server sent a malformed Content-Length")
@@ -200,10 +203,13 @@ class _Connection:
         self.via_proxy = via_proxy
 
     def stale(self) -> bool:
-        """A kept-alive socket that reads as ready holds only the server's EOF."""
-        return bool(select.select([self.sock], [], [], 0)[0])
+        """A kept-alive socket that reads as ready holds only the server's EOF (a closed one is
+        no use either)."""
+        return self.sock.fileno() == -1 or bool(select.select([self.sock], [], [], 0)[0])
 
     def close(self) -> None:
+        with contextlib.suppress(OSError):  # wakes a thread still reading from it
+            self.sock.shutdown(socket.SHUT_RDWR)
         self.reader.close()
         self.sock.close()
 
@@ -269,7 +275,7 @@ class Client:
             raise
         if answer.will_close:
             self._forget()
-        return Response(answer.status, answer.reason, answer.headers, received, self.prefix + path)
+        return Response(answer.status, answer.reason, answer.headers, received, self._path(path))
 
     @contextmanager
     def stream(
@@ -287,7 +293,7 @@ class Client:
         try:
             with _failures():
                 answer = self._send(conn, method, path, params, None, headers)
-            yield Stream(answer, self.prefix + path)
+            yield Stream(answer, self._path(path))
         finally:
             conn.close()
 
@@ -330,13 +336,25 @@ class Client:
             fields["Transfer-Encoding"] = "chunked"
         elif pieces is None and (body or method in ("POST", "PUT", "PATCH")):
             fields["Content-Length"] = str(len(body))
-        conn.sock.sendall(_head_bytes(f"{method} {target} HTTP/1.1", fields) + body)
-        for piece in _pieces(pieces or ()):
-            if piece:
-                conn.sock.sendall(b"%x\r\n%b\r\n" % (len(piece), piece) if chunked else piece)
-        if chunked:
-            conn.sock.sendall(b"0\r\n\r\n")
+        declared = None if chunked or pieces is None else _declared_length(fields)
+        try:
+            conn.sock.sendall(_head_bytes(f"{method} {target} HTTP/1.1", fields) + body)
+            sent = 0
+            for piece in _pieces(pieces or ()):
+                if piece:
+                    conn.sock.sendall(b"%x\r\n%b\r\n" % (len(piece), piece) if chunked else piece)
+                    sent += len(piece)
+            if chunked:
+                conn.sock.sendall(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            return _early_answer(conn, method)
+        if declared is not None and sent != declared:
+            raise TransportError(f"the request body was {sent} bytes, not the {declared} declared")
         return _Answer(conn.reader, method)
+
+    def _path(self, path: str) -> str:
+        """What was asked, for messages: never its query (a signed URL's, an upload's state)."""
+        return self.prefix + path.split("?", 1)[0]
 
     def _kept(self) -> _Connection:
         """This thread's connection, or a new one if there is none or the server closed it."""
@@ -375,6 +393,25 @@ class Client:
                 sock.close()
                 raise
         return _Connection(sock, proxy if proxy and self.scheme == "http" else None)
+
+
+def _declared_length(fields: Mapping[str, str]) -> int | None:
+    for name, value in fields.items():
+        if name.lower() == "content-length":
+            return int(value)
+    return None
+
+
+def _early_answer(conn: _Connection, method: str) -> _Answer:
+    """The answer a server sent before it stopped reading the body (a 413, a 401), which says
+    more than the broken pipe; the connection goes with it."""
+    conn.sock.settimeout(EARLY_ANSWER_WAIT)
+    try:
+        answer = _Answer(conn.reader, method)
+    except (OSError, TransportError):
+        raise TransportError("the connection broke (the server closed it)") from None
+    answer.will_close = True
+    return answer
 
 
 def _pieces(source: Iterable[bytes]) -> Iterator[bytes]:

@@ -3,12 +3,14 @@ body whose source fails."""
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator
 
 import pytest
 
-from rollway.transport import Client
-from tests.support.loopback import Answer, serving
+from rollway.transport import Client, TransportError
+from tests.support.loopback import Answer, replying, serving
 
 
 def _client(url: str) -> Client:
@@ -64,3 +66,49 @@ def test_a_body_whose_source_fails_cuts_the_exchange_and_its_connection() -> Non
     asked = {r.target: r.connection for r in server.requests}
     assert "/upload" not in asked  # never finished
     assert asked["/after"] != asked["/before"]
+
+
+def test_an_answer_sent_before_the_body_was_read_is_the_answer() -> None:
+    """A proxy refusing an upload too large (413) and closing says more than a broken pipe."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def refuse() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            while b"\r\n\r\n" not in conn.recv(65536):
+                pass
+            conn.sendall(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n")
+            conn.shutdown(socket.SHUT_RDWR)
+
+    threading.Thread(target=refuse, daemon=True).start()
+    with listener:
+        client = _client(f"http://127.0.0.1:{listener.getsockname()[1]}")
+        big = iter([b"x" * (1 << 20)] * 64)
+        answer = client.request("PUT", "/blob?_state=secret", content=big,
+                                headers={"Content-Length": str(64 << 20)})  # fmt: skip
+    assert (answer.status_code, answer.path) == (413, "/blob")  # never the query
+
+
+def test_a_head_answer_says_chunked_yet_has_no_body() -> None:
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nDocker-Content-Digest: d\r\n\r\n"
+    with replying(head) as url:
+        answer = _client(url).request("HEAD", "/v2/app/manifests/1.0")
+    assert (answer.status_code, answer.content, answer.headers.get("docker-content-digest")) == (
+        200,
+        b"",
+        "d",
+    )
+
+
+def test_a_body_shorter_than_its_length_is_refused_and_a_closed_client_connects_again() -> None:
+    with serving(lambda _: Answer(201)) as server:
+        client = _client(server.url)
+        with pytest.raises(TransportError, match="was 3 bytes, not the 5 declared"):
+            client.request("PUT", "/short", content=iter([b"abc"]),
+                           headers={"Content-Length": "5"})  # fmt: skip
+        client.request("GET", "/one")
+        client.close()
+        client.request("GET", "/two")
+        client.close()
+    asked = {r.target: r.connection for r in server.requests}
+    assert asked["/one"] != asked["/two"]

@@ -247,6 +247,10 @@ class RegistryClient:
         self._retry(attempt)
 
     def put_manifest(self, repository: str, ref: str, body: bytes, media_type: str) -> None:
+        """Write a manifest by tag or digest; the digest the registry stored it under must be
+        the one of these bytes."""
+        expected = f"sha256:{hashlib.sha256(body).hexdigest()}"
+
         def attempt() -> None:
             response = self._send(
                 "PUT",
@@ -255,6 +259,12 @@ class RegistryClient:
                 headers={"Content-Type": media_type},
             )
             self._expect(response, {200, 201}, f"write manifest {repository}:{ref}")
+            stored = response.headers.get("Docker-Content-Digest")
+            if stored and stored != expected:
+                raise UpstreamError(
+                    f"registry {self.registry} stored the manifest of {repository}:{ref} as "
+                    f"{stored}, not {expected}"
+                )
 
         self._retry(attempt)
 
@@ -408,7 +418,8 @@ class RegistryClient:
         headers = {"Authorization": authorization} if authorization else {}
         try:
             with self._failures("GET", parts.path):
-                return client.request("GET", url.split(parts.netloc, 1)[1], headers=headers)
+                target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+                return client.request("GET", target, headers=headers)
         finally:
             client.close()
 

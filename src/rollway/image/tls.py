@@ -8,6 +8,7 @@ certifi's bundle.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -27,3 +28,10 @@ def trust_store(env: Mapping[str, str] | None = None) -> ssl.SSLContext:
     import certifi
 
     return ssl.create_default_context(cafile=certifi.where())
+
+
+@functools.cache
+def process_trust_store() -> ssl.SSLContext:
+    """The trust store of this process's environment, loaded once: for a server that makes a
+    registry client per request."""
+    return trust_store()

@@ -140,3 +140,25 @@ def test_tls_is_verified_against_the_trust_store_handed_in(tmp_path: Path) -> No
         )  # fmt: skip
         with untrusted, pytest.raises(TransientError, match="self-signed certificate"):
             untrusted.ping()
+
+
+def test_a_manifest_stored_under_another_digest_is_an_error() -> None:
+    stored = {"Docker-Content-Digest": DIGEST}
+    refused = pytest.raises(UpstreamError, match=f"stored the manifest of app:1.0 as {DIGEST}")
+    with _client(lambda _: Answer(201, headers=stored)) as (client, _), refused:
+        client.put_manifest("app", "1.0", b"{}", "application/json")
+
+
+def test_a_token_service_at_the_hosts_root_is_asked_at_slash() -> None:
+    def registry(request: Request) -> Answer:
+        if request.path == "/":
+            return Answer(200, b'{"token": "t"}')
+        if request.headers.get("authorization") != "Bearer t":
+            return Answer(401, headers={"WWW-Authenticate": f'Bearer realm="{realm[0]}"'})
+        return Answer(200)
+
+    realm: list[str] = []
+    with _client(registry, credentials=CREDS) as (client, server):
+        realm.append(server.url)  # the realm has no path at all
+        client.ping()
+    assert [r.target.split("?")[0] for r in server.requests] == ["/v2/", "/", "/v2/"]

@@ -185,15 +185,18 @@ def _image(repository: str, version: str | None, settings: Settings) -> ImagePla
         from ...image.credentials import find_credentials
         from ...image.reference import parse_reference
         from ...image.registry import RegistryClient, registry_url
+        from ...image.tls import process_trust_store
 
         ref = parse_reference(f"{repository}:{tag}", field="image-repository")
+        url = registry_url(ref.api_host)
         client = RegistryClient(
             ref.registry,
-            url=registry_url(ref.api_host),
+            url=url,
             credentials=find_credentials(ref.registry, home=settings.registry),
             scopes=[f"repository:{ref.repository}:pull"],
             attempts=2,
             redirects_elsewhere=False,
+            trust=process_trust_store() if url.startswith("https:") else None,
         )
         with client:
             digest = client.manifest_digest(ref.repository, tag)
