@@ -140,12 +140,11 @@ class Loopback(ThreadingHTTPServer):
 
 class Receiver(Loopback):
     """A webhook at `url` that records what it is sent (its headers, by lower-case name, and its
-    JSON body), answering 503 to the first `failures` (with `retry_after` as its Retry-After)."""
+    JSON body), answering 503 to the first `failures`."""
 
-    def __init__(self, failures: int = 0, retry_after: str | None = None) -> None:
+    def __init__(self, failures: int = 0) -> None:
         self.received: list[tuple[dict[str, str], dict[str, Any]]] = []
         self.failures = failures
-        self.retry_after = retry_after
         super().__init__(self._receive)
         self.url = f"{self.url}/hook"
 
@@ -153,9 +152,7 @@ class Receiver(Loopback):
         body = request.json()
         if self.failures > 0:
             self.failures -= 1
-            return Answer(
-                503, headers={"Retry-After": self.retry_after} if self.retry_after else {}
-            )
+            return Answer(503)
         self.received.append((request.headers, body))
         return Answer(204)
 

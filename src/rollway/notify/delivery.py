@@ -2,8 +2,8 @@
 
 The API server's outbox keeps a message across restarts and tries it on the whole schedule; the
 exit handler tries it on the part of the schedule that fits its pod's time budget. A receiver
-that says when to come back (`Retry-After`, as Slack and Teams do when they throttle) is tried
-then instead, within bounds, on the same number of tries. A webhook URL
+that asks for a longer pause (`Retry-After`, as Slack and Teams do when they throttle) gets it,
+up to an hour, on the same number of tries. A webhook URL
 is often a credential: no error here shows one. A redirect is never followed (it would lead the
 sender to any host), and before every POST the host passes the egress check of
 `rollway.destinations`.
@@ -24,8 +24,8 @@ from ..destinations import notification_host_allowed, origin
 #: Seconds to wait after the 1st, 2nd, … failed try before the next one; after the last failed
 #: try the message is given up. Quick tries ride out a receiver restarting, later ones an outage.
 RETRY_AFTER = (5, 30, 120, 600, 1800)
-#: Bounds on the pause a receiver asks for: never hammered, never parked for a day.
-ASKED_WAIT = (1, 3600)
+#: The longest pause a receiver may ask for: a message is never parked for a day.
+ASKED_WAIT = 3600
 #: Seconds one POST may take.
 TIMEOUT = 10.0
 
@@ -49,14 +49,13 @@ class Attempt:
 
 
 def retry_after(failures: int, asked: float | None = None) -> float | None:
-    """Seconds before the next try once `failures` tries failed: what the receiver `asked`
-    (bounded by ASKED_WAIT), else the schedule's; None when the message is given up."""
+    """Seconds before the next try once `failures` tries failed: the schedule's, or longer if
+    the receiver `asked` for longer (at most ASKED_WAIT); None when the message is given up.
+    A receiver asking for less does not shorten the schedule, which rides out an outage."""
     if not 0 < failures <= len(RETRY_AFTER):
         return None
-    if asked is None:
-        return RETRY_AFTER[failures - 1]
-    low, high = ASKED_WAIT
-    return min(max(asked, low), high)
+    scheduled = RETRY_AFTER[failures - 1]
+    return scheduled if asked is None else max(scheduled, min(asked, ASKED_WAIT))
 
 
 def asked_wait(value: str | None) -> float | None:
@@ -64,7 +63,7 @@ def asked_wait(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     from datetime import UTC, datetime
     from email.utils import parsedate_to_datetime

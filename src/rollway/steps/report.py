@@ -19,6 +19,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -116,12 +117,12 @@ def command(
         what = f"webhook {number} of ROLLWAY_NOTIFY_WEBHOOKS"
         key = f"rollway-{deployment_id}-{facts.state}-webhook-{number}"
         sends.append(("webhook", partial(_notify, sender, hook, message, what, key)))
-    delivered: list[str] = []
-    undelivered: list[str] = []
     deadline = time.monotonic() + BUDGET
-    with sender:
-        for target, send in sends:
-            (delivered if _deliver(send, deadline) else undelivered).append(target)
+    # All at once: a receiver that is down never spends another's share of the time budget.
+    with sender, ThreadPoolExecutor(max(1, len(sends))) as pool:
+        took = list(pool.map(lambda send: _deliver(send, deadline), [s for _, s in sends]))
+    delivered = [target for (target, _), ok in zip(sends, took, strict=True) if ok]
+    undelivered = [target for (target, _), ok in zip(sends, took, strict=True) if not ok]
     outputs.emit({"status": status, "delivered": ",".join(delivered),
                   "undelivered": ",".join(undelivered)}, outputs_dir)  # fmt: skip
 
