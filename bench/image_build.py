@@ -18,11 +18,14 @@ table the builder's choice of deflate is based on. It never asserts on time.
 Our step runs as the pipeline runs it: the jar's coordinates given, so the tag is its version and
 an upgrade is a new tag (whose per-version layer then goes up while it is deflated).
 
-With the registry client on `rollway.transport` instead of httpx (no devstack but the registry
-and Maven, load 0.6-1.8), the step interleaved with crane, 7 runs each: fat cold 0.62 s vs 0.74 s
-(1.2x), warm 0.64 s vs 0.71 s (1.1x), rebuilds 0.18-0.20 s (0.23-0.28 s the moment before, on
-the same machine). Measured on the 2-CPU development machine, the whole devstack up and idle
-(load average 1.2-1.8), after the early upload of issue 15: `--runs 5` gave crane/ours 1.1x for the fat jar cold and
+Latest (issue 15's last steps: the registry client on `rollway.transport` instead of httpx, the
+jar hashed from the step's first moment, the manifest written by its tag in one request), the step
+interleaved with crane on the 2-CPU machine with only the registry and Maven up (load 0.4-0.9):
+fat cold 0.49 s vs 0.62 s (1.26x), warm 0.50 s vs 0.64 s (1.26x), rebuild 0.17 s; Spring Boot
+cold 1.85x, warm 2.06x, rebuild 0.15 s (7 and 5 runs each). The transport alone, at load
+0.6-1.8: fat 1.2x cold, 1.1x warm, rebuilds 0.18-0.20 s (0.23-0.28 s the moment before). Measured
+on the 2-CPU development machine, the whole devstack up and idle (load average 1.2-1.8), after
+the early upload of issue 15: `--runs 5` gave crane/ours 1.1x for the fat jar cold and
 warm, 1.5x and 1.7x for Spring Boot, buildah/ours 16-71x, rebuilds 0.27-0.28 s, peak RSS 51 MiB;
 the same step interleaved with crane alone (7 runs each, load 0.8-1.7) gave fat cold 0.63 s vs
 0.78 s (1.24x), warm 0.71 s vs 0.80 s (1.12x), rebuilds 0.24-0.30 s. Before it (early upload,
