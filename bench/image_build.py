@@ -22,7 +22,9 @@ Latest (issue 15's last steps: the registry client on `rollway.transport` instea
 jar hashed from the step's first moment, the manifest written by its tag in one request), the step
 interleaved with crane on the 2-CPU machine with only the registry and Maven up (load 0.4-0.9):
 fat cold 0.49 s vs 0.62 s (1.26x), warm 0.50 s vs 0.64 s (1.26x), rebuild 0.17 s; Spring Boot
-cold 1.85x, warm 2.06x, rebuild 0.15 s (7 and 5 runs each). The transport alone, at load
+cold 1.85x, warm 2.06x, rebuild 0.15 s (7 and 5 runs each). This benchmark itself, `--runs 2`
+(load 0.0-1.0): crane/ours fat 1.4x cold and 1.3x warm, Spring Boot 1.8x and 2.0x, buildah/ours
+8.5-60x, rebuilds 0.16 s and 0.13 s, peak RSS 44 MiB. The transport alone, at load
 0.6-1.8: fat 1.2x cold, 1.1x warm, rebuilds 0.18-0.20 s (0.23-0.28 s the moment before). Measured
 on the 2-CPU development machine, the whole devstack up and idle (load average 1.2-1.8), after
 the early upload of issue 15: `--runs 5` gave crane/ours 1.1x for the fat jar cold and
