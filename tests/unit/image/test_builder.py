@@ -47,15 +47,16 @@ def test_a_digest_target_is_refused(tmp_path: Path) -> None:
     assert err.value.field == "target"
 
 
-def test_the_jar_must_match_its_sha256(tmp_path: Path) -> None:
+def _expecting(tmp_path: Path, jar_sha256: str) -> BuildRequest:
+    """A request for a jar that exists, naming the sha256 it must have."""
     jar = tmp_path / "app.jar"
     jar.write_bytes(b"not the expected bytes")
-    request = BuildRequest(
-        jar,
-        BASE,
-        parse_reference("reg.example.com/apps/hello", field="target"),
-        jar_sha256="0" * 64,
-    )
+    target = parse_reference("reg.example.com/apps/hello", field="target")
+    return BuildRequest(jar, BASE, target, jar_sha256=jar_sha256)
+
+
+def test_the_jar_must_match_its_sha256(tmp_path: Path) -> None:
+    request = _expecting(tmp_path, "0" * 64)
     with pytest.raises(InvalidInput) as err:
         build_image(request, cache_dir=None, env={})
     assert err.value.field == "jar-sha256"
@@ -63,16 +64,9 @@ def test_the_jar_must_match_its_sha256(tmp_path: Path) -> None:
 
 def test_a_hash_begun_by_the_caller_is_the_one_checked(tmp_path: Path) -> None:
     """The step hashes the jar from its first moment; the build checks that hash, not its own."""
-    jar = tmp_path / "app.jar"
-    jar.write_bytes(b"the bytes")
     hashed: concurrent.futures.Future[str] = concurrent.futures.Future()
     hashed.set_result("1" * 64)
-    request = BuildRequest(
-        jar,
-        BASE,
-        parse_reference("reg.example.com/apps/hello", field="target"),
-        jar_sha256="2" * 64,
-    )
+    request = _expecting(tmp_path, "2" * 64)
     with pytest.raises(InvalidInput) as err:
         build_image(request, cache_dir=None, env={}, hashed=hashed)
     assert err.value.field == "jar-sha256" and "has sha256 " + "1" * 64 in err.value.message
